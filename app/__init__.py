@@ -1,0 +1,51 @@
+"""The Flask application factory: `flask --app app …` finds `create_app` here."""
+from __future__ import annotations
+
+from flask import Flask, g, jsonify
+from sqlmodel import SQLModel
+
+from config.database import make_engine, new_session
+from config.settings import Settings
+from tracking.context import Env
+from tracking.errors import Refused
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    settings = Settings.from_env(instance_path=app.instance_path, overrides=config)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_AS_ASCII=False, TONGBAN=settings,
+                      MAX_CONTENT_LENGTH=32 * 1024 * 1024)
+    app.json.ensure_ascii = False
+    engine = make_engine(settings.database_url)
+    app.extensions["tongban"] = {"engine": engine, "env": Env(settings)}
+
+    @app.before_request
+    def _open_session():
+        g.db = new_session(engine)
+
+    @app.teardown_request
+    def _close_session(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.errorhandler(Refused)
+    def _refused(e: Refused):
+        if "db" in g:
+            g.db.rollback()
+        return jsonify(e.body()), e.status
+
+    from app import api, cli, tasks
+    api.init_app(app)
+    cli.init_app(app)
+    tasks.celery_init_app(app)
+    return app
+
+
+def create_schema(engine) -> None:
+    import app.idempotency  # noqa: F401  (tables register on import)
+    import app.users  # noqa: F401
+    import mailing.tables  # noqa: F401
+    import routing.tables  # noqa: F401
+    import tracking.tables  # noqa: F401
+    SQLModel.metadata.create_all(engine)

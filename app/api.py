@@ -1,0 +1,343 @@
+"""The JSON API (/api/v1): parse, call one use case, answer."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from functools import wraps
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlmodel import select
+
+from app import idempotency
+from app.openapi import openapi_document
+from app.users import authenticate, issue_token, user_for_token
+from config import clock
+from routing.reference import directory as load_directory
+from routing.tables import Department, Matter, Office
+from tracking import actions, intake, public, scans, views
+from tracking.errors import Refused, bad_request
+from tracking.states import CaseStatus
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def env():
+    return current_app.extensions["tongban"]["env"]
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise bad_request("请求内容应为 JSON 对象。")
+    return data
+
+
+def staff(view):
+    """Bearer token (or a signed-in page session) required."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        user = user_for_token(g.db, header[7:].strip()) if header.startswith("Bearer ") else None
+        if user is None:
+            raise Refused(401, "unauthorized", "请先登录（缺少或无效的访问令牌）。")
+        g.actor = user.actor()
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def creating(view):
+    """Idempotency-Key: the same key and body from the same user on the same path answer once."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        who, path = g.actor.username, request.path
+        replay = idempotency.claim(g.db, who, path, key, idempotency.body_digest(request.get_data()))
+        if replay is not None:
+            return jsonify(replay[1]), replay[0]
+        try:
+            answer, status = view(*args, **kwargs)
+        except Refused as e:
+            g.db.rollback()
+            idempotency.settle(g.db, who, path, key, e.status, e.body())
+            raise
+        except Exception:
+            g.db.rollback()
+            idempotency.settle(g.db, who, path, key, 500, None)
+            raise
+        idempotency.settle(g.db, who, path, key, status, answer)
+        return jsonify(answer), status
+    return wrapper
+
+
+# -- auth and reference data -------------------------------------------------------------
+
+@bp.post("/auth/token")
+def token():
+    data = body()
+    user = authenticate(g.db, str(data.get("username", "")), str(data.get("password", "")))
+    if user is None:
+        raise Refused(401, "invalid_credentials", "用户名或密码错误。")
+    value = issue_token(g.db, user, current_app.config["TONGBAN"].token_hours)
+    g.db.commit()
+    return {"token": value, "role": user.role, "office_code": user.office_code, "username": user.username,
+            "name": user.name}
+
+
+@bp.get("/offices")
+@staff
+def offices():
+    query = select(Office).where(Office.active == True)  # noqa: E712
+    kind = request.args.get("kind")
+    if kind:
+        if kind not in ("hall", "department", "hub"):
+            raise bad_request("kind 应为 hall、department 或 hub。", "kind")
+        query = query.where(Office.kind == kind)
+    prefix = request.args.get("division")
+    if prefix:
+        query = query.where(Office.division_code.startswith(prefix.rstrip("0") or prefix))
+    names = {d.code: d.name for d in g.db.exec(select(Department))}
+    return {"offices": [{"code": o.code, "name": o.name, "kind": o.kind, "division_code": o.division_code,
+                         "address": o.address, "postcode": o.postcode, "phone": o.phone, "lat": o.lat, "lon": o.lon,
+                         "departments": [{"code": o.department, "name": names.get(o.department, o.department)}]
+                         if o.department else []}
+                        for o in g.db.exec(query.order_by(Office.code))]}
+
+
+def matter_view(m: Matter, names: dict) -> dict:
+    return {"code": m.code, "name": m.name, "department": m.department,
+            "department_name": names.get(m.department, m.department), "level": m.level, "modes": m.modes,
+            "jurisdiction": m.jurisdiction, "applicant_kinds": m.applicant_kinds, "legal_days": m.legal_days,
+            "promised_days": m.promised_days, "materials": m.materials, "result_types": m.result_types}
+
+
+@bp.get("/matters")
+@staff
+def matters():
+    rows = g.db.exec(select(Matter).where(Matter.active == True).order_by(Matter.code)).all()  # noqa: E712
+    mode, q = request.args.get("mode"), (request.args.get("q") or "").strip()
+    names = {d.code: d.name for d in g.db.exec(select(Department))}
+    return {"matters": [matter_view(m, names) for m in rows
+                        if (not mode or mode in m.modes) and (not q or q in m.name or q.upper() in m.code)]}
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+def _packet_ref(packet) -> dict:
+    return {"tracking_no": packet.tracking_no, "kind": packet.kind,
+            "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
+
+
+def _case_answer(case, **extra) -> dict:
+    directory = load_directory(g.db)
+    matter = g.db.get(Matter, case.matter_code)
+    answer = views.case_summary(directory, case, {matter.code: matter.name})
+    answer["reason"] = case.reason or None
+    answer.update(extra)
+    return answer
+
+
+@bp.post("/cases")
+@staff
+@creating
+def create_case():
+    made = intake.register_case(g.db, env(), g.actor, body())
+    case, packet = made["case"], made["packet"]
+    answer = {**_case_answer(case), "tracking_no": packet.tracking_no, "check_code": made["check_code"],
+              "route": packet.route, "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
+              "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
+    g.db.commit()
+    return answer, 201
+
+
+@bp.get("/cases")
+@staff
+def list_cases():
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+    except ValueError:
+        raise bad_request("page 和 per_page 应为正整数。", "page") from None
+    return views.list_cases(g.db, g.actor, status=request.args.get("status"), office=request.args.get("office"),
+                            page=page, per_page=per_page)
+
+
+@bp.get("/cases/<case_no>")
+@staff
+def get_case(case_no):
+    return views.case_view(g.db, env(), g.actor, case_no)
+
+
+def _simple(use_case, *, with_body=True):
+    def view(case_no):
+        case = use_case(g.db, env(), g.actor, case_no, body()) if with_body else \
+            use_case(g.db, env(), g.actor, case_no)
+        answer = _case_answer(case)
+        g.db.commit()
+        return answer, 200
+    return view
+
+
+@bp.post("/cases/<case_no>/accept")
+@staff
+@creating
+def accept(case_no):
+    return _simple(actions.accept_case, with_body=False)(case_no)
+
+
+@bp.post("/cases/<case_no>/supplement-requests")
+@staff
+@creating
+def supplement_request(case_no):
+    case = actions.request_supplement(g.db, env(), g.actor, case_no, body())
+    answer = _case_answer(case, supplement={"materials": case.supplement_materials,
+                                            "due": case.supplement_due.isoformat()})
+    g.db.commit()
+    return answer, 200
+
+
+@bp.post("/cases/<case_no>/supplements")
+@staff
+@creating
+def supplements(case_no):
+    case, packet = actions.send_supplement(g.db, env(), g.actor, case_no, body())
+    answer = {**_case_answer(case), **_packet_ref(packet), "route": packet.route}
+    g.db.commit()
+    return answer, 201
+
+
+def _with_return(use_case):
+    def view(case_no):
+        case, packet = use_case(g.db, env(), g.actor, case_no, body())
+        answer = _case_answer(case, return_packet=_packet_ref(packet) if packet else None)
+        g.db.commit()
+        return answer, 200
+    return view
+
+
+@bp.post("/cases/<case_no>/reject")
+@staff
+@creating
+def reject(case_no):
+    return _with_return(actions.reject_case)(case_no)
+
+
+@bp.post("/cases/<case_no>/withdraw")
+@staff
+@creating
+def withdraw(case_no):
+    return _with_return(actions.withdraw_case)(case_no)
+
+
+@bp.post("/cases/<case_no>/decision")
+@staff
+@creating
+def decision(case_no):
+    made = actions.decide_case(g.db, env(), g.actor, case_no, body())
+    extra = {"outcome": made["case"].outcome}
+    if "result_packet" in made:
+        extra["result_packet"] = _packet_ref(made["result_packet"])
+    else:
+        extra["delivery_url"] = made["delivery_url"]
+        extra["delivery_expires"] = clock.iso(made["delivery_expires"])
+    answer = _case_answer(made["case"], **extra)
+    g.db.commit()
+    return answer, 200
+
+
+@bp.post("/cases/<case_no>/handover-to-applicant")
+@staff
+@creating
+def handover(case_no):
+    return _simple(actions.hand_over)(case_no)
+
+
+# -- packets and scans -----------------------------------------------------------------------
+
+@bp.get("/packets/<tracking_no>")
+@staff
+def packet(tracking_no):
+    return views.packet_for_staff(g.db, g.actor, tracking_no)
+
+
+@bp.post("/scans")
+@staff
+def record_scans():
+    return {"results": scans.record_scans(g.db, env(), g.actor, body().get("scans"))}
+
+
+# -- public ------------------------------------------------------------------------------------
+
+class _RateLimit:
+    """Per-client sliding window, per process: enough to blunt a scraper at the public door."""
+
+    def __init__(self):
+        self._hits: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, client: str, per_minute: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[client]
+            while hits and now - hits[0] > 60:
+                hits.popleft()
+            if len(hits) >= per_minute:
+                return False
+            hits.append(now)
+            return True
+
+
+_public_limit = _RateLimit()
+
+
+def _rate_limited() -> None:
+    if not _public_limit.allow(request.remote_addr or "?", current_app.config["TONGBAN"].track_rate_per_minute):
+        raise Refused(429, "too_many_requests", "查询过于频繁，请稍后再试。")
+
+
+@bp.get("/track/<number>")
+def track(number):
+    _rate_limited()
+    return public.track(g.db, env(), number, request.args.get("check"))
+
+
+@bp.post("/track/<case_no>/evaluation")
+def evaluation(case_no):
+    _rate_limited()
+    made, case = public.evaluate(g.db, env(), case_no, body())
+    g.db.commit()
+    return {"case_no": case.case_no, "score": made.score, "follow_up": made.follow_up_status == "open",
+            "status": case.status, "status_text": CaseStatus(case.status).title}, 201
+
+
+@bp.get("/deliveries/<token>")
+def delivery(token):
+    stored = actions.download_result(g.db, env(), token)
+    g.db.commit()
+    return Response(stored.data, mimetype=stored.content_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}",
+                             "X-Content-SHA256": stored.sha256})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return openapi_document()
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+
+    @app.errorhandler(404)
+    def _not_found(_e):
+        return jsonify({"error": {"code": "not_found", "message": "未找到。"}}), 404
+
+    @app.errorhandler(405)
+    def _method(_e):
+        return jsonify({"error": {"code": "method_not_allowed", "message": "不支持该请求方法。"}}), 405
+
+    @app.errorhandler(413)
+    def _too_large(_e):
+        return jsonify({"error": {"code": "invalid_request", "message": "请求内容过大。"}}), 413

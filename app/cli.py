@@ -1,0 +1,85 @@
+"""Setup commands: flask --app app init-db | users create | demo | calendar load."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from config import clock
+from config.database import new_session
+from routing.calendars import store_year
+from routing.reference import load_reference_data
+from routing.workdays import parse_year_file
+
+
+def _session():
+    return new_session(current_app.extensions["tongban"]["engine"])
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the schema and load the reference data (safe to run again)."""
+    from app import create_schema
+    create_schema(current_app.extensions["tongban"]["engine"])
+    with _session() as session:
+        added = load_reference_data(session)
+        session.commit()
+    click.echo("数据库已就绪。新增：区划 {divisions}，部门类型 {departments}，机构 {offices}，事项 {matters}。"
+               .format(**added))
+
+
+users = click.Group("users", help="Staff accounts.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["clerk", "officer", "courier", "supervisor", "admin"]))
+@click.option("--password", required=True)
+@click.option("--office", "office_code", default=None, help="Office code (H… hall, D… department, P… hub).")
+@click.option("--name", default="", help="姓名")
+def users_create(username, role, password, office_code, name) -> None:
+    from app.users import UserError, create_user
+    with _session() as session:
+        try:
+            create_user(session, username, role, password, office_code, name)
+        except UserError as e:
+            raise click.ClickException(str(e)) from None
+        session.commit()
+    click.echo(f"已创建用户 {username}（{role}{'，' + office_code if office_code else ''}）。")
+
+
+calendar = click.Group("calendar", help="The official working-day calendar.")
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def calendar_load(file: Path) -> None:
+    """Load a published year: JSON {"year", "holidays": {date: name}, "workdays": {date: reason}}."""
+    from tracking.deadlines import recompute_provisional
+    try:
+        spec = parse_year_file(file.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    with _session() as session:
+        store_year(session, spec, clock.now())
+        changed = recompute_provisional(session)
+        session.commit()
+    click.echo(f"已载入 {spec.year} 年日历：节假日 {len(spec.holidays)} 天，调休上班 {len(spec.workdays)} 天；"
+               f"重新计算承诺办结日期 {changed} 件。")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load demo accounts and cases in several states, and print the accounts."""
+    from app.demo import ACCOUNTS, PASSWORD, load_demo
+    with _session() as session:
+        made = load_demo(session, current_app.extensions["tongban"]["env"])
+    click.echo("演示数据已就绪（新建办件 %d 件）。演示账号（密码均为 %s）：" % (made, PASSWORD))
+    for username, role, office, name in ACCOUNTS:
+        click.echo(f"  {username:<18} {role:<10} {office or '-':<12} {name}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, users, calendar, demo):
+        app.cli.add_command(command)

@@ -1,0 +1,93 @@
+"""Demo accounts and cases in several states, made through the real use cases."""
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from app.users import User, create_user
+from config import clock
+from mailing.tables import Packet
+from tracking import actions, intake, scans
+from tracking.context import Env
+from tracking.identity import resident_id_check_char
+
+PASSWORD = "tongban-demo"
+ACCOUNTS = [  # username, role, office, name
+    ("xinfu-clerk", "clerk", "H140902", "王敏"),
+    ("xiaodian-officer", "officer", "D140105-GA", "李建国"),
+    ("courier", "courier", None, "赵师傅"),
+    ("supervisor", "supervisor", None, "周文"),
+    ("admin", "admin", None, "系统管理员"),
+]
+
+
+def _id(first17: str) -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+def _intake(delivery: str, name: str, id17: str, phone: str) -> dict:
+    result = {"method": delivery}
+    if delivery == "mail":
+        result.update(address="太原市小店区平阳路12号3单元502室", division_code="140105")
+    return {
+        "matter_code": "GA-WFZM-01",
+        "applicant": {"kind": "person", "name": name, "id_type": "resident_id", "id_number": _id(id17),
+                      "phone": phone, "address": "忻州市忻府区和平街8号", "division_code": "140105"},
+        "materials": [{"code": "application_form", "copies": 1, "original": True},
+                      {"code": "id_card", "copies": 1, "original": False}],
+        "identity_check": {"method": "id_card_reader", "passed": True},
+        "result_delivery": result,
+        "note": "演示办件",
+    }
+
+
+def _scan(session, env, actor, tracking_no, type_, at, office=None, **extra):
+    scan = {"event_id": str(uuid.uuid4()), "tracking_no": tracking_no, "type": type_,
+            "at": at.isoformat(), "office_code": office, **extra}
+    result = scans.record_scans(session, env, actor, [scan])[0]
+    assert result["status"] == "recorded", result
+
+
+def load_demo(session: Session, env: Env) -> int:
+    """Creates the accounts and cases once; running it again changes nothing."""
+    if session.exec(select(User).where(User.username == ACCOUNTS[0][0])).first():
+        return 0
+    users = {u: create_user(session, u, role, PASSWORD, office, name).actor()
+             for u, role, office, name in ACCOUNTS}
+    session.commit()
+    clerk, officer, courier = users["xinfu-clerk"], users["xiaodian-officer"], users["courier"]
+    start = clock.now() - timedelta(hours=12)
+    people = [("demo", "张晓明", "14010519900307123", "13812345678", "pickup"),
+              ("in_transit", "李娜", "14010519851112002", "13912345678", "pickup"),
+              ("accepted", "王强", "14010519780501101", "13712345678", "mail"),
+              ("decided", "刘洋", "14010520000229202", "13612345678", "electronic")]
+    made = 0
+    for stage, name, id17, phone, delivery in people:
+        case = intake.register_case(session, env, clerk, _intake(delivery, name, id17, phone))["case"]
+        session.commit()
+        made += 1
+        if stage == "demo":
+            continue
+        packet = session.exec(select(Packet).where(Packet.case_id == case.id)).one()
+        hops = [p["office_code"] for p in packet.route[1:-1]]
+        at = start
+        _scan(session, env, clerk, packet.tracking_no, "dispatched", at)
+        if stage == "in_transit":
+            _scan(session, env, courier, packet.tracking_no, "arrived_hub", at + timedelta(hours=1), hops[0])
+            continue
+        for i, hop in enumerate(hops):
+            _scan(session, env, courier, packet.tracking_no, "arrived_hub", at + timedelta(hours=1 + 2 * i), hop)
+            _scan(session, env, courier, packet.tracking_no, "departed_hub", at + timedelta(hours=2 + 2 * i), hop)
+        _scan(session, env, officer, packet.tracking_no, "received", at + timedelta(hours=2 + 2 * len(hops)),
+              contents=[{"code": "application_form", "status": "ok"}, {"code": "id_card", "status": "ok"}])
+        actions.accept_case(session, env, officer, case.case_no)
+        session.commit()
+        if stage == "decided":
+            pdf = b"%PDF-1.4\n% demo result\n"
+            actions.decide_case(session, env, officer, case.case_no,
+                                {"outcome": "approved", "note": "准予", "result_file": base64.b64encode(pdf).decode()})
+            session.commit()
+    return made

@@ -1,0 +1,38 @@
+"""Celery, wired the way Flask documents it; tasks take ids and call use cases, nothing more."""
+from __future__ import annotations
+
+from celery import Celery, Task, shared_task
+from flask import Flask
+
+from config.database import new_session
+from tracking.notifications import send_pending
+
+
+def celery_init_app(app: Flask) -> Celery:
+    settings = app.config["TONGBAN"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = settings.broker_url
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=broker or "memory://",
+        result_backend="cache+memory://" if not broker else None,
+        task_always_eager=not broker,  # the embedded default runs tasks in-process
+        task_ignore_result=True,
+        timezone="Asia/Shanghai",
+        beat_schedule={"send-notifications": {"task": "app.tasks.send_notifications", "schedule": 60.0}},
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+@shared_task(name="app.tasks.send_notifications")
+def send_notifications() -> int:
+    from flask import current_app
+    with new_session(current_app.extensions["tongban"]["engine"]) as session:
+        return send_pending(session)

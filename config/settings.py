@@ -1,0 +1,68 @@
+"""Settings from the environment (TONGBAN_*), with defaults for the embedded mode."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _key_file(instance: Path, name: str) -> str:
+    """A key generated once into the instance folder and reused, so yesterday's data reads today."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    instance_path: Path = DEFAULT_INSTANCE
+    database_url: str = ""
+    broker_url: str = ""
+    public_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    data_key: str = ""
+    # S10 prefixes this installation allocates from, inclusive (e.g. EA…CN)
+    s10_first_prefix: str = "EA"
+    s10_last_prefix: str = "EZ"
+    token_hours: int = 12
+    delivery_link_days: int = 14
+    supplement_due_days: int = 15
+    track_rate_per_minute: int = 60
+    font_path: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
+                 overrides: dict | None = None) -> "Settings":
+        """Settings from TONGBAN_* variables; `overrides` (field names) win over the environment."""
+        env = os.environ if env is None else env
+        overrides = dict(overrides or {})
+        instance = Path(overrides.pop("instance_path", None) or env.get("TONGBAN_INSTANCE_PATH")
+                        or instance_path or DEFAULT_INSTANCE)
+        s = cls(instance_path=instance)
+        s.database_url = env.get("TONGBAN_DATABASE_URL") or f"sqlite:///{instance / 'tongban.db'}"
+        s.broker_url = env.get("TONGBAN_BROKER_URL", "")
+        s.public_url = env.get("TONGBAN_PUBLIC_URL") or s.public_url
+        s.secret_key = env.get("TONGBAN_SECRET_KEY", "")
+        s.data_key = env.get("TONGBAN_DATA_KEY", "")
+        s.s10_first_prefix = env.get("TONGBAN_S10_FIRST_PREFIX", s.s10_first_prefix)
+        s.s10_last_prefix = env.get("TONGBAN_S10_LAST_PREFIX", s.s10_last_prefix)
+        s.token_hours = int(env.get("TONGBAN_TOKEN_HOURS", s.token_hours))
+        s.delivery_link_days = int(env.get("TONGBAN_DELIVERY_LINK_DAYS", s.delivery_link_days))
+        s.track_rate_per_minute = int(env.get("TONGBAN_TRACK_RATE_PER_MINUTE", s.track_rate_per_minute))
+        s.font_path = env.get("TONGBAN_FONT_PATH", "")
+        for key, value in overrides.items():
+            if not hasattr(s, key):
+                raise KeyError(f"unknown setting {key}")
+            setattr(s, key, value)
+        s.public_url = s.public_url.rstrip("/")
+        s.secret_key = s.secret_key or _key_file(instance, "secret_key")
+        s.data_key = s.data_key or _key_file(instance, "data_key")
+        return s

@@ -1,0 +1,112 @@
+"""The packet state machine: one table of transitions, one function that applies it."""
+from __future__ import annotations
+
+import enum
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: str, action: str):
+        super().__init__(f"{action} not allowed from {current}")
+        self.current, self.action = current, action
+
+
+class PacketKind(str, enum.Enum):
+    OUTBOUND = "outbound"
+    SUPPLEMENT = "supplement"
+    RESULT = "result"
+    RETURN = "return"
+    REPLACEMENT = "replacement"
+
+    @property
+    def title(self) -> str:
+        return {"outbound": "申请材料", "supplement": "补正材料", "result": "办理结果",
+                "return": "退回材料", "replacement": "补寄材料"}[self.value]
+
+
+class PacketStatus(str, enum.Enum):
+    CREATED = "created"
+    DISPATCHED = "dispatched"
+    ARRIVED_HUB = "arrived_hub"
+    DEPARTED_HUB = "departed_hub"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    RECEIVED = "received"
+    LOST = "lost"
+    CANCELLED = "cancelled"
+
+    @property
+    def title(self) -> str:
+        return PACKET_STATUS_TITLES[self]
+
+
+PACKET_STATUS_TITLES = {
+    PacketStatus.CREATED: "已制单",
+    PacketStatus.DISPATCHED: "已交寄",
+    PacketStatus.ARRIVED_HUB: "到达处理中心",
+    PacketStatus.DEPARTED_HUB: "离开处理中心",
+    PacketStatus.OUT_FOR_DELIVERY: "派送中",
+    PacketStatus.DELIVERED: "已妥投",
+    PacketStatus.RECEIVED: "已签收",
+    PacketStatus.LOST: "已丢失",
+    PacketStatus.CANCELLED: "已作废",
+}
+
+
+class ScanType(str, enum.Enum):
+    DISPATCHED = "dispatched"
+    ARRIVED_HUB = "arrived_hub"
+    DEPARTED_HUB = "departed_hub"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    RECEIVED = "received"
+    EXCEPTION = "exception"
+
+
+EXCEPTION_REASONS = {
+    "damaged": "破损",
+    "lost": "丢失",
+    "misrouted": "错发",
+    "refused": "拒收",
+    "address_unknown": "地址不详",
+}
+
+S = PacketStatus
+_IN_TRANSIT = {S.DISPATCHED, S.ARRIVED_HUB, S.DEPARTED_HUB, S.OUT_FOR_DELIVERY}
+# scan type -> states it may follow. `delivered` to an office is the courier's hand-over;
+# the office's own `received` scan follows it. To a home address `delivered` is the end.
+TRANSITIONS: dict[ScanType, set[PacketStatus]] = {
+    ScanType.DISPATCHED: {S.CREATED},
+    ScanType.ARRIVED_HUB: {S.DISPATCHED, S.DEPARTED_HUB},
+    ScanType.DEPARTED_HUB: {S.ARRIVED_HUB},
+    ScanType.OUT_FOR_DELIVERY: {S.DISPATCHED, S.ARRIVED_HUB, S.DEPARTED_HUB},
+    ScanType.DELIVERED: set(_IN_TRANSIT),
+    ScanType.RECEIVED: _IN_TRANSIT | {S.DELIVERED},
+    ScanType.EXCEPTION: _IN_TRANSIT | {S.CREATED},
+}
+FINAL = {S.RECEIVED, S.LOST, S.CANCELLED}
+
+
+def next_status(current: PacketStatus, scan: ScanType, *, to_office: bool, reason: str | None = None) -> PacketStatus:
+    """The state after `scan`, or InvalidTransition."""
+    allowed = TRANSITIONS[scan]
+    if current not in allowed:
+        raise InvalidTransition(current.value, scan.value)
+    if scan is ScanType.RECEIVED and not to_office:
+        raise InvalidTransition(current.value, scan.value)  # a home address has no office to sign
+    if scan is ScanType.EXCEPTION:
+        return S.LOST if reason == "lost" else current
+    return PacketStatus(scan.value)
+
+
+def replay(scans: list[tuple[ScanType, str | None]], *, to_office: bool) -> PacketStatus:
+    """The state reached by applying scans (type, reason) in order from `created`."""
+    status = S.CREATED
+    for scan, reason in scans:
+        status = next_status(status, scan, to_office=to_office, reason=reason)
+    return status
+
+
+def cancel(current: PacketStatus) -> PacketStatus:
+    if current is not S.CREATED:
+        raise InvalidTransition(current.value, "cancel")
+    return S.CANCELLED

@@ -1,0 +1,65 @@
+"""Packets, their custody events, and the counters that number things."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from config.database import utc_column
+from mailing.states import PacketKind, PacketStatus
+
+_KINDS = ",".join(f"'{k.value}'" for k in PacketKind)
+_STATES = ",".join(f"'{s.value}'" for s in PacketStatus)
+
+
+class Counter(SQLModel, table=True):
+    """Atomically incremented counters (daily case numbers, S10 serials)."""
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0
+
+
+class Packet(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_KINDS})", name="packet_kind"),
+        CheckConstraint(f"status IN ({_STATES})", name="packet_status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tracking_no: str = Field(unique=True, max_length=13)
+    kind: str
+    status: str = PacketStatus.CREATED.value
+    case_id: int = Field(index=True, foreign_key="case.id")
+    from_office: str = Field(max_length=24)
+    to_office: Optional[str] = Field(default=None, max_length=24, index=True)  # None: a home address
+    to_division: str = Field(max_length=6)
+    # a home recipient's name/phone/address, sealed like all personal data
+    to_person_sealed: Optional[str] = None
+    contents: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    route: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    expected_arrival: Optional[date] = None
+    replaces_id: Optional[int] = Field(default=None, foreign_key="packet.id")
+    created_at: datetime = Field(sa_column=utc_column(False))
+    last_event_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    last_hash: str = ""
+
+
+class PacketEvent(SQLModel, table=True):
+    """One custody event; the chain of `hash` over `prev_hash` detects tampering."""
+    __table_args__ = (UniqueConstraint("event_id", name="packet_event_event_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    packet_id: int = Field(index=True, foreign_key="packet.id")
+    type: str
+    status_after: str
+    at: datetime = Field(sa_column=utc_column(False))          # scanner's clock
+    recorded_at: datetime = Field(sa_column=utc_column(False))  # server's clock
+    actor: str
+    role: str
+    office_code: Optional[str] = None
+    note: str = ""
+    reason: Optional[str] = None
+    contents: Optional[list] = Field(default=None, sa_column=Column(JSON))
+    client_txn: Optional[str] = None
+    prev_hash: str = ""
+    hash: str = ""

@@ -1,0 +1,95 @@
+"""Reference data: loads config/data into the database and builds the in-memory directory."""
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, select
+
+from config.settings import DATA_DIR
+from routing.directory import Directory, Place, Post
+from routing.tables import Department, Division, Matter, Office
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int]:
+    """Adds what is missing and refreshes rows nobody edited; never overwrites an admin's edit."""
+    added = {"divisions": 0, "departments": 0, "offices": 0, "matters": 0}
+    for row in _rows(data_dir / "divisions.csv"):
+        obj = session.get(Division, row["code"])
+        values = dict(name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
+                      lat=float(row["lat"]), lon=float(row["lon"]))
+        if obj is None:
+            session.add(Division(code=row["code"], **values))
+            added["divisions"] += 1
+        else:
+            for k, v in values.items():
+                setattr(obj, k, v)
+    for row in _rows(data_dir / "departments.csv"):
+        if session.get(Department, row["code"]) is None:
+            session.add(Department(code=row["code"], name=row["name"]))
+            added["departments"] += 1
+    session.flush()
+    for row in _rows(data_dir / "offices.csv"):
+        values = dict(name=row["name"], kind=row["kind"], division_code=row["division_code"],
+                      department=row["department"] or None, serves=row["serves"] or None,
+                      address=row["address"], postcode=row["postcode"], phone=row["phone"],
+                      lat=float(row["lat"]), lon=float(row["lon"]))
+        obj = session.get(Office, row["code"])
+        if obj is None:
+            session.add(Office(code=row["code"], **values))
+            added["offices"] += 1
+        elif not obj.edited:
+            for k, v in values.items():
+                setattr(obj, k, v)
+    with (data_dir / "matters.yaml").open(encoding="utf-8") as f:
+        matters = yaml.safe_load(f)
+    for item in matters:
+        values = {k: item[k] for k in ("name", "department", "level", "modes", "jurisdiction",
+                                       "applicant_kinds", "legal_days", "promised_days",
+                                       "result_types", "materials")}
+        obj = session.get(Matter, item["code"])
+        if obj is None:
+            session.add(Matter(code=item["code"], **values))
+            added["matters"] += 1
+        elif not obj.edited:
+            for k, v in values.items():
+                setattr(obj, k, v)
+    session.flush()
+    invalidate_directory()
+    return added
+
+
+_cache: dict[str, tuple[float, Directory]] = {}
+_lock = threading.Lock()
+_TTL_SECONDS = 60.0  # offices change rarely; an edit in another process shows within a minute
+
+
+def invalidate_directory() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def directory(session: Session) -> Directory:
+    """The directory of divisions and active offices, built once a minute per database."""
+    key = str(session.get_bind().url)
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit and now - hit[0] < _TTL_SECONDS:
+            return hit[1]
+    places = {d.code: Place(d.code, d.name, d.level, d.parent_code, d.lat, d.lon)
+              for d in session.exec(select(Division))}
+    posts = {o.code: Post(o.code, o.name, o.kind, o.division_code, o.department, o.serves, o.lat, o.lon)
+             for o in session.exec(select(Office).where(Office.active == True))}  # noqa: E712
+    built = Directory(places, posts)
+    with _lock:
+        _cache[key] = (now, built)
+    return built

@@ -1,0 +1,60 @@
+"""The whole paper path over HTTP: intake to evaluation."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tests.helpers import intake_body, scan
+
+
+def test_a_case_travels_from_window_to_office_and_back_to_the_applicants_door(staff, frozen, db):
+    api = staff
+    r = api.post("/api/v1/cases", intake_body(), as_="clerk", key="intake-1")
+    assert r.status_code == 201, r.json
+    case = r.json
+    assert case["status"] == "collected"
+    assert case["case_no"].startswith("140902-20260302-")
+    assert case["owning_office"]["code"] == "D140105-GA"
+    assert [s["office_code"] for s in case["route"]] == ["H140902", "P140900", "P140000", "P140100", "D140105-GA"]
+    assert len(case["check_code"]) == 6 and case["check_code"].isdigit()
+    assert case["due_date"] == "2026-03-05"  # 3 promised working days after Monday 2 March
+    no, tn = case["case_no"], case["tracking_no"]
+
+    batch = [scan(tn, "dispatched", "2026-03-02T10:00:00+08:00")]
+    assert api.post("/api/v1/scans", {"scans": batch}, as_="clerk").json["results"][0]["status"] == "recorded"
+    hubs = ["P140900", "P140000", "P140100"]
+    batch = []
+    for i, hub in enumerate(hubs):
+        batch += [scan(tn, "arrived_hub", f"2026-03-02T1{2 + i}:00:00+08:00", hub),
+                  scan(tn, "departed_hub", f"2026-03-02T1{2 + i}:30:00+08:00", hub)]
+    results = api.post("/api/v1/scans", {"scans": batch}, as_="courier").json["results"]
+    assert [r["status"] for r in results] == ["recorded"] * 6, results
+    r = api.post("/api/v1/scans", {"scans": [scan(tn, "received", "2026-03-03T09:00:00+08:00",
+                                                  contents=[{"code": "application_form", "status": "ok"},
+                                                            {"code": "id_card", "status": "ok"}])]}, as_="officer")
+    assert r.json["results"][0]["status"] == "recorded", r.json
+    assert api.get(f"/api/v1/cases/{no}", as_="officer").json["status"] == "received"
+
+    assert api.post(f"/api/v1/cases/{no}/accept", as_="officer").json["status"] == "accepted"
+    r = api.post(f"/api/v1/cases/{no}/decision", {"outcome": "approved", "note": "准予"}, as_="officer")
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "decided"
+    result_tn = r.json["result_packet"]["tracking_no"]
+    for s in [scan(result_tn, "dispatched", "2026-03-04T10:00:00+08:00", "D140105-GA"),
+              scan(result_tn, "arrived_hub", "2026-03-04T12:00:00+08:00", "P140100"),
+              scan(result_tn, "out_for_delivery", "2026-03-05T08:00:00+08:00", "P140100"),
+              scan(result_tn, "delivered", "2026-03-05T10:00:00+08:00")]:
+        who = "officer" if s["type"] == "dispatched" else "courier"
+        assert api.post("/api/v1/scans", {"scans": [s]}, as_=who).json["results"][0]["status"] == "recorded"
+    frozen.set("2026-03-05T12:00:00+08:00")
+    track = api.get(f"/api/v1/track/{no}?check={case['check_code']}")
+    assert track.status_code == 200
+    assert track.json["status"] == "delivered" and track.json["status_text"] == "已送达"
+    texts = [e["text"] for e in track.json["events"]]
+    assert texts[0] == "窗口已收件，材料待寄出" and "办理结果已送达" in texts
+    body = str(track.json)
+    assert "张晓明" not in body and "13812345678" not in body and "502" not in body
+
+    r = api.post(f"/api/v1/track/{no}/evaluation", {"check": case["check_code"], "score": 5, "comment": "很方便"})
+    assert r.status_code == 201 and r.json["status"] == "closed"
+    again = api.post(f"/api/v1/track/{no}/evaluation", {"check": case["check_code"], "score": 4})
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_evaluated"

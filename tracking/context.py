@@ -1,0 +1,28 @@
+"""What every use case needs besides the session: settings, the sealer, the calendar, the actor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from config.settings import Settings
+from tracking.sealing import Sealer
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    role: str  # clerk | officer | courier | supervisor | admin | system | public
+    office_code: str | None = None
+    name: str = ""
+
+
+SYSTEM = Actor("system", "system")
+
+
+class Env:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        return Sealer(self.settings.data_key)

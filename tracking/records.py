@@ -1,0 +1,50 @@
+"""Writing history: every change of a case or packet is an event row in the same transaction."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from config import clock
+from mailing.chain import event_hash
+from mailing.states import InvalidTransition
+from tracking import states
+from tracking.context import Actor
+from tracking.errors import conflict
+from tracking.states import CaseAction, CaseStatus
+from tracking.tables import Case, CaseEvent, Notification
+
+
+def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: datetime | None = None,
+               data: dict | None = None, client_txn: str | None = None, office_code: str | None = None) -> CaseEvent:
+    at = at or clock.now()
+    recorded = clock.now()
+    payload = {"case_no": case.case_no, "type": type_, "status_after": case.status, "actor": actor.username,
+               "role": actor.role, "office_code": office_code or actor.office_code, "at": at,
+               "data": data or {}, "client_txn": client_txn}
+    digest = event_hash(case.last_hash, payload)
+    ev = CaseEvent(case_id=case.id, type=type_, status_after=case.status, actor=actor.username, role=actor.role,
+                   office_code=office_code or actor.office_code, at=at, recorded_at=recorded, client_txn=client_txn,
+                   data=data or {}, prev_hash=case.last_hash, hash=digest)
+    case.last_hash = digest
+    session.add(ev)
+    session.add(case)
+    return ev
+
+
+def transition(session: Session, case: Case, action: CaseAction, actor: Actor, *, event: str | None = None,
+               at: datetime | None = None, data: dict | None = None, client_txn: str | None = None,
+               office_code: str | None = None, message: str | None = None) -> CaseEvent:
+    """Applies `action` to the case and records it, or refuses with 409."""
+    try:
+        case.status = states.apply(CaseStatus(case.status), action).value
+    except InvalidTransition:
+        raise conflict(message=message or f"办件当前状态为“{CaseStatus(case.status).title}”，不能进行此操作。",
+                       status=case.status) from None
+    return case_event(session, case, event or case.status, actor, at=at, data=data, client_txn=client_txn,
+                      office_code=office_code)
+
+
+def notify(session: Session, case: Case, text: str, *, office_code: str | None = None) -> None:
+    session.add(Notification(case_id=case.id, audience="office" if office_code else "applicant",
+                             office_code=office_code, text=text, created_at=clock.now()))

@@ -1,0 +1,91 @@
+"""The case state machine: statuses with their Chinese titles, one transition table."""
+from __future__ import annotations
+
+import enum
+
+from mailing.states import InvalidTransition
+
+
+class CaseStatus(str, enum.Enum):
+    COLLECTED = "collected"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    SUPPLEMENT_IN_TRANSIT = "supplement_in_transit"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    DECIDED = "decided"
+    RESULT_IN_TRANSIT = "result_in_transit"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    DELIVERED = "delivered"
+    CLOSED = "closed"
+
+    @property
+    def title(self) -> str:
+        return CASE_STATUS_TITLES[self]
+
+
+CASE_STATUS_TITLES = {
+    CaseStatus.COLLECTED: "已收件",
+    CaseStatus.IN_TRANSIT: "材料寄递中",
+    CaseStatus.RECEIVED: "已签收",
+    CaseStatus.ACCEPTED: "已受理",
+    CaseStatus.SUPPLEMENT_REQUESTED: "待补正",
+    CaseStatus.SUPPLEMENT_IN_TRANSIT: "补正材料寄递中",
+    CaseStatus.REJECTED: "不予受理",
+    CaseStatus.WITHDRAWN: "已撤回",
+    CaseStatus.DECIDED: "已办结",
+    CaseStatus.RESULT_IN_TRANSIT: "结果寄递中",
+    CaseStatus.READY_FOR_PICKUP: "待领取",
+    CaseStatus.DELIVERED: "已送达",
+    CaseStatus.CLOSED: "已归档",
+}
+
+
+class CaseAction(str, enum.Enum):
+    DISPATCH = "dispatch"                      # outbound packet dispatched
+    RECEIVE = "receive"                        # materials received by the owning office
+    ACCEPT = "accept"
+    DEEM_ACCEPTED = "deem_accepted"            # 5 working days without a notice (行政许可法 art. 32)
+    REQUEST_SUPPLEMENT = "request_supplement"
+    DISPATCH_SUPPLEMENT = "dispatch_supplement"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    DECIDE = "decide"
+    DISPATCH_RESULT = "dispatch_result"
+    RESULT_AT_WINDOW = "result_at_window"
+    DELIVER = "deliver"                        # result delivered, downloaded or handed over
+    CLOSE = "close"
+
+
+C = CaseStatus
+BEFORE_DECISION = {C.COLLECTED, C.IN_TRANSIT, C.RECEIVED, C.ACCEPTED,
+                   C.SUPPLEMENT_REQUESTED, C.SUPPLEMENT_IN_TRANSIT}
+TRANSITIONS: dict[CaseAction, tuple[set[CaseStatus], CaseStatus]] = {
+    CaseAction.DISPATCH: ({C.COLLECTED}, C.IN_TRANSIT),
+    CaseAction.RECEIVE: ({C.IN_TRANSIT, C.SUPPLEMENT_IN_TRANSIT}, C.RECEIVED),
+    CaseAction.ACCEPT: ({C.RECEIVED}, C.ACCEPTED),
+    CaseAction.DEEM_ACCEPTED: ({C.RECEIVED}, C.ACCEPTED),
+    CaseAction.REQUEST_SUPPLEMENT: ({C.RECEIVED}, C.SUPPLEMENT_REQUESTED),
+    CaseAction.DISPATCH_SUPPLEMENT: ({C.SUPPLEMENT_REQUESTED}, C.SUPPLEMENT_IN_TRANSIT),
+    CaseAction.REJECT: ({C.RECEIVED, C.SUPPLEMENT_REQUESTED}, C.REJECTED),
+    CaseAction.WITHDRAW: (BEFORE_DECISION, C.WITHDRAWN),
+    CaseAction.DECIDE: ({C.ACCEPTED}, C.DECIDED),
+    CaseAction.DISPATCH_RESULT: ({C.DECIDED}, C.RESULT_IN_TRANSIT),
+    CaseAction.RESULT_AT_WINDOW: ({C.DECIDED, C.RESULT_IN_TRANSIT}, C.READY_FOR_PICKUP),
+    CaseAction.DELIVER: ({C.DECIDED, C.RESULT_IN_TRANSIT, C.READY_FOR_PICKUP}, C.DELIVERED),
+    CaseAction.CLOSE: ({C.DELIVERED}, C.CLOSED),
+}
+EVALUABLE = {C.DELIVERED, C.REJECTED, C.WITHDRAWN}
+
+
+def can(current: CaseStatus, action: CaseAction) -> bool:
+    return current in TRANSITIONS[action][0]
+
+
+def apply(current: CaseStatus, action: CaseAction) -> CaseStatus:
+    sources, target = TRANSITIONS[action]
+    if current not in sources:
+        raise InvalidTransition(current.value, action.value)
+    return target

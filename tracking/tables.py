@@ -1,0 +1,121 @@
+"""Cases, their event log, and what people leave behind: access reads, evaluations, tries."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from config.database import utc_column
+from tracking.states import CaseStatus
+
+_STATES = ",".join(f"'{s.value}'" for s in CaseStatus)
+
+
+class Case(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(f"status IN ({_STATES})", name="case_status"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, max_length=32)
+    matter_code: str = Field(index=True, max_length=32)
+    status: str = Field(default=CaseStatus.COLLECTED.value, index=True)
+    collecting_office: str = Field(index=True, max_length=24)
+    owning_office: str = Field(index=True, max_length=24)
+    applicant_kind: str  # person | organisation
+    applicant_sealed: str          # encrypted JSON of the applicant (and agent)
+    applicant_masked: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    id_hash: str = Field(index=True, max_length=64)  # keyed hash of the ID number or credit code
+    check_code_sealed: str
+    subject: Optional[dict] = Field(default=None, sa_column=Column(JSON))
+    materials: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    identity_check: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result_method: str  # mail | pickup | electronic
+    result_division: Optional[str] = None
+    result_address_sealed: Optional[str] = None
+    note: str = ""
+    intake_date: date
+    due_date: date
+    due_date_provisional: bool = False
+    created_by: str
+    created_at: datetime = Field(sa_column=utc_column(False))
+    received_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    accepted_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    supplement_requested_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    supplement_due: Optional[date] = None
+    supplement_materials: Optional[list] = Field(default=None, sa_column=Column(JSON))
+    supplement_received_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    decided_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    outcome: Optional[str] = None
+    delivered_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    closed_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    reason: str = ""  # rejection or withdrawal reason
+    last_hash: str = ""
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only: every change of a case, by whom, where and when, chained by hash."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True, foreign_key="case.id")
+    type: str
+    status_after: str
+    actor: str
+    role: str
+    office_code: Optional[str] = None
+    at: datetime = Field(sa_column=utc_column(False))
+    recorded_at: datetime = Field(sa_column=utc_column(False))
+    client_txn: Optional[str] = None
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = ""
+    hash: str = ""
+
+
+class ResultFile(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True, foreign_key="case.id")
+    filename: str
+    content_type: str
+    sha256: str
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column(False))
+    downloaded_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+
+
+class AccessLog(SQLModel, table=True):
+    """Who read personal data, when: written on every full read by staff."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=utc_column(False))
+    username: str
+    role: str
+    office_code: Optional[str] = None
+    case_no: str = Field(index=True)
+    what: str
+
+
+class Evaluation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("case_id", name="evaluation_once_per_case"),
+                      CheckConstraint("score BETWEEN 1 AND 5", name="evaluation_score"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    score: int
+    comment: str = ""
+    at: datetime = Field(sa_column=utc_column(False))
+    follow_up_office: Optional[str] = None  # set for scores 1–2 (整改)
+    follow_up_status: Optional[str] = None  # open | done
+
+
+class TrackLock(SQLModel, table=True):
+    """Wrong check codes per number string; 10 within an hour lock it for an hour."""
+    number: str = Field(primary_key=True, max_length=40)
+    failures: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    locked_until: Optional[datetime] = Field(default=None, sa_column=utc_column())
+
+
+class Notification(SQLModel, table=True):
+    """Outbox of messages to applicants and offices, sent by a task."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True, foreign_key="case.id")
+    audience: str  # applicant | office
+    office_code: Optional[str] = None
+    text: str
+    created_at: datetime = Field(sa_column=utc_column(False))
+    sent_at: Optional[datetime] = Field(default=None, sa_column=utc_column())

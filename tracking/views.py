@@ -1,0 +1,146 @@
+"""What staff see of cases and packets: plain dicts for the API and pages."""
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from config import clock
+from mailing.states import PacketStatus
+from mailing.tables import Packet, PacketEvent
+from routing.reference import directory as load_directory
+from routing.tables import Matter
+from tracking.actions import load_case
+from tracking.context import Actor, Env
+from tracking.errors import bad_request, forbidden
+from tracking.states import CaseStatus
+from tracking.tables import AccessLog, Case, CaseEvent
+
+
+def office_ref(directory, code: str | None) -> dict | None:
+    post = directory.post(code)
+    return {"code": code, "name": post.name if post else code} if code else None
+
+
+def packet_event_view(e: PacketEvent) -> dict:
+    return {"event_id": e.event_id, "type": e.type, "status": e.status_after, "at": clock.iso(e.at),
+            "recorded_at": clock.iso(e.recorded_at), "actor": e.actor, "role": e.role,
+            "office_code": e.office_code, "note": e.note, "reason": e.reason, "contents": e.contents,
+            "hash": e.hash}
+
+
+def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
+    events = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
+                          .order_by(PacketEvent.at, PacketEvent.id)).all()
+    return {"tracking_no": packet.tracking_no, "kind": packet.kind, "status": packet.status,
+            "status_text": PacketStatus(packet.status).title, "case_no": case_no,
+            "from_office": packet.from_office, "to_office": packet.to_office, "route": packet.route,
+            "contents": packet.contents, "expected_arrival": packet.expected_arrival.isoformat()
+            if packet.expected_arrival else None, "late": False,
+            "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf",
+            "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
+
+
+def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
+    """(may see the case, may see personal data in full)."""
+    if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office):
+        return True, True
+    if actor.role == "supervisor":
+        if not actor.office_code:
+            return True, False
+        city = directory.city_code(directory.post(actor.office_code).division_code)
+        for code in (case.collecting_office, case.owning_office):
+            post = directory.post(code)
+            if post and directory.city_code(post.division_code) == city:
+                return True, False
+    return False, False
+
+
+def case_summary(directory, case: Case, matter_names: dict[str, str]) -> dict:
+    return {"case_no": case.case_no, "status": case.status, "status_text": CaseStatus(case.status).title,
+            "matter_code": case.matter_code, "matter": matter_names.get(case.matter_code, case.matter_code),
+            "collecting_office": office_ref(directory, case.collecting_office),
+            "owning_office": office_ref(directory, case.owning_office),
+            "applicant": case.applicant_masked, "due_date": case.due_date.isoformat(),
+            "due_date_provisional": case.due_date_provisional, "created_at": clock.iso(case.created_at)}
+
+
+def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
+    case = load_case(session, case_no)
+    directory = load_directory(session)
+    allowed, full = may_see(actor, case, directory)
+    if not allowed:
+        raise forbidden("您无权查看该办件。")
+    matter = session.get(Matter, case.matter_code)
+    view = case_summary(directory, case, {matter.code: matter.name})
+    if full:
+        view["applicant"] = env.sealer.open(case.applicant_sealed)
+        if case.result_address_sealed:
+            view["result_address"] = env.sealer.open(case.result_address_sealed)
+        if actor.office_code == case.collecting_office:
+            view["check_code"] = env.sealer.open(case.check_code_sealed)  # to reprint the receipt
+        session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                              office_code=actor.office_code, case_no=case.case_no, what="case"))
+    packets = session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id)).all()
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    outbound = next((p for p in packets if p.kind == "outbound"), None)
+    view.update({
+        "subject": case.subject, "materials": case.materials, "identity_check": case.identity_check,
+        "result_delivery": {"method": case.result_method, "division_code": case.result_division},
+        "note": case.note, "tracking_no": outbound.tracking_no if outbound else None,
+        "route": outbound.route if outbound else [], "intake_date": case.intake_date.isoformat(),
+        "received_at": clock.iso(case.received_at), "accepted_at": clock.iso(case.accepted_at),
+        "decided_at": clock.iso(case.decided_at), "outcome": case.outcome,
+        "delivered_at": clock.iso(case.delivered_at), "reason": case.reason or None,
+        "supplement": {"requested_at": clock.iso(case.supplement_requested_at),
+                       "due": case.supplement_due.isoformat() if case.supplement_due else None,
+                       "materials": case.supplement_materials,
+                       "received_at": clock.iso(case.supplement_received_at)}
+        if case.supplement_requested_at else None,
+        "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
+        "label_url": f"/api/v1/packets/{outbound.tracking_no}/label.pdf" if outbound else None,
+        "packets": [packet_view(session, p, case.case_no) for p in packets],
+        "events": [{"type": e.type, "status": e.status_after, "at": clock.iso(e.at), "actor": e.actor,
+                    "role": e.role, "office_code": e.office_code, "data": e.data, "hash": e.hash} for e in events],
+    })
+    session.commit()
+    return view
+
+
+def list_cases(session: Session, actor: Actor, *, status: str | None, office: str | None,
+               page: int, per_page: int) -> dict:
+    directory = load_directory(session)
+    query = select(Case)
+    if actor.role in ("clerk", "officer"):
+        query = query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
+    elif actor.role == "supervisor":
+        if actor.office_code:
+            city = directory.city_code(directory.post(actor.office_code).division_code)
+            codes = [p.code for p in directory.posts.values() if directory.city_code(p.division_code) == city]
+            query = query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
+    else:
+        raise forbidden("您无权查看办件列表。")
+    if status:
+        try:
+            CaseStatus(status)
+        except ValueError:
+            raise bad_request("办件状态无效。", "status") from None
+        query = query.where(Case.status == status)
+    if office:
+        query = query.where((Case.collecting_office == office) | (Case.owning_office == office))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    names = {m.code: m.name for m in session.exec(select(Matter))}
+    return {"cases": [case_summary(directory, c, names) for c in rows], "page": page, "per_page": per_page,
+            "total": total}
+
+
+def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
+    from tracking.errors import not_found
+    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
+    if packet is None:
+        raise not_found("未找到该邮件。")
+    case = session.get(Case, packet.case_id)
+    if actor.role not in ("courier", "admin"):
+        allowed, _ = may_see(actor, case, load_directory(session))
+        if not allowed and actor.office_code not in (packet.from_office, packet.to_office):
+            raise forbidden("您无权查看该邮件。")
+    return packet_view(session, packet, case.case_no)
