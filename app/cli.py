@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from config import clock
 from config.database import new_session
@@ -18,6 +19,7 @@ def _session():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create the schema and load the reference data (safe to run again)."""
     from app import create_schema
@@ -29,7 +31,7 @@ def init_db() -> None:
                .format(**added))
 
 
-users = click.Group("users", help="Staff accounts.")
+users = AppGroup("users", help="Staff accounts.")
 
 
 @users.command("create")
@@ -49,7 +51,7 @@ def users_create(username, role, password, office_code, name) -> None:
     click.echo(f"已创建用户 {username}（{role}{'，' + office_code if office_code else ''}）。")
 
 
-calendar = click.Group("calendar", help="The official working-day calendar.")
+calendar = AppGroup("calendar", help="The official working-day calendar.")
 
 
 @calendar.command("load")
@@ -70,6 +72,7 @@ def calendar_load(file: Path) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Load demo accounts and cases in several states, and print the accounts."""
     from app.demo import ACCOUNTS, PASSWORD, load_demo

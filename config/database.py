@@ -19,8 +19,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
-            # The driver's own transaction handling defers BEGIN; we issue BEGIN IMMEDIATE
-            # ourselves so that counters and state checks never race (see 'begin' below).
+            # We issue BEGIN ourselves (see 'begin' below) instead of the driver's deferred one.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -30,14 +29,18 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session that may write takes the write lock up front, so a read-then-write never
+            # fails on a snapshot another writer moved; read-only sessions don't block writers.
+            mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def new_session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)
+def new_session(engine: Engine, *, read_only: bool = False) -> Session:
+    bind = engine.execution_options(read_only=True) if read_only else engine
+    return Session(bind, expire_on_commit=False)
 
 
 class UTCDateTime(TypeDecorator):

@@ -38,10 +38,11 @@ def engine(database_url):
 
 @pytest.fixture
 def db(engine):
-    """A clean database (reference data kept) and a session on it."""
+    """A clean database (reference data kept) and a session on it. The session begins deferred
+    so that, between statements, it never holds SQLite's write lock against the app under test."""
     from config.database import new_session
     from routing.reference import invalidate_directory
-    session = new_session(engine)
+    session = new_session(engine, read_only=True)
     yield session
     session.close()
     clock.freeze(None)

@@ -91,10 +91,12 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     events = []
     for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)):
         if e.type in CASE_TEXT:
-            events.append({"at": e.at, "type": e.type, "text": CASE_TEXT[e.type], "place": place(e.office_code)})
+            events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": CASE_TEXT[e.type],
+                           "place": place(e.office_code)})
         elif e.type.startswith("packet_"):
             reason = e.type.removeprefix("packet_")
-            events.append({"at": e.at, "type": "exception", "text": f"邮件异常：{EXCEPTION_REASONS.get(reason, reason)}",
+            events.append({"at": e.at, "seq": e.recorded_at, "type": "exception",
+                           "text": f"邮件异常：{EXCEPTION_REASONS.get(reason, reason)}",
                            "place": place(e.office_code)})
     packets = {p.id: p for p in session.exec(select(Packet).where(Packet.case_id == case.id))}
     if packets:
@@ -102,12 +104,14 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             if e.type in PACKET_TEXT:
                 packet = packets[e.packet_id]
                 kind = PacketKind(packet.kind).title
-                events.append({"at": e.at, "type": f"packet_{e.type}", "tracking_no": packet.tracking_no,
+                events.append({"at": e.at, "seq": e.recorded_at, "type": f"packet_{e.type}",
+                               "tracking_no": packet.tracking_no,
                                "text": PACKET_TEXT[e.type].format(kind=kind, place=place(e.office_code) or "处理中心"),
                                "place": place(e.office_code)})
-    events.sort(key=lambda ev: clock.beijing(ev["at"]))
+    events.sort(key=lambda ev: (ev["at"], ev["seq"]))  # same second: the order they were recorded
     for ev in events:
         ev["at"] = clock.iso(ev["at"])
+        del ev["seq"]
     matter = session.get(Matter, case.matter_code)
     status = CaseStatus(case.status)
     overdue = status not in (CaseStatus.DELIVERED, CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN) \

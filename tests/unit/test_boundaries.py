@@ -1,0 +1,89 @@
+"""Dependencies point one way: config ← routing ← mailing ← tracking ← app; labels imports only config.
+Nothing outside app/ imports Flask or Celery. Checked by parsing the source with `ast`, not by importing."""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file())
+CORE = ["config", "routing", "mailing", "labels", "tracking"]
+
+# package -> the project packages it may import (itself included)
+MAY_IMPORT = {
+    "config": {"config"},
+    "routing": {"config", "routing"},
+    "mailing": {"config", "routing", "mailing"},
+    "labels": {"config", "labels"},
+    "tracking": set(PROJECT) - {"app", "tests", "bench"},
+}
+WEB_AND_QUEUE = ("flask", "celery", "werkzeug", "kombu")
+
+# the plain, testable core: rules that import only the standard library (and each other)
+PLAIN = ["routing/directory.py", "routing/workdays.py", "mailing/states.py", "mailing/s10.py",
+         "mailing/chain.py", "tracking/states.py", "tracking/links.py", "tracking/identity.py", "config/clock.py"]
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """Absolute top-level module names a file imports, anywhere in it (also inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _files(package: str) -> list[Path]:
+    return sorted(p for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_the_project_has_the_packages_the_design_names():
+    assert {"app", "config", "routing", "mailing", "labels", "tracking"} <= set(PROJECT)
+
+
+def test_the_boundary_check_sees_the_imports_of_the_code_it_checks():
+    # guard against a parser that finds nothing: the use cases do import mailing and routing
+    assert {"mailing", "routing", "config", "sqlmodel"} <= _modules_imported(ROOT / "tracking" / "intake.py")
+
+
+@pytest.mark.parametrize("package", CORE)
+def test_nothing_outside_app_imports_flask_or_celery(package):
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in _modules_imported(p)
+                                                   if m.startswith(WEB_AND_QUEUE))
+                 for p in _files(package)}
+    assert {f: m for f, m in offenders.items() if m} == {}
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_package_imports_only_the_packages_below_it(package):
+    allowed = MAY_IMPORT[package]
+    offenders = {}
+    for path in _files(package):
+        wrong = sorted((_modules_imported(path) & set(PROJECT)) - allowed)
+        if wrong:
+            offenders[str(path.relative_to(ROOT))] = wrong
+    assert offenders == {}
+
+
+def test_tracking_never_imports_the_app():
+    for path in _files("tracking"):
+        assert "app" not in _modules_imported(path), path
+
+
+@pytest.mark.parametrize("relative", PLAIN)
+def test_the_rule_modules_import_only_the_standard_library_and_the_project(relative):
+    path = ROOT / relative
+    if not path.exists():
+        pytest.skip(f"{relative} not present")
+    third_party = sorted(m for m in _modules_imported(path)
+                         if m not in sys.stdlib_module_names and m not in PROJECT and m != "__future__")
+    # routing/workdays.py may read the published calendar package lazily
+    if relative == "routing/workdays.py":
+        third_party = [m for m in third_party if m != "chinese_calendar"]
+    assert third_party == []
