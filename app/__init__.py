@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Flask, g, jsonify
-from sqlmodel import SQLModel
 
 from config.database import make_engine, new_session
 from config.settings import Settings
@@ -43,9 +42,5 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def create_schema(engine) -> None:
-    import app.idempotency  # noqa: F401  (tables register on import)
-    import app.users  # noqa: F401
-    import mailing.tables  # noqa: F401
-    import routing.tables  # noqa: F401
-    import tracking.tables  # noqa: F401
-    SQLModel.metadata.create_all(engine)
+    from app.schema import upgrade
+    upgrade(engine)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 import time
 from collections import defaultdict, deque
 from functools import wraps
@@ -12,6 +13,7 @@ from sqlmodel import select
 
 from app import idempotency
 from app.openapi import openapi_document
+from app.tasks import send_notifications
 from app.users import authenticate, issue_token, user_for_token
 from config import clock
 from routing.reference import directory as load_directory
@@ -42,18 +44,32 @@ def staff(view):
         user = user_for_token(g.db, header[7:].strip()) if header.startswith("Bearer ") else None
         if user is None:
             raise Refused(401, "unauthorized", "请先登录（缺少或无效的访问令牌）。")
-        g.actor = user.actor()
+        g.actor = user.actor(request.headers.get("Idempotency-Key") or request.headers.get("X-Request-Id"))
         return view(*args, **kwargs)
+    return wrapper
+
+
+def changes(view):
+    """After a change is committed, the notifications it queued go out (a task: in-process by
+    default, on the broker's worker when one is configured)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        answer = view(*args, **kwargs)
+        g.db.close()  # end the request's transaction first: an in-process task opens its own
+        send_notifications.delay()
+        return answer
     return wrapper
 
 
 def creating(view):
     """Idempotency-Key: the same key and body from the same user on the same path answer once."""
     @wraps(view)
+    @changes
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return view(*args, **kwargs)
+            answer, status = view(*args, **kwargs)
+            return jsonify(answer), status
         who, path = g.actor.username, request.path
         replay = idempotency.claim(g.db, who, path, key, idempotency.body_digest(request.get_data()))
         if replay is not None:
@@ -96,9 +112,13 @@ def offices():
         if kind not in ("hall", "department", "hub"):
             raise bad_request("kind 应为 hall、department 或 hub。", "kind")
         query = query.where(Office.kind == kind)
-    prefix = request.args.get("division")
+    prefix = request.args.get("division") or ""
     if prefix:
-        query = query.where(Office.division_code.startswith(prefix.rstrip("0") or prefix))
+        if not prefix.isdigit() or len(prefix) > 6:
+            raise bad_request("division 应为行政区划代码或其前缀（数字）。", "division")
+        while len(prefix) > 2 and prefix.endswith("00"):  # 140900 names the city: its 1409xx offices
+            prefix = prefix[:-2]
+        query = query.where(Office.division_code.startswith(prefix))
     names = {d.code: d.name for d in g.db.exec(select(Department))}
     return {"offices": [{"code": o.code, "name": o.name, "kind": o.kind, "division_code": o.division_code,
                          "address": o.address, "postcode": o.postcode, "phone": o.phone, "lat": o.lat, "lon": o.lon,
@@ -156,13 +176,18 @@ def create_case():
 @bp.get("/cases")
 @staff
 def list_cases():
+    args = request.args
     try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+        page = max(1, int(args.get("page", 1)))
+        per_page = min(200, max(1, int(args.get("per_page", 50))))
     except ValueError:
         raise bad_request("page 和 per_page 应为正整数。", "page") from None
-    return views.list_cases(g.db, g.actor, status=request.args.get("status"), office=request.args.get("office"),
-                            page=page, per_page=per_page)
+    try:
+        as_of = date.fromisoformat(args["as_of"]) if args.get("as_of") else None
+    except ValueError:
+        raise bad_request("as_of 应为 YYYY-MM-DD 格式的日期。", "as_of") from None
+    return views.list_cases(g.db, g.actor, status=args.get("status"), office=args.get("office"), page=page,
+                            per_page=per_page, overdue=args.get("overdue") in ("true", "1"), as_of=as_of)
 
 
 @bp.get("/cases/<case_no>")
@@ -265,6 +290,7 @@ def packet(tracking_no):
 
 @bp.post("/scans")
 @staff
+@changes
 def record_scans():
     return {"results": scans.record_scans(g.db, env(), g.actor, body().get("scans"))}
 
@@ -305,6 +331,7 @@ def track(number):
 
 
 @bp.post("/track/<case_no>/evaluation")
+@changes
 def evaluation(case_no):
     _rate_limited()
     made, case = public.evaluate(g.db, env(), case_no, body())

@@ -83,6 +83,18 @@ def demo() -> None:
         click.echo(f"  {username:<18} {role:<10} {office or '-':<12} {name}")
 
 
+db_group = AppGroup("db", help="Schema migrations.")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--rev-id", default=None, help="e.g. 0002: revisions are numbered in order")
+def db_revision(message: str, rev_id: str | None) -> None:
+    """Write a migration for the difference between the models and the database."""
+    from app.schema import revision
+    revision(current_app.extensions["tongban"]["engine"], message, rev_id)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, users, calendar, demo):
+    for command in (init_db, users, calendar, demo, db_group):
         app.cli.add_command(command)

@@ -27,8 +27,8 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(sa_column=utc_column(False))
 
-    def actor(self) -> Actor:
-        return Actor(self.username, self.role, self.office_code, self.name)
+    def actor(self, txn: str | None = None) -> Actor:
+        return Actor(self.username, self.role, self.office_code, self.name, txn)
 
 
 class ApiToken(SQLModel, table=True):

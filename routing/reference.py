@@ -19,49 +19,38 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _upsert(session: Session, model, key: str, values: dict, counts: dict, name: str) -> None:
+    """Adds a missing row; refreshes one nobody edited (tables without `edited` are never edited)."""
+    obj = session.get(model, key)
+    if obj is None:
+        session.add(model(code=key, **values))
+        counts[name] += 1
+    elif not getattr(obj, "edited", False):
+        for k, v in values.items():
+            setattr(obj, k, v)
+
+
 def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Adds what is missing and refreshes rows nobody edited; never overwrites an admin's edit."""
     added = {"divisions": 0, "departments": 0, "offices": 0, "matters": 0}
     for row in _rows(data_dir / "divisions.csv"):
-        obj = session.get(Division, row["code"])
-        values = dict(name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
-                      lat=float(row["lat"]), lon=float(row["lon"]))
-        if obj is None:
-            session.add(Division(code=row["code"], **values))
-            added["divisions"] += 1
-        else:
-            for k, v in values.items():
-                setattr(obj, k, v)
+        _upsert(session, Division, row["code"], dict(
+            name=row["name"], level=row["level"], parent_code=row["parent_code"] or None,
+            lat=float(row["lat"]), lon=float(row["lon"])), added, "divisions")
     for row in _rows(data_dir / "departments.csv"):
-        if session.get(Department, row["code"]) is None:
-            session.add(Department(code=row["code"], name=row["name"]))
-            added["departments"] += 1
+        _upsert(session, Department, row["code"], dict(name=row["name"]), added, "departments")
     session.flush()
     for row in _rows(data_dir / "offices.csv"):
-        values = dict(name=row["name"], kind=row["kind"], division_code=row["division_code"],
-                      department=row["department"] or None, serves=row["serves"] or None,
-                      address=row["address"], postcode=row["postcode"], phone=row["phone"],
-                      lat=float(row["lat"]), lon=float(row["lon"]))
-        obj = session.get(Office, row["code"])
-        if obj is None:
-            session.add(Office(code=row["code"], **values))
-            added["offices"] += 1
-        elif not obj.edited:
-            for k, v in values.items():
-                setattr(obj, k, v)
+        _upsert(session, Office, row["code"], dict(
+            name=row["name"], kind=row["kind"], division_code=row["division_code"],
+            department=row["department"] or None, serves=row["serves"] or None, address=row["address"],
+            postcode=row["postcode"], phone=row["phone"], lat=float(row["lat"]), lon=float(row["lon"])),
+            added, "offices")
     with (data_dir / "matters.yaml").open(encoding="utf-8") as f:
-        matters = yaml.safe_load(f)
-    for item in matters:
-        values = {k: item[k] for k in ("name", "department", "level", "modes", "jurisdiction",
-                                       "applicant_kinds", "legal_days", "promised_days",
-                                       "result_types", "materials")}
-        obj = session.get(Matter, item["code"])
-        if obj is None:
-            session.add(Matter(code=item["code"], **values))
-            added["matters"] += 1
-        elif not obj.edited:
-            for k, v in values.items():
-                setattr(obj, k, v)
+        for item in yaml.safe_load(f):
+            _upsert(session, Matter, item["code"], {k: item[k] for k in (
+                "name", "department", "level", "modes", "jurisdiction", "applicant_kinds", "legal_days",
+                "promised_days", "result_types", "materials")}, added, "matters")
     session.flush()
     invalidate_directory()
     return added

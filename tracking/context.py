@@ -14,6 +14,7 @@ class Actor:
     role: str  # clerk | officer | courier | supervisor | admin | system | public
     office_code: str | None = None
     name: str = ""
+    txn: str | None = None  # the client's transaction id for this request (its Idempotency-Key)
 
 
 SYSTEM = Actor("system", "system")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 
 class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None, **extra):
+    def __init__(self, http_status: int, code: str, message: str, field: str | None = None, **extra):
         super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
+        self.status, self.code, self.message, self.field, self.extra = http_status, code, message, field, extra
 
     def body(self) -> dict:
         error = {"code": self.code, "message": self.message}

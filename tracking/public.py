@@ -14,7 +14,7 @@ from routing.tables import Matter
 from tracking.context import Actor, Env
 from tracking.errors import Refused, bad_request, conflict, not_found
 from tracking.records import case_event, notify, transition
-from tracking.states import EVALUABLE, CaseAction, CaseStatus
+from tracking.states import EVALUABLE, CaseAction, CaseStatus, is_overdue
 from tracking.tables import Case, CaseEvent, Evaluation, TrackLock
 
 LOCK_AFTER = 10
@@ -60,7 +60,7 @@ def _find_case(session: Session, number: str) -> Case | None:
 
 def _checked(session: Session, env: Env, number: str, check: str | None) -> Case:
     """The case for number and check code; the same 404 for unknown and wrong; a lock after 10 wrong."""
-    number = (number or "").strip()[:40]
+    number = (number or "").strip().upper()[:40]
     now = clock.now()
     lock = session.get(TrackLock, number)
     if lock and lock.locked_until and clock.beijing(lock.locked_until) > now:
@@ -114,12 +114,10 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
         del ev["seq"]
     matter = session.get(Matter, case.matter_code)
     status = CaseStatus(case.status)
-    overdue = status not in (CaseStatus.DELIVERED, CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.WITHDRAWN) \
-        and clock.beijing_date() > case.due_date
     return {"case_no": case.case_no, "status": status.value, "status_text": status.title, "matter": matter.name,
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
-            "overdue": overdue, "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
+            "overdue": is_overdue(status, case.due_date, clock.beijing_date()), "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
                                              "status_text": PacketStatus(p.status).title}
                                             for p in packets.values()],
             "evaluable": status in EVALUABLE and session.exec(

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from config import clock
-from mailing.chain import event_hash
+from mailing.chain import seal
 from mailing.states import InvalidTransition
 from tracking import states
 from tracking.context import Actor
@@ -17,16 +17,10 @@ from tracking.tables import Case, CaseEvent, Notification
 
 def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: datetime | None = None,
                data: dict | None = None, client_txn: str | None = None, office_code: str | None = None) -> CaseEvent:
-    at = at or clock.now()
-    recorded = clock.now()
-    payload = {"case_no": case.case_no, "type": type_, "status_after": case.status, "actor": actor.username,
-               "role": actor.role, "office_code": office_code or actor.office_code, "at": at,
-               "data": data or {}, "client_txn": client_txn}
-    digest = event_hash(case.last_hash, payload)
     ev = CaseEvent(case_id=case.id, type=type_, status_after=case.status, actor=actor.username, role=actor.role,
-                   office_code=office_code or actor.office_code, at=at, recorded_at=recorded, client_txn=client_txn,
-                   data=data or {}, prev_hash=case.last_hash, hash=digest)
-    case.last_hash = digest
+                   office_code=office_code or actor.office_code, at=at or clock.now(), recorded_at=clock.now(),
+                   client_txn=client_txn or actor.txn, data=data or {})
+    case.last_hash = seal(ev, case.last_hash)
     session.add(ev)
     session.add(case)
     return ev

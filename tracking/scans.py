@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from config import clock
 from mailing import s10
-from mailing.chain import event_hash
+from mailing.chain import seal
 from mailing.states import EXCEPTION_REASONS, InvalidTransition, PacketKind, PacketStatus, ScanType, replay
 from mailing.tables import Packet, PacketEvent
 from routing.reference import directory as load_directory
@@ -144,6 +144,8 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: dict) -> dict:
     if packet is None:
         raise rule("unknown_packet", "系统中没有这个邮件号。", "tracking_no")
     _check_office(scan, packet, actor)
+    if packet.status == PacketStatus.CANCELLED.value:
+        raise conflict(message="该邮件已作废（办件撤回时尚未寄出），不能再扫描。")
     history = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
                            .order_by(PacketEvent.id)).all()
     # the new scan takes its place by time; the whole history must still make sense
@@ -156,15 +158,12 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: dict) -> dict:
         raise conflict(message=f"扫描顺序不符：邮件状态为“{PacketStatus(e.current).title}”时不能记录“{e.action}”。"
                        if latest else "该扫描时间早于已有记录，放入历史后顺序不符，请核对扫描时间。") from None
     latest = ordered[-1][1] == float("inf")
-    payload = {"event_id": scan["event_id"], "tracking_no": packet.tracking_no, "type": scan["type"].value,
-               "at": scan["at"], "actor": actor.username, "office_code": scan["office_code"],
-               "reason": scan["reason"], "contents": scan["contents"]}
-    digest = event_hash(packet.last_hash, payload)
-    session.add(PacketEvent(event_id=scan["event_id"], packet_id=packet.id, type=scan["type"].value,
-                            status_after=status.value, at=scan["at"], recorded_at=clock.now(), actor=actor.username,
-                            role=actor.role, office_code=scan["office_code"], note=scan["note"],
-                            reason=scan["reason"], contents=scan["contents"], client_txn=scan["event_id"],
-                            prev_hash=packet.last_hash, hash=digest))
+    event = PacketEvent(event_id=scan["event_id"], packet_id=packet.id, type=scan["type"].value,
+                        status_after=status.value, at=scan["at"], recorded_at=clock.now(), actor=actor.username,
+                        role=actor.role, office_code=scan["office_code"], note=scan["note"], reason=scan["reason"],
+                        contents=scan["contents"], client_txn=scan["event_id"])
+    digest = seal(event, packet.last_hash)
+    session.add(event)
     packet.status, packet.last_hash = status.value, digest
     if latest:
         packet.last_event_at = scan["at"]

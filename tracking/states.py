@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import date
 
 from mailing.states import InvalidTransition
 
@@ -78,6 +79,12 @@ TRANSITIONS: dict[CaseAction, tuple[set[CaseStatus], CaseStatus]] = {
     CaseAction.CLOSE: ({C.DELIVERED}, C.CLOSED),
 }
 EVALUABLE = {C.DELIVERED, C.REJECTED, C.WITHDRAWN}
+FINISHED = {C.DELIVERED, C.CLOSED, C.REJECTED, C.WITHDRAWN}
+
+
+def is_overdue(status: CaseStatus, due_date: date, today: date) -> bool:
+    """Past the date promised to the applicant and not finished."""
+    return status not in FINISHED and due_date < today
 
 
 def can(current: CaseStatus, action: CaseAction) -> bool:

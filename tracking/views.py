@@ -1,6 +1,8 @@
 """What staff see of cases and packets: plain dicts for the API and pages."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import Session, func, select
 
 from config import clock
@@ -10,8 +12,8 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.actions import load_case
 from tracking.context import Actor, Env
-from tracking.errors import bad_request, forbidden
-from tracking.states import CaseStatus
+from tracking.errors import bad_request, forbidden, not_found
+from tracking.states import FINISHED, CaseStatus, is_overdue
 from tracking.tables import AccessLog, Case, CaseEvent
 
 
@@ -106,7 +108,7 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
 
 
 def list_cases(session: Session, actor: Actor, *, status: str | None, office: str | None,
-               page: int, per_page: int) -> dict:
+               page: int, per_page: int, overdue: bool = False, as_of: date | None = None) -> dict:
     directory = load_directory(session)
     query = select(Case)
     if actor.role in ("clerk", "officer"):
@@ -126,15 +128,17 @@ def list_cases(session: Session, actor: Actor, *, status: str | None, office: st
         query = query.where(Case.status == status)
     if office:
         query = query.where((Case.collecting_office == office) | (Case.owning_office == office))
+    today = as_of or clock.beijing_date()
+    if overdue:
+        query = query.where(Case.status.not_in([s.value for s in FINISHED]), Case.due_date < today)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
     names = {m.code: m.name for m in session.exec(select(Matter))}
-    return {"cases": [case_summary(directory, c, names) for c in rows], "page": page, "per_page": per_page,
-            "total": total}
+    return {"cases": [{**case_summary(directory, c, names), "overdue": is_overdue(CaseStatus(c.status), c.due_date, today)} for c in rows],
+            "page": page, "per_page": per_page, "total": total}
 
 
 def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
-    from tracking.errors import not_found
     packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
     if packet is None:
         raise not_found("未找到该邮件。")

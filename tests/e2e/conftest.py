@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.helpers import PASSWORD
@@ -15,6 +17,10 @@ class Api:
         from app.users import create_user
         create_user(self.db, username, role, PASSWORD, office, username)
         self.db.commit()
+        return self.login(username)
+
+    def login(self, username: str) -> str:
+        """A fresh token, e.g. after the test moved the clock past the old one's lifetime."""
         r = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.json
         self.tokens[username] = r.json["token"]
@@ -32,9 +38,29 @@ class Api:
     def post(self, path, json=None, as_=None, key=None):
         return self.client.post(path, json=json, headers=self._headers(as_, key))
 
+    def post_raw(self, path, data, as_=None, key=None, content_type="application/json"):
+        """A body sent byte for byte, e.g. malformed JSON."""
+        return self.client.post(path, data=data, content_type=content_type, headers=self._headers(as_, key))
+
+
+_client_addresses = itertools.count(1)
+
 
 @pytest.fixture
-def api(client, db):
+def api(client, db, monkeypatch):
+    # Staff passwords are hashed with a cheap work factor here: scrypt's deliberate 0.1 s per hash,
+    # twice per account and four accounts per test, would be most of the layer's running time.
+    import app.users
+    from werkzeug.security import generate_password_hash
+    monkeypatch.setattr(app.users, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    # The public endpoints are rate-limited per client address, per process: each test
+    # gets an address of its own so that one test's requests never count against another's.
+    n = next(_client_addresses)
+    client.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    # Tests move the frozen clock by days or months, and tokens may be issued before the clock
+    # is frozen: staff tokens here outlive any such jump (token expiry is not what e2e tests test).
+    client.application.config["TONGBAN"].token_hours = 24 * 366 * 20
     return Api(client, db)
 
 

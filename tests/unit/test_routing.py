@@ -247,3 +247,20 @@ def test_a_route_includes_both_ends_and_never_repeats_a_stop(real):
             assert codes[0] == origin.code and codes[-1] == destination.code
             assert len(codes) == len(set(codes)), codes
             assert all(real.post(c).kind == "hub" for c in codes[1:-1]), codes
+
+
+@pytest.mark.parametrize("origin, destination, expected", [
+    ("H140902", "D140000-SJ", ["H140902", "P140900", "P140000", "D140000-SJ"]),
+    ("H140105", "D140000-SJ", ["H140105", "P140100", "P140000", "D140000-SJ"]),
+    ("H110000", "D140000-SJ", ["H110000", "P110000", "P140000", "D140000-SJ"]),
+    ("D140000-SJ", "H140902", ["D140000-SJ", "P140000", "P140900", "H140902"]),
+])
+def test_a_route_to_or_from_a_provincial_department_goes_through_the_provincial_hub(real, origin, destination,
+                                                                                    expected):
+    assert _codes(plan_route(real, real.post(origin), real.post(destination))) == expected
+
+
+def test_a_result_goes_back_along_the_mirror_of_the_outbound_route(real):
+    there = _codes(plan_route(real, real.post("H140902"), real.post("D110105-GA")))
+    back = _codes(plan_route(real, real.post("D110105-GA"), real.post("H140902")))
+    assert back == list(reversed(there))

@@ -1,0 +1,116 @@
+"""Public tracking: number + check code, nothing personal, the same 404 for every miss, a lock after 10 misses."""
+from __future__ import annotations
+
+from tests.e2e.steps import assert_error, collect, record, track
+from tests.helpers import intake_body
+
+UNKNOWN = "140902-20990101-0001"
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def test_an_unknown_number_and_a_wrong_check_code_get_the_same_not_found(staff, frozen):
+    api = staff
+    case = collect(api)
+    unknown = track(api, UNKNOWN, case["check_code"])
+    wrong = track(api, case["case_no"], _wrong(case["check_code"]))
+    missing = track(api, case["case_no"], None)
+    wrong_packet = track(api, case["tracking_no"], _wrong(case["check_code"]))
+    assert_error(unknown, 404, "not_found")
+    for r in (wrong, missing, wrong_packet):
+        assert r.status_code == 404 and r.json == unknown.json
+        assert r.data == unknown.data
+
+
+def test_a_case_is_tracked_by_its_case_number_or_its_packets_tracking_number(staff, frozen):
+    api = staff
+    case = collect(api)
+    record(api, case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    frozen.set("2026-03-02T12:00:00+08:00")
+    by_case = track(api, case["case_no"], case["check_code"])
+    by_packet = track(api, case["tracking_no"], case["check_code"])
+    assert by_case.status_code == by_packet.status_code == 200
+    assert by_packet.json == by_case.json
+    answer = by_case.json
+    assert answer["case_no"] == case["case_no"]
+    assert answer["status"] == "in_transit" and answer["status_text"] == "材料寄递中"
+    assert answer["matter"] == "无犯罪记录证明"
+    assert answer["owning_office"] == "太原市公安局小店分局户政科"
+    assert answer["collecting_office"] == "忻州市忻府区政务服务中心"
+    assert answer["due_date"] == "2026-03-05" and answer["overdue"] is False
+    events = [(e["at"], e["type"], e["text"]) for e in answer["events"]]
+    assert events[0] == ("2026-03-02T09:00:00+08:00", "collected", "窗口已收件，材料待寄出")
+    assert sorted(events[1:]) == [("2026-03-02T10:00:00+08:00", "in_transit", "申请材料已寄出"),
+                                  ("2026-03-02T10:00:00+08:00", "packet_dispatched", "申请材料已交寄")]
+    assert answer["events"][0]["place"] == "忻州市忻府区政务服务中心"
+
+
+def test_the_public_answer_carries_no_personal_data(staff, frozen):
+    api = staff
+    case = collect(api, intake_body(note="申请人联系电话13812345678"))
+    answer = track(api, case["case_no"], case["check_code"])
+    assert answer.status_code == 200
+    text = answer.data.decode()
+    for personal in ("张晓明", "张**", "140105199003071234", "13812345678", "平阳路", "502", case["check_code"]):
+        assert personal not in text, personal
+    assert "applicant" not in answer.json and "check_code" not in answer.json and "note" not in answer.json
+
+
+def test_a_case_past_its_due_date_shows_as_overdue(staff, frozen):
+    api = staff
+    case = collect(api)
+    frozen.set("2026-03-06T09:00:00+08:00")  # due Thursday 5 March
+    assert track(api, case["case_no"], case["check_code"]).json["overdue"] is True
+
+
+def test_ten_wrong_check_codes_within_an_hour_lock_the_number_for_the_next_hour(staff, frozen):
+    api = staff
+    case = collect(api)
+    no, right, wrong = case["case_no"], case["check_code"], _wrong(case["check_code"])
+    for minute in range(10):
+        frozen.set(f"2026-03-02T10:{minute:02d}:00+08:00")
+        assert track(api, no, wrong).status_code == 404
+    frozen.set("2026-03-02T10:10:00+08:00")
+    locked = track(api, no, right)
+    assert locked.status_code == 429 and list(locked.json) == ["error"]
+    assert "错误次数过多" in locked.json["error"]["message"]
+    # the lock is on the number string: the same case by its tracking number still answers
+    assert track(api, case["tracking_no"], right).status_code == 200
+    frozen.set("2026-03-02T11:08:00+08:00")
+    assert track(api, no, right).status_code == 429
+    frozen.set("2026-03-02T11:10:00+08:00")  # an hour after the tenth wrong code
+    assert track(api, no, right).status_code == 200
+
+
+def test_wrong_check_codes_spread_over_more_than_an_hour_do_not_lock(staff, frozen):
+    api = staff
+    case = collect(api)
+    no, wrong = case["case_no"], _wrong(case["check_code"])
+    for minute in range(9):
+        frozen.set(f"2026-03-02T10:{minute:02d}:00+08:00")
+        assert track(api, no, wrong).status_code == 404
+    frozen.set("2026-03-02T11:30:00+08:00")
+    assert track(api, no, wrong).status_code == 404
+    assert track(api, no, case["check_code"]).status_code == 200
+
+
+def test_an_unknown_number_locks_the_same_way_whoever_asks(staff, frozen, client):
+    api = staff
+    for minute in range(10):
+        frozen.set(f"2026-03-02T10:{minute:02d}:00+08:00")
+        client.environ_base["REMOTE_ADDR"] = f"192.0.2.{minute + 1}"  # ten different clients
+        assert track(api, UNKNOWN, "123456").status_code == 404
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    r = track(api, UNKNOWN, "654321")
+    assert r.status_code == 429 and r.json["error"]["message"]
+
+
+def test_a_client_asking_too_often_is_slowed_down(staff, frozen, app):
+    api = staff
+    case = collect(api)
+    app.config["TONGBAN"].track_rate_per_minute = 3
+    answers = [track(api, case["case_no"], case["check_code"]).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert_error(track(api, case["case_no"], case["check_code"]), 429, "too_many_requests")

@@ -1,0 +1,175 @@
+"""POST /scans: batches from scanners that were offline, one verdict per scan, applied in the order of `at`."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from mailing.tables import Packet, PacketEvent
+from tests.e2e.steps import assert_error, case_of, collect, count, packet_of, record, rows, scans, track
+from tests.helpers import (intake_body, person, resident_id, scan, tracking_no_with_bad_check_digit,
+                           unknown_tracking_no)
+from tracking.tables import CaseEvent
+
+
+def _events(db, tracking_no: str) -> list[tuple[str, str]]:
+    packet = rows(db, select(Packet).where(Packet.tracking_no == tracking_no))[0]
+    return [(e.type, e.event_id) for e in
+            rows(db, select(PacketEvent).where(PacketEvent.packet_id == packet.id).order_by(PacketEvent.at))]
+
+
+def test_a_mixed_batch_gets_one_verdict_per_scan_in_order_and_the_good_scans_are_recorded(staff, frozen, db):
+    api = staff
+    a = collect(api)                       # to D140105-GA, dispatched below
+    c = collect(api)                       # to D140105-GA, never dispatched
+    d = collect(api, intake_body(applicant=person(id_number=resident_id("14010619880512431"),
+                                                  division_code="140106")))  # to 迎泽区 D140106-GA
+    assert d["owning_office"]["code"] == "D140106-GA"
+    first = scan(a["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00")
+    record(api, d["tracking_no"], "dispatched", "2026-03-02T10:05:00+08:00", as_="clerk")
+    assert scans(api, [first], as_="clerk")[0]["status"] == "recorded"
+
+    good = scan(a["tracking_no"], "received", "2026-03-03T09:00:00+08:00",
+                contents=[{"code": "application_form", "status": "ok"}, {"code": "id_card", "status": "damaged"}])
+    batch = [
+        good,
+        first,                                                                        # recorded yesterday
+        scan(tracking_no_with_bad_check_digit(), "received", "2026-03-03T09:01:00+08:00"),
+        scan(unknown_tracking_no(), "received", "2026-03-03T09:02:00+08:00"),
+        scan(c["tracking_no"], "received", "2026-03-03T09:03:00+08:00"),             # never dispatched
+        scan(d["tracking_no"], "received", "2026-03-03T09:04:00+08:00"),             # not addressed to us
+        {"event_id": "no-type-1", "tracking_no": a["tracking_no"], "at": "2026-03-03T09:05:00+08:00"},
+        dict(good),                                                                   # the same scan twice
+    ]
+    results = scans(api, batch, as_="officer")
+    assert [r["event_id"] for r in results] == [s["event_id"] for s in batch]
+    assert [r["status"] for r in results] == ["recorded", "duplicate", "rejected", "rejected", "rejected",
+                                              "rejected", "rejected", "duplicate"]
+    errors = [r.get("error") for r in results]
+    assert [e["code"] if e else None for e in errors] == [None, None, "invalid_tracking_no", "unknown_packet",
+                                                          "invalid_transition", "wrong_office", "invalid_request",
+                                                          None]
+    assert errors[6]["field"] == "type"
+    for error in filter(None, errors):
+        assert error["message"] and any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
+    assert results[0]["packet_status"] == "received"
+
+    assert _events(db, a["tracking_no"]) == [("dispatched", first["event_id"]), ("received", good["event_id"])]
+    assert _events(db, c["tracking_no"]) == []
+    assert [t for t, _ in _events(db, d["tracking_no"])] == ["dispatched"]
+    assert case_of(api, a["case_no"])["status"] == "received"
+    assert case_of(api, c["case_no"])["status"] == "collected"
+    checked = rows(db, select(CaseEvent).where(CaseEvent.type == "contents_checked"))
+    assert len(checked) == 1 and checked[0].data["problems"] == [{"code": "id_card", "status": "damaged"}]
+
+
+def test_a_batch_sent_out_of_time_order_is_applied_in_the_order_of_its_scan_times(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    batch = [scan(tn, "departed_hub", "2026-03-02T12:30:00+08:00", "P140900"),
+             scan(tn, "arrived_hub", "2026-03-02T12:00:00+08:00", "P140900"),
+             scan(tn, "dispatched", "2026-03-02T10:00:00+08:00")]
+    results = scans(api, batch, as_="courier")
+    assert [r["status"] for r in results] == ["recorded"] * 3, results
+    packet = packet_of(api, tn)
+    assert packet["status"] == "departed_hub"
+    assert [e["type"] for e in packet["events"]] == ["dispatched", "arrived_hub", "departed_hub"]
+    assert case_of(api, case["case_no"])["status"] == "in_transit"
+
+    # the office's own batch: signing for it first in the list, the courier's hand-over second
+    batch = [scan(tn, "received", "2026-03-03T09:10:00+08:00"),
+             scan(tn, "delivered", "2026-03-03T09:00:00+08:00", "D140105-GA")]
+    results = scans(api, batch, as_="officer")
+    assert [r["status"] for r in results] == ["recorded", "recorded"], results
+    assert packet_of(api, tn)["status"] == "received"
+    assert case_of(api, case["case_no"])["status"] == "received"
+
+
+def test_an_older_scan_that_fits_between_the_recorded_events_is_kept_in_the_history(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    record(api, tn, "out_for_delivery", "2026-03-03T08:00:00+08:00", "P140100", as_="courier")
+    late = record(api, tn, "arrived_hub", "2026-03-02T13:00:00+08:00", "P140900", as_="courier")
+    assert late["packet_status"] == "out_for_delivery"  # the latest event still decides
+    packet = packet_of(api, tn)
+    assert packet["status"] == "out_for_delivery"
+    assert [(e["type"], e["at"]) for e in packet["events"]] == [
+        ("dispatched", "2026-03-02T10:00:00+08:00"), ("arrived_hub", "2026-03-02T13:00:00+08:00"),
+        ("out_for_delivery", "2026-03-03T08:00:00+08:00")]
+
+
+def test_an_older_scan_that_does_not_fit_between_the_recorded_events_is_rejected(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    record(api, tn, "arrived_hub", "2026-03-02T13:00:00+08:00", "P140900", as_="courier")
+    misfits = [scan(tn, "departed_hub", "2026-03-02T11:00:00+08:00", "P140900"),  # before it arrived anywhere
+               scan(tn, "dispatched", "2026-03-02T09:00:00+08:00")]               # sent twice
+    results = scans(api, misfits, as_="courier")
+    assert [(r["status"], r["error"]["code"]) for r in results] == [("rejected", "invalid_transition")] * 2
+    assert "时间" in results[0]["error"]["message"]
+    assert [t for t, _ in _events(db, tn)] == ["dispatched", "arrived_hub"]
+    assert packet_of(api, tn)["status"] == "arrived_hub"
+
+
+def test_an_exception_records_a_problem_and_only_a_loss_moves_the_packet(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    damaged = record(api, tn, "exception", "2026-03-02T12:00:00+08:00", "P140900", as_="courier",
+                     reason="damaged", note="外包装破损")
+    assert damaged["packet_status"] == "dispatched"
+    no_reason = scans(api, [scan(tn, "exception", "2026-03-02T12:30:00+08:00", "P140900")], as_="courier")[0]
+    assert no_reason["status"] == "rejected" and no_reason["error"]["code"] == "invalid_request"
+    assert no_reason["error"]["field"] == "reason"
+
+    lost = record(api, tn, "exception", "2026-03-02T18:00:00+08:00", "P140900", as_="courier", reason="lost")
+    assert lost["packet_status"] == "lost"
+    packet = packet_of(api, tn)
+    assert packet["status"] == "lost" and packet["status_text"] == "已丢失"
+    assert [(e["type"], e["reason"]) for e in packet["events"]] == [
+        ("dispatched", None), ("exception", "damaged"), ("exception", "lost")]
+    assert [e.type for e in rows(db, select(CaseEvent).where(CaseEvent.type.startswith("packet_")))] == \
+        ["packet_damaged", "packet_lost"]
+    texts = [e["text"] for e in track(api, case["case_no"], case["check_code"]).json["events"]]
+    assert "邮件异常：破损" in texts and "邮件异常：丢失" in texts
+
+    after = scans(api, [scan(tn, "arrived_hub", "2026-03-02T19:00:00+08:00", "P140000")], as_="courier")[0]
+    assert after["status"] == "rejected" and after["error"]["code"] == "invalid_transition"
+
+
+def test_scanning_is_for_windows_offices_and_couriers_only(staff, frozen):
+    api = staff
+    case = collect(api)
+    r = api.post("/api/v1/scans", {"scans": [scan(case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00")]},
+                 as_="supervisor")
+    assert_error(r, 403, "forbidden")
+    assert_error(api.post("/api/v1/scans", {"scans": []}, as_="clerk"), 400, "invalid_request", "scans")
+    assert_error(api.post("/api/v1/scans", {"scans": []}), 401, "unauthorized")
+
+
+def test_a_clerk_cannot_scan_in_the_name_of_another_office(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    result = scans(api, [scan(case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", "H140100")],
+                   as_="clerk")[0]
+    assert result["status"] == "rejected" and result["error"]["code"] == "wrong_office"
+    assert count(db, PacketEvent) == 0
+
+
+def test_only_the_addressee_signs_for_a_packet_and_only_the_sender_dispatches_it(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    by_officer = scans(api, [scan(tn, "dispatched", "2026-03-02T10:00:00+08:00")], as_="officer")[0]
+    assert by_officer["status"] == "rejected" and by_officer["error"]["code"] == "wrong_office"
+    record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    for who in ("courier", "clerk"):
+        result = scans(api, [scan(tn, "received", "2026-03-03T09:00:00+08:00", "D140105-GA" if who == "courier"
+                                  else None)], as_=who)[0]
+        assert result["status"] == "rejected" and result["error"]["code"] == "wrong_office", (who, result)
+    assert [t for t, _ in _events(db, tn)] == ["dispatched"]
+    assert case_of(api, case["case_no"])["status"] == "in_transit"
