@@ -186,8 +186,10 @@ def list_cases():
         as_of = date.fromisoformat(args["as_of"]) if args.get("as_of") else None
     except ValueError:
         raise bad_request("as_of 应为 YYYY-MM-DD 格式的日期。", "as_of") from None
+    id_number = args.get("id_number")
     return views.list_cases(g.db, g.actor, status=args.get("status"), office=args.get("office"), page=page,
-                            per_page=per_page, overdue=args.get("overdue") in ("true", "1"), as_of=as_of)
+                            per_page=per_page, overdue=args.get("overdue") in ("true", "1"), as_of=as_of,
+                            id_hash=env().sealer.lookup_hash(id_number) if id_number else None)
 
 
 @bp.get("/cases/<case_no>")

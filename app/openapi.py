@@ -19,7 +19,8 @@ ENDPOINTS = [
       422: "unknown_matter, not_proxy_eligible, invalid_id_number, invalid_credit_code, invalid_phone, "
            "missing_material, unknown_material, identity_check_failed, missing_subject, applicant_kind_not_allowed, "
            "same_locality, no_owning_office, result_type_unavailable, missing_address, idempotency_key_reused"}),
-    ("get", "/cases", "办件列表（status, office, page, per_page）", "staff", None, {200: "cases, page, per_page, total"}),
+    ("get", "/cases", "办件列表（status, office, overdue, as_of, id_number, page, per_page）", "staff", None,
+     {200: "cases, page, per_page, total"}),
     ("get", "/cases/{case_no}", "办件详情（含寄递件与事件）", "staff", None, {200: "办件", 403: "forbidden", 404: "not_found"}),
     ("post", "/cases/{case_no}/withdraw", "撤回申请", "clerk",
      {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},

@@ -108,7 +108,8 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
 
 
 def list_cases(session: Session, actor: Actor, *, status: str | None, office: str | None,
-               page: int, per_page: int, overdue: bool = False, as_of: date | None = None) -> dict:
+               page: int, per_page: int, overdue: bool = False, as_of: date | None = None,
+               id_hash: str | None = None) -> dict:
     directory = load_directory(session)
     query = select(Case)
     if actor.role in ("clerk", "officer"):
@@ -128,6 +129,8 @@ def list_cases(session: Session, actor: Actor, *, status: str | None, office: st
         query = query.where(Case.status == status)
     if office:
         query = query.where((Case.collecting_office == office) | (Case.owning_office == office))
+    if id_hash:  # an applicant's cases, found by the keyed hash of their ID number or credit code
+        query = query.where(Case.id_hash == id_hash)
     today = as_of or clock.beijing_date()
     if overdue:
         query = query.where(Case.status.not_in([s.value for s in FINISHED]), Case.due_date < today)

@@ -58,3 +58,21 @@ def test_a_case_travels_from_window_to_office_and_back_to_the_applicants_door(st
     assert r.status_code == 201 and r.json["status"] == "closed"
     again = api.post(f"/api/v1/track/{no}/evaluation", {"check": case["check_code"], "score": 4})
     assert again.status_code == 409 and again.json["error"]["code"] == "already_evaluated"
+
+
+def test_staff_find_an_applicants_cases_by_id_number_and_see_what_is_overdue(staff, frozen, db):
+    from tests.helpers import person, resident_id
+    api = staff
+    first = api.post("/api/v1/cases", intake_body(), as_="clerk").json
+    other = resident_id("14010519851112002")
+    api.post("/api/v1/cases", intake_body(applicant=person(name="李娜", id_number=other)), as_="clerk")
+    found = api.get(f"/api/v1/cases?id_number={resident_id()}", as_="clerk").json
+    assert [c["case_no"] for c in found["cases"]] == [first["case_no"]] and found["total"] == 1
+    assert found["cases"][0]["applicant"]["name"] == "张**"  # lists show masked data only
+    assert api.get("/api/v1/cases?overdue=true", as_="clerk").json["total"] == 0
+    # promised 5 March; on 6 March both are overdue, and a supervisor can look ahead with as_of
+    ahead = api.get("/api/v1/cases?overdue=true&as_of=2026-03-06", as_="supervisor").json
+    assert ahead["total"] == 2 and all(c["overdue"] for c in ahead["cases"])
+    frozen.set("2026-03-06T09:00:00+08:00")
+    api.login("clerk")
+    assert api.get("/api/v1/cases?overdue=true", as_="clerk").json["total"] == 2
