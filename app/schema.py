@@ -15,7 +15,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def import_tables() -> None:
-    import app.idempotency  # noqa: F401  (tables register on import)
+    # tables register with SQLModel's metadata when their modules are imported
+    import app.idempotency  # noqa: F401
     import app.users  # noqa: F401
     import mailing.tables  # noqa: F401
     import routing.tables  # noqa: F401

@@ -8,7 +8,7 @@ from config.settings import Settings
 from mailing.numbers import next_tracking_no
 from mailing.states import PacketKind
 from mailing.tables import Packet
-from routing.directory import Directory, Post, city_hub, plan_route
+from routing.directory import Directory, Post, plan_route
 
 
 def route_to(directory: Directory, origin: Post, to_office: Post | None, to_division: str) -> list[dict]:

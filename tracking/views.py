@@ -48,7 +48,10 @@ def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
     if actor.role == "supervisor":
         if not actor.office_code:
             return True, False
-        city = directory.city_code(directory.post(actor.office_code).division_code)
+        own = directory.post(actor.office_code)
+        city = directory.city_code(own.division_code) if own else None
+        if city is None:
+            return False, False
         for code in (case.collecting_office, case.owning_office):
             post = directory.post(code)
             if post and directory.city_code(post.division_code) == city:
@@ -116,8 +119,10 @@ def list_cases(session: Session, actor: Actor, *, status: str | None, office: st
         query = query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
     elif actor.role == "supervisor":
         if actor.office_code:
-            city = directory.city_code(directory.post(actor.office_code).division_code)
-            codes = [p.code for p in directory.posts.values() if directory.city_code(p.division_code) == city]
+            own = directory.post(actor.office_code)
+            city = directory.city_code(own.division_code) if own else None
+            codes = [p.code for p in directory.posts.values()
+                     if city and directory.city_code(p.division_code) == city]
             query = query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
     else:
         raise forbidden("您无权查看办件列表。")

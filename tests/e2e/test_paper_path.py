@@ -1,7 +1,6 @@
 """The whole paper path over HTTP: intake to evaluation."""
 from __future__ import annotations
 
-from sqlmodel import select
 
 from tests.helpers import intake_body, scan
 

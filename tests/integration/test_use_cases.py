@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from config.database import new_session
-from mailing.chain import event_hash, row_payload, verify_chain
+from mailing.chain import row_payload, verify_chain
 from mailing.tables import Packet, PacketEvent
 from routing.reference import DATA_DIR, _rows, load_reference_data
 from routing.tables import Division, Matter, Office
