@@ -75,3 +75,18 @@ def test_staff_find_an_applicants_cases_by_id_number_and_see_what_is_overdue(sta
     frozen.set("2026-03-06T09:00:00+08:00")
     api.login("clerk")
     assert api.get("/api/v1/cases?overdue=true", as_="clerk").json["total"] == 2
+
+
+def test_a_city_supervisor_sees_the_citys_cases_masked_and_no_others(staff, frozen):
+    api = staff
+    case = api.post("/api/v1/cases", intake_body(), as_="clerk").json  # 忻府区 (忻州) → 小店区 (太原)
+    api.user("xinzhou-sup", "supervisor", "H140900")
+    api.user("datong-sup", "supervisor", "H140200")
+    seen = api.get(f"/api/v1/cases/{case['case_no']}", as_="xinzhou-sup")
+    assert seen.status_code == 200
+    assert seen.json["applicant"]["name"] == "张**" and "id_number" in seen.json["applicant"]
+    from tests.helpers import resident_id
+    assert seen.json["applicant"]["id_number"] == resident_id()[:6] + "*" * 8 + resident_id()[-4:]
+    assert api.get("/api/v1/cases", as_="xinzhou-sup").json["total"] == 1
+    assert api.get(f"/api/v1/cases/{case['case_no']}", as_="datong-sup").status_code == 403
+    assert api.get("/api/v1/cases", as_="datong-sup").json["total"] == 0
