@@ -135,7 +135,7 @@ def _apply_to_case(session: Session, actor: Actor, packet: Packet, scan: dict) -
         notify(session, case, f"您的办件{case.case_no}的办理结果已到达收件窗口，请携带身份证件领取。")
 
 
-def _record_one(session: Session, env: Env, actor: Actor, scan: dict) -> dict:
+def _record_one(session: Session, actor: Actor, scan: dict) -> dict:
     if session.exec(select(PacketEvent.id).where(PacketEvent.event_id == scan["event_id"])).first():
         return {"status": "duplicate"}
     if not s10.is_valid_tracking_no(scan["tracking_no"]):
@@ -151,13 +151,12 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: dict) -> dict:
     # the new scan takes its place by time; the whole history must still make sense
     ordered = sorted([(clock.beijing(e.at), e.id, e.type, e.reason) for e in history] +
                      [(scan["at"], float("inf"), scan["type"].value, scan["reason"])], key=lambda t: t[:2])
+    latest = ordered[-1][1] == float("inf")
     try:
         status = replay([(ScanType(t), r) for _, _, t, r in ordered], to_office=packet.to_office is not None)
     except InvalidTransition as e:
-        latest = ordered[-1][1] == float("inf")
         raise conflict(message=f"扫描顺序不符：邮件状态为“{PacketStatus(e.current).title}”时不能记录“{e.action}”。"
                        if latest else "该扫描时间早于已有记录，放入历史后顺序不符，请核对扫描时间。") from None
-    latest = ordered[-1][1] == float("inf")
     event = PacketEvent(event_id=scan["event_id"], packet_id=packet.id, type=scan["type"].value,
                         status_after=status.value, at=scan["at"], recorded_at=clock.now(), actor=actor.username,
                         role=actor.role, office_code=scan["office_code"], note=scan["note"], reason=scan["reason"],
@@ -198,7 +197,7 @@ def record_scans(session: Session, env: Env, actor: Actor, scans) -> list[dict]:
             continue
         seen.add(scan["event_id"])
         try:
-            outcome = _record_one(session, env, actor, scan)
+            outcome = _record_one(session, actor, scan)
             session.commit()
         except Refused as e:
             session.rollback()
