@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 import time
 from collections import defaultdict, deque
+from datetime import date
 from functools import wraps
 from urllib.parse import quote
 

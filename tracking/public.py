@@ -117,9 +117,9 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     return {"case_no": case.case_no, "status": status.value, "status_text": status.title, "matter": matter.name,
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
-            "overdue": is_overdue(status, case.due_date, clock.beijing_date()), "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
-                                             "status_text": PacketStatus(p.status).title}
-                                            for p in packets.values()],
+            "overdue": is_overdue(status, case.due_date, clock.beijing_date()),
+            "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
+                         "status_text": PacketStatus(p.status).title} for p in packets.values()],
             "evaluable": status in EVALUABLE and session.exec(
                 select(Evaluation.id).where(Evaluation.case_id == case.id)).first() is None,
             "events": events}
