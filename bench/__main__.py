@@ -1,0 +1,5 @@
+"""`python -m bench` (make bench): every benchmark, one after another."""
+from bench import labels
+
+if __name__ == "__main__":
+    labels.main()

@@ -1,0 +1,115 @@
+"""Label rendering against a bare reportlab canvas, measured in the same run.
+
+    .venv/bin/python -m bench.labels [--count 1000] [--rounds 3]
+
+Renders `count` varied labels as separate PDFs and as one PDF of `count` pages, and, alternating
+with it, a bare canvas that draws the same strings and the same Code 128 bars with the same font
+(no layout, fitting, zones or QR code). Prints labels per second and our share of the bare rate;
+the best of `rounds` counts, since a shared machine only ever makes things slower.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import time
+from datetime import date
+
+from reportlab.pdfgen.canvas import Canvas
+
+from config.settings import DATA_DIR
+from labels.barcodes import code128_modules, qr_matrix, runs
+from labels.fonts import FONT, register
+from labels.label import label_texts, labels_pdf, page_size
+from labels.pdf import mm
+from labels.specs import LabelSpec, Party
+from mailing.s10 import make_tracking_no
+
+KINDS = ("材料寄出", "补正材料", "办理结果", "材料退回", "补寄材料")
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+
+
+def varied_specs(count: int, seed: int = 7) -> list[LabelSpec]:
+    rng = random.Random(seed)
+    with open(DATA_DIR / "offices.csv", encoding="utf-8") as f:
+        offices = [row for row in csv.DictReader(f) if row["kind"] != "hub"]
+    specs = []
+    for i in range(count):
+        src, dst = rng.sample(offices, 2)
+        if rng.random() < 0.3:  # a person at home, masked as on a real label
+            recipient = Party(rng.choice(SURNAMES) + "*" * rng.choice((1, 2)),
+                              dst["address"].split("号")[0] + "号", f"1{rng.randint(30, 99)}******{rng.randint(10, 99)}")
+        else:
+            recipient = Party(dst["name"], dst["address"], dst["phone"], dst["postcode"])
+        tracking_no = make_tracking_no("EA", 10_000_000 + i)
+        specs.append(LabelSpec(
+            tracking_no=tracking_no, kind_title=rng.choice(KINDS), sort_code=dst["division_code"],
+            hub_code=f"P{dst['division_code'][:4]}00", destination=dst["name"], recipient=recipient,
+            sender=Party(src["name"], src["address"], src["phone"], src["postcode"]), pieces=rng.randint(1, 9),
+            case_no=f"{src['division_code']}-20261129-{i % 10000:04d}",
+            track_url=f"http://127.0.0.1:5000/track/{tracking_no}", created=date(2026, 11, 29)))
+    return specs
+
+
+def _bare_page(c: Canvas, spec: LabelSpec, w: float, h: float) -> None:
+    c.setFont(FONT, 10)
+    y = h - 12 * mm
+    for s in label_texts(spec):
+        c.drawString(5 * mm, y, s)
+        y -= 6 * mm
+    pattern = code128_modules(spec.tracking_no)
+    module = (w - 10 * mm) / len(pattern)
+    path = c.beginPath()
+    for start, length in runs(pattern):
+        path.rect(5 * mm + start * module, h - 40 * mm, length * module, 20 * mm)
+    c.drawPath(path, stroke=0, fill=1)
+
+
+def bare_pdf(specs: list[LabelSpec], size: str) -> bytes:
+    w, h = page_size(size)
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=(w, h), pageCompression=1)
+    for spec in specs:
+        _bare_page(c, spec, w, h)
+        c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def _rate(fn, n: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", default="100x150")
+    args = parser.parse_args(argv)
+    register()
+    specs = varied_specs(args.count)
+    best = {"single": [0.0, 0.0], "batch": [0.0, 0.0]}
+    for _ in range(args.rounds):  # alternate, so that noise hits both sides alike
+        runs_ = {
+            "single": (lambda: [labels_pdf([s], args.size) for s in specs],
+                       lambda: [bare_pdf([s], args.size) for s in specs]),
+            "batch": (lambda: labels_pdf(specs, args.size), lambda: bare_pdf(specs, args.size)),
+        }
+        for name, (ours, bare) in runs_.items():
+            qr_matrix.cache_clear()  # no label of this round was drawn before
+            best[name][1] = max(best[name][1], _rate(bare, len(specs)))
+            best[name][0] = max(best[name][0], _rate(ours, len(specs)))
+    targets = {"single": 0.8, "batch": 0.5}
+    print(f"labels, {args.count} varied {args.size} labels, best of {args.rounds} rounds")
+    for name, (ours, bare) in best.items():
+        ratio = ours / bare
+        verdict = "ok" if ratio >= targets[name] else "BELOW TARGET"
+        print(f"  {name:6}  ours {ours:7.0f}/s   bare canvas {bare:7.0f}/s   ratio {ratio:.2f}"
+              f"  (target ≥ {targets[name]})  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

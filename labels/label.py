@@ -1,0 +1,169 @@
+"""The mailing label (快递电子运单 after GB/T 41833-2022), in three roll sizes.
+
+Zones from the top: service and kind; the Code 128 of the tracking number with its readable
+line; the sort code (destination division and hub) and destination, large, for sorting by eye;
+recipient (收); sender (寄); contents, case number and a QR code to the public tracking page;
+the signature zone (签收). Sizes scale every zone, so one layout serves every roll.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+
+from reportlab.pdfgen.canvas import Canvas
+
+from labels.barcodes import draw_code128, draw_qr
+from labels.pdf import fit, mm, new_canvas, pdf_bytes, text, wrap
+from labels.specs import LabelSpec, Party
+
+SIZES = {"100x150": (100, 150), "100x180": (100, 180), "76x130": (76, 130)}
+DEFAULT_SIZE = "100x150"
+# share of the inner height per zone, top to bottom
+ZONES = (("header", 0.075), ("barcode", 0.20), ("sort", 0.15), ("recipient", 0.17),
+         ("sender", 0.12), ("contents", 0.18), ("sign", 0.105))
+MARGIN = 2.5 * mm
+BRAND = "通办寄递"
+SIGN_NAME, SIGN_TIME = "签收人：", "时间：   月   日"
+SIGN_NOTE = "请当面核对内件后签收；内件如有缺损请在此注明。"
+
+
+def contents_rows(spec: LabelSpec) -> tuple[str, ...]:
+    """What is inside, never which matter: a matter's name can reveal private facts."""
+    return (f"内件：{spec.contents_name} {spec.pieces} 件", f"办件编号：{spec.case_no}",
+            f"服务：{spec.service}  请勿折叠", "扫码查询寄递进度")
+
+
+def party_lines(party: Party) -> tuple[str, str]:
+    return f"{party.name}  {party.phone}".strip(), party.address + (f"（邮编 {party.postcode}）" if party.postcode else "")
+
+
+def label_texts(spec: LabelSpec) -> list[str]:
+    """Every string the label prints (the benchmark's bare canvas draws the same)."""
+    return [spec.service, spec.kind_title, spec.created.isoformat(), BRAND, spec.tracking_no, spec.sort_code,
+            spec.hub_code, spec.destination, "收", *party_lines(spec.recipient), "寄", *party_lines(spec.sender),
+            *contents_rows(spec), SIGN_NAME, SIGN_TIME, SIGN_NOTE]
+
+
+def page_size(size: str) -> tuple[float, float]:
+    w, h = SIZES[size]
+    return w * mm, h * mm
+
+
+def draw_label(c: Canvas, spec: LabelSpec, page_w: float, page_h: float) -> None:
+    x0, w = MARGIN, page_w - 2 * MARGIN
+    inner = page_h - 2 * MARGIN
+    scale = min(w / (95 * mm), 1.0)  # text shrinks on the narrow roll
+    c.setLineWidth(1)
+    c.rect(x0, MARGIN, w, inner)
+    top = page_h - MARGIN
+    for name, share in ZONES:
+        h = inner * share
+        y = top - h
+        _ZONE_DRAWERS[name](c, spec, x0, y, w, h, scale)
+        if name != "sign":
+            c.line(x0, y, x0 + w, y)
+        top = y
+
+
+def _header(c, spec: LabelSpec, x, y, w, h, s):
+    box_w = w * 0.34
+    c.rect(x, y, box_w, h, stroke=0, fill=1)
+    size = fit(spec.service, box_w - 3 * mm, 15 * s)
+    text(c, x + box_w / 2, y + (h - size * 0.8) / 2, spec.service, size, bold=True, align="center", white=True)
+    size = fit(spec.kind_title, w * 0.33, 13 * s)
+    text(c, x + box_w + 2 * mm, y + (h - size * 0.8) / 2, spec.kind_title, size, bold=True)
+    text(c, x + w - 1.5 * mm, y + h * 0.56, spec.created.isoformat(), 7.5 * s, align="right")
+    text(c, x + w - 1.5 * mm, y + h * 0.18, BRAND, 7.5 * s, align="right")
+
+
+def _barcode(c, spec: LabelSpec, x, y, w, h, s):
+    number_size = min(14 * s, h * 0.2)
+    bars_h = h - number_size - 4 * mm
+    draw_code128(c, x + 1 * mm, y + number_size + 2.5 * mm, w - 2 * mm, bars_h, spec.tracking_no)
+    text(c, x + w / 2, y + 1.5 * mm, spec.tracking_no, number_size, bold=True, align="center")
+
+
+def _sort(c, spec: LabelSpec, x, y, w, h, s):
+    code_size = fit(spec.sort_code, w * 0.5, h * 0.5)
+    text(c, x + 2 * mm, y + h - code_size * 0.85 - 1.5 * mm, spec.sort_code, code_size, bold=True)
+    hub_w = w * 0.42
+    hub_h = h * 0.42
+    hub_x, hub_y = x + w - hub_w - 2 * mm, y + h - hub_h - 1.8 * mm
+    c.setLineWidth(1.6)
+    c.rect(hub_x, hub_y, hub_w, hub_h)
+    c.setLineWidth(1)
+    size = fit(spec.hub_code, hub_w - 3 * mm, hub_h * 0.62)
+    text(c, hub_x + hub_w / 2, hub_y + (hub_h - size * 0.75) / 2, spec.hub_code, size, bold=True, align="center")
+    size = fit(spec.destination, w - 4 * mm, 13 * s, 8 * s)
+    lines = wrap(spec.destination, w - 4 * mm, size, 2)
+    for i, line in enumerate(lines):
+        text(c, x + 2 * mm, y + 1.8 * mm + (len(lines) - 1 - i) * size * 1.15, line, size, bold=True)
+
+
+def _party(c, mark: str, party: Party, x, y, w, h, s, *, name_size: float, body_size: float):
+    tag_w = 8 * mm * max(s, 0.8)
+    c.line(x + tag_w, y, x + tag_w, y + h)
+    text(c, x + tag_w / 2, y + h / 2 - 5 * s, mark, 14 * s, bold=True, align="center")
+    left, room = x + tag_w + 2 * mm, w - tag_w - 4 * mm
+    first, address = party_lines(party)
+    size = fit(first, room, name_size, body_size)
+    lines = wrap(first, room, size, 2)
+    yy = y + h - size - 1.5 * mm
+    for line in lines:
+        text(c, left, yy, line, size, bold=True)
+        yy -= size * 1.2
+    max_lines = max(1, int((yy - y - 1 * mm) // (body_size * 1.2)) + 1)
+    for line in wrap(address, room, body_size, max_lines):
+        text(c, left, yy, line, body_size)
+        yy -= body_size * 1.2
+
+
+def _recipient(c, spec: LabelSpec, x, y, w, h, s):
+    _party(c, "收", spec.recipient, x, y, w, h, s, name_size=12.5 * s, body_size=10 * s)
+
+
+def _sender(c, spec: LabelSpec, x, y, w, h, s):
+    _party(c, "寄", spec.sender, x, y, w, h, s, name_size=9.5 * s, body_size=8 * s)
+
+
+def _contents(c, spec: LabelSpec, x, y, w, h, s):
+    qr = min(h - 1.5 * mm, w * 0.34)
+    draw_qr(c, x + w - qr - 0.5 * mm, y + (h - qr) / 2, qr, spec.track_url)
+    room = w - qr - 4 * mm
+    rows = contents_rows(spec)
+    size = min(9.5 * s, (h - 3 * mm) / (len(rows) * 1.25))
+    yy = y + h - size - 1.8 * mm
+    for i, row in enumerate(rows):
+        text(c, x + 2 * mm, yy, row, fit(row, room, size), bold=i < 2)
+        yy -= size * 1.3
+
+
+def _sign(c, spec: LabelSpec, x, y, w, h, s):
+    size = 9 * s
+    text(c, x + 2 * mm, y + h - size - 1.8 * mm, SIGN_NAME, size, bold=True)
+    c.line(x + 2 * mm + size * 4, y + h - size - 2.2 * mm, x + w * 0.55, y + h - size - 2.2 * mm)
+    text(c, x + w * 0.58, y + h - size - 1.8 * mm, SIGN_TIME, size)
+    text(c, x + 2 * mm, y + 1.8 * mm, SIGN_NOTE, fit(SIGN_NOTE, w - 4 * mm, 7 * s))
+
+
+_ZONE_DRAWERS: dict[str, Callable] = {"header": _header, "barcode": _barcode, "sort": _sort,
+                                      "recipient": _recipient, "sender": _sender, "contents": _contents,
+                                      "sign": _sign}
+
+
+def label_pdf(spec: LabelSpec, size: str = DEFAULT_SIZE, *, font_path: str | None = None) -> bytes:
+    return labels_pdf([spec], size, font_path=font_path, title=f"邮件面单 {spec.tracking_no}")
+
+
+def labels_pdf(specs: Iterable[LabelSpec], size: str = DEFAULT_SIZE, *, font_path: str | None = None,
+               title: str = "邮件面单", progress: Callable[[int], None] | None = None) -> bytes:
+    """One page per label, in the order given; `progress(n)` after each page."""
+    page_w, page_h = page_size(size)
+    buffer = io.BytesIO()
+    c = new_canvas(buffer, (page_w, page_h), title, font_path)
+    for i, spec in enumerate(specs, 1):
+        draw_label(c, spec, page_w, page_h)
+        c.showPage()
+        if progress:
+            progress(i)
+    return pdf_bytes(c, buffer)

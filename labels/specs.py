@@ -1,0 +1,99 @@
+"""What a document shows, as plain data. The caller builds a spec; `labels` only draws it.
+
+Privacy is the caller's job and is checked by the tests of what comes out: the outside of a
+packet shows masked names and phones of people and no unit or room (GB/T 41833-2022).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Party:
+    """A sender or recipient as printed: an office in full, a person already masked."""
+    name: str
+    address: str
+    phone: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    tracking_no: str
+    kind_title: str            # 材料寄出, 补正材料, 办理结果, 材料退回, 补寄材料
+    sort_code: str             # the destination division code
+    hub_code: str              # the hub that sorts for the destination
+    destination: str           # the destination office (or delivering hub) name, for sorting by eye
+    recipient: Party
+    sender: Party
+    pieces: int                # documents inside
+    case_no: str
+    track_url: str             # absolute public tracking URL, the QR's content
+    created: date
+    service: str = "政务专递"
+    contents_name: str = "政务服务材料"
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    name: str
+    original: bool
+    copies: int
+
+
+@dataclass(frozen=True)
+class ReceiptSpec:
+    case_no: str
+    matter: str
+    materials: tuple[MaterialLine, ...]
+    applicant_name: str
+    id_masked: str
+    collecting_office: Party
+    clerk: str
+    owning_office: str
+    received_at: datetime      # Beijing time
+    due_date: date
+    due_provisional: bool
+    track_url: str
+    check_code: str
+    result_delivery: str       # how the result comes back, in words
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    tracking_no: str
+    kind_title: str
+    destination: str
+    pieces: int
+    case_no: str
+
+
+@dataclass(frozen=True)
+class ManifestSpec:
+    manifest_no: str
+    from_office: Party
+    to_party: str              # 寄递人员 张三（courier1）, or an office's name
+    created_at: datetime       # Beijing time
+    created_by: str
+    lines: tuple[ManifestLine, ...]
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """补正告知书 or 不予受理告知书: a letter from the owning office, printed at the window."""
+    title: str
+    notice_no: str
+    case_no: str
+    addressee: str             # the applicant, in full: the letter is handed to them
+    matter: str
+    submitted_on: date
+    collecting_office: str
+    paragraphs: tuple[str, ...]
+    items: tuple[str, ...] = ()            # the materials to supplement, numbered
+    closing: tuple[str, ...] = ()
+    issuer: str = ""
+    issuer_contact: str = ""
+    issued_on: date | None = None
+    track_url: str = ""
+    extra: dict = field(default_factory=dict)
