@@ -5,6 +5,7 @@ from flask import Flask, g, jsonify
 
 from config.database import make_engine, new_session
 from config.settings import Settings
+from labels import fonts
 from tracking.context import Env
 from tracking.errors import Refused
 
@@ -16,6 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=32 * 1024 * 1024)
     app.json.ensure_ascii = False
     engine = make_engine(settings.database_url)
+    fonts.register(settings.font_path or None)  # once per process, before the first document
     app.extensions["tongban"] = {"engine": engine, "env": Env(settings)}
 
     @app.before_request

@@ -14,11 +14,12 @@ from sqlmodel import select
 from app import idempotency
 from app.openapi import openapi_document
 from app.tasks import send_notifications
-from app.users import authenticate, issue_token, user_for_token
+from app.users import authenticate, courier_name, display_name, issue_token, user_for_token
 from config import clock
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
-from tracking import actions, intake, public, scans, views
+from labels import label, manifest, notices, receipt, zpl
+from tracking import actions, handovers, intake, printing, public, scans, views
 from tracking.errors import Refused, bad_request
 from tracking.states import CaseStatus
 
@@ -295,6 +296,111 @@ def packet(tracking_no):
 @changes
 def record_scans():
     return {"results": scans.record_scans(g.db, env(), g.actor, body().get("scans"))}
+
+
+# -- printing and handover sheets ------------------------------------------------------------
+
+def _pdf(data: bytes, filename: str) -> Response:
+    # documents carry personal data: never kept by a proxy or the browser cache
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+                             "Cache-Control": "no-store"})
+
+
+def _size(allowed, default: str) -> str:
+    size = request.args.get("size", default)
+    if size not in allowed:
+        raise Refused(400, "invalid_request", f"纸张规格“{size}”无效，可选：{'、'.join(allowed)}。", "size",
+                      allowed=list(allowed))
+    return size
+
+
+def _font() -> str | None:
+    return current_app.config["TONGBAN"].font_path or None
+
+
+def _names(username: str) -> str:
+    return display_name(g.db, username)
+
+
+@bp.get("/packets/<tracking_no>/label.pdf")
+@staff
+def packet_label_pdf(tracking_no):
+    size = _size(label.SIZES, label.DEFAULT_SIZE)
+    spec = printing.packet_label(g.db, env(), g.actor, tracking_no)
+    g.db.close()
+    return _pdf(label.label_pdf(spec, size, font_path=_font()), f"{spec.tracking_no}-{size}.pdf")
+
+
+@bp.get("/packets/<tracking_no>/label.zpl")
+@staff
+def packet_label_zpl(tracking_no):
+    spec = printing.packet_label(g.db, env(), g.actor, tracking_no)
+    g.db.close()
+    return Response(zpl.label_zpl(spec, current_app.config["TONGBAN"].zpl_font), mimetype="text/plain",
+                    headers={"Content-Disposition": f"inline; filename={spec.tracking_no}.zpl",
+                             "Cache-Control": "no-store"}, content_type="text/plain; charset=utf-8")
+
+
+@bp.get("/cases/<case_no>/receipt.pdf")
+@staff
+def receipt_pdf(case_no):
+    size = _size(receipt.SIZES, "A4")
+    spec = printing.receipt_spec(g.db, env(), g.actor, case_no, _names)
+    g.db.commit()
+    return _pdf(receipt.receipt_pdf(spec, size, font_path=_font()), f"收件回执-{spec.case_no}.pdf")
+
+
+@bp.get("/cases/<case_no>/supplement-notice.pdf")
+@staff
+def supplement_notice_pdf(case_no):
+    spec = printing.supplement_notice(g.db, env(), g.actor, case_no)
+    g.db.commit()
+    return _pdf(notices.notice_pdf(spec, font_path=_font()), f"补正材料告知书-{spec.case_no}.pdf")
+
+
+@bp.get("/cases/<case_no>/rejection-notice.pdf")
+@staff
+def rejection_notice_pdf(case_no):
+    spec = printing.rejection_notice(g.db, env(), g.actor, case_no)
+    g.db.commit()
+    return _pdf(notices.notice_pdf(spec, font_path=_font()), f"不予受理告知书-{spec.case_no}.pdf")
+
+
+@bp.post("/manifests")
+@staff
+@creating
+def create_manifest():
+    made = handovers.create_manifest(g.db, g.actor, body(), lambda name: courier_name(g.db, name))
+    answer = handovers.manifest_answer(made, handovers.manifest_packets(g.db, made))
+    g.db.commit()
+    return answer, 201
+
+
+@bp.get("/manifests/<manifest_no>")
+@staff
+def get_manifest(manifest_no):
+    return handovers.manifest_answer(*handovers.view_manifest(g.db, g.actor, manifest_no))
+
+
+@bp.get("/manifests/<manifest_no>.pdf")
+@staff
+def manifest_pdf(manifest_no):
+    made, _ = handovers.view_manifest(g.db, g.actor, manifest_no)
+    spec = printing.manifest_spec(g.db, made, _names)
+    g.db.close()
+    return _pdf(manifest.manifest_pdf(spec, font_path=_font()), f"交接清单-{spec.manifest_no}.pdf")
+
+
+@bp.get("/manifests/<manifest_no>/labels.pdf")
+@staff
+def manifest_labels_pdf(manifest_no):
+    size = _size(label.SIZES, label.DEFAULT_SIZE)
+    made, _ = handovers.view_manifest(g.db, g.actor, manifest_no)
+    specs = printing.manifest_labels(g.db, env(), made)
+    g.db.close()
+    return _pdf(label.labels_pdf(specs, size, font_path=_font(), title=f"面单 {made.manifest_no}"),
+                f"面单-{made.manifest_no}-{size}.pdf")
 
 
 # -- public ------------------------------------------------------------------------------------

@@ -90,3 +90,17 @@ def user_for_token(session: Session, token: str) -> User | None:
         return None
     user = session.get(User, row.user_id)
     return user if user and user.active else None
+
+
+def display_name(session: Session, username: str) -> str:
+    """A staff member's name as printed (the username where no name was given)."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    return user.name if user and user.name else username
+
+
+def courier_name(session: Session, username: str) -> str | None:
+    """An active courier's display name, None for anyone else."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active or user.role != "courier":
+        return None
+    return user.name or user.username

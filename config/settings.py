@@ -37,6 +37,8 @@ class Settings:
     supplement_due_days: int = 15
     track_rate_per_minute: int = 60
     font_path: str = ""
+    # the TrueType font stored on the thermal printers (ZPL ^A@), e.g. E:SIMSUN.TTF
+    zpl_font: str = "E:SIMSUN.TTF"
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -58,6 +60,7 @@ class Settings:
         s.delivery_link_days = int(env.get("TONGBAN_DELIVERY_LINK_DAYS", s.delivery_link_days))
         s.track_rate_per_minute = int(env.get("TONGBAN_TRACK_RATE_PER_MINUTE", s.track_rate_per_minute))
         s.font_path = env.get("TONGBAN_FONT_PATH", "")
+        s.zpl_font = env.get("TONGBAN_ZPL_FONT") or s.zpl_font
         for key, value in overrides.items():
             if not hasattr(s, key):
                 raise KeyError(f"unknown setting {key}")

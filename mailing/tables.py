@@ -63,3 +63,23 @@ class PacketEvent(SQLModel, table=True):
     client_txn: Optional[str] = None
     prev_hash: str = ""
     hash: str = ""
+
+
+class Manifest(SQLModel, table=True):
+    """A handover sheet (交接清单): packets handed from an office to a courier or another office at once."""
+    id: Optional[int] = Field(default=None, primary_key=True)
+    manifest_no: str = Field(unique=True, max_length=40)
+    from_office: str = Field(index=True, max_length=24)
+    to_party: str = Field(max_length=90)          # courier:USERNAME | office:CODE
+    to_party_name: str = ""
+    created_by: str
+    created_at: datetime = Field(sa_column=utc_column(False))
+    handed_over_at: Optional[datetime] = Field(default=None, sa_column=utc_column())  # None: still open
+
+
+class ManifestItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("manifest_id", "packet_id", name="manifest_item_once"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    manifest_id: int = Field(index=True, foreign_key="manifest.id")
+    packet_id: int = Field(index=True, foreign_key="packet.id")
+    position: int

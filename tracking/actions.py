@@ -174,12 +174,30 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body
     return case, packet
 
 
+def _where_instead(session: Session, body: dict) -> dict:
+    """Where the applicant may apply instead (printed on the rejection notice): words, an office, or both."""
+    out = {}
+    apply_to = body.get("apply_to")
+    if apply_to is not None:
+        if not isinstance(apply_to, str):
+            raise bad_request("“apply_to”应为文本。", "apply_to")
+        if apply_to.strip():
+            out["apply_to"] = apply_to.strip()[:300]
+    office = body.get("apply_to_office")
+    if office is not None:
+        if not isinstance(office, str) or load_directory(session).post(office) is None:
+            raise rule("unknown_office", f"机构代码“{office}”不存在。", "apply_to_office")
+        out["apply_to_office"] = office
+    return out
+
+
 def reject_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet | None]:
     case = load_case(session, case_no, lock=True)
     _as_officer(actor, case)
     reason = _reason(body)
+    data = {"reason": reason, **_where_instead(session, body)}
     case.reason = reason
-    transition(session, case, CaseAction.REJECT, actor, data={"reason": reason})
+    transition(session, case, CaseAction.REJECT, actor, data=data)
     packet = _send_back_originals(session, env, case, everything=False)
     notify(session, case, f"您的办件{case.case_no}不予受理，原因：{reason}")
     return case, packet

@@ -16,6 +16,7 @@ from tracking import states
 from tracking.actions import recompute_due_date
 from tracking.context import Actor, Env
 from tracking.errors import Refused, bad_request, conflict, rule
+from tracking.handovers import close_on_dispatch
 from tracking.records import case_event, notify, transition
 from tracking.states import CaseAction, CaseStatus
 from tracking.tables import Case
@@ -168,6 +169,8 @@ def _record_one(session: Session, actor: Actor, scan: dict) -> dict:
         packet.last_event_at = scan["at"]
     session.add(packet)
     session.flush()
+    if scan["type"] is ScanType.DISPATCHED:
+        close_on_dispatch(session, packet, scan["at"])
     _apply_to_case(session, actor, packet, scan)
     return {"status": "recorded", "tracking_no": packet.tracking_no, "packet_status": status.value}
 

@@ -1,0 +1,151 @@
+"""Handover sheets (交接清单): made whole or not at all, closed when the packets leave."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from config import clock
+from mailing import s10
+from mailing.numbers import next_value
+from mailing.states import PacketStatus
+from mailing.tables import Manifest, ManifestItem, Packet
+from routing.reference import directory as load_directory
+from tracking.context import Actor
+from tracking.errors import Refused, bad_request, conflict, forbidden, not_found, rule
+
+MAX_PACKETS = 500
+MANIFEST_ROLES = ("clerk", "officer")
+
+
+def _party(session: Session, actor: Actor, value, courier_name: Callable[[str], str | None]) -> str:
+    """`courier:USERNAME` (an active courier) or `office:CODE` (another office): its display name."""
+    if not isinstance(value, str) or value.partition(":")[0] not in ("courier", "office") or ":" not in value:
+        raise bad_request("接收方应写作 courier:用户名 或 office:机构代码。", "to_party")
+    kind, _, key = value.partition(":")
+    if kind == "courier":
+        name = courier_name(key)
+        if name is None:
+            raise rule("unknown_party", f"没有名为“{key}”的寄递人员账号。", "to_party")
+        return f"寄递人员 {name}（{key}）" if name != key else f"寄递人员 {key}"
+    post = load_directory(session).post(key)
+    if post is None:
+        raise rule("unknown_party", f"机构代码“{key}”不存在。", "to_party")
+    if key == actor.office_code:
+        raise rule("unknown_party", "接收方不能是本机构。", "to_party")
+    return post.name
+
+
+def _tracking_nos(value) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise bad_request("“tracking_nos”应为非空的邮件号列表。", "tracking_nos")
+    if len(value) > MAX_PACKETS:
+        raise bad_request(f"一张交接清单最多{MAX_PACKETS}个邮件。", "tracking_nos")
+    numbers = [v.strip().upper() for v in value]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise Refused(400, "invalid_request", f"邮件号重复：{'、'.join(repeated)}。", "tracking_nos",
+                      tracking_nos=repeated)
+    bad = [n for n in numbers if not s10.is_valid_tracking_no(n)]
+    if bad:
+        raise rule("invalid_tracking_no", f"邮件号格式或校验位有误：{'、'.join(bad)}。", "tracking_nos",
+                   tracking_nos=bad)
+    return numbers
+
+
+def create_manifest(session: Session, actor: Actor, body: dict,
+                    courier_name: Callable[[str], str | None]) -> Manifest:
+    """Every listed packet must be waiting at the actor's office and on no open sheet; otherwise
+    nothing is made and the refusal names the packets at fault."""
+    if actor.role not in MANIFEST_ROLES or not actor.office_code:
+        raise forbidden("只有窗口或办理人员可以制作交接清单。")
+    numbers = _tracking_nos(body.get("tracking_nos"))
+    to_party_name = _party(session, actor, body.get("to_party"), courier_name)
+    # locked in a fixed order: two clerks listing the same packets wait for each other, never deadlock
+    packets = {p.tracking_no: p for p in session.exec(
+        select(Packet).where(Packet.tracking_no.in_(numbers)).order_by(Packet.id).with_for_update())}
+    unknown = [n for n in numbers if n not in packets]
+    if unknown:
+        raise rule("unknown_packet", f"系统中没有这些邮件号：{'、'.join(unknown)}。", "tracking_nos",
+                   tracking_nos=unknown)
+    elsewhere = [n for n in numbers if packets[n].from_office != actor.office_code]
+    if elsewhere:
+        raise Refused(403, "forbidden", f"这些邮件不是从本机构寄出的：{'、'.join(elsewhere)}。", "tracking_nos",
+                      tracking_nos=elsewhere)
+    gone = [n for n in numbers if packets[n].status != PacketStatus.CREATED.value]
+    if gone:
+        raise conflict("not_at_office", f"这些邮件已寄出或已作废，不能再交接：{'、'.join(gone)}。",
+                       tracking_nos=gone)
+    taken = session.exec(
+        select(Packet.tracking_no, Manifest.manifest_no).join(ManifestItem, ManifestItem.packet_id == Packet.id)
+        .join(Manifest, Manifest.id == ManifestItem.manifest_id)
+        .where(Packet.tracking_no.in_(numbers), Manifest.handed_over_at.is_(None))).all()
+    if taken:
+        names = sorted({t for t, _ in taken})
+        raise conflict("already_on_manifest", f"这些邮件已在未交接的清单上：{'、'.join(names)}。",
+                       tracking_nos=names, manifests=sorted({m for _, m in taken}))
+    now = clock.now()
+    day = clock.beijing_date(now).strftime("%Y%m%d")
+    serial = next_value(session, f"manifest:{actor.office_code}:{day}")
+    manifest = Manifest(manifest_no=f"JJ-{actor.office_code}-{day}-{serial:03d}", from_office=actor.office_code,
+                        to_party=body["to_party"], to_party_name=to_party_name, created_by=actor.username,
+                        created_at=now)
+    session.add(manifest)
+    session.flush()
+    for position, number in enumerate(numbers, 1):
+        session.add(ManifestItem(manifest_id=manifest.id, packet_id=packets[number].id, position=position))
+    session.flush()
+    return manifest
+
+
+def load_manifest(session: Session, manifest_no: str) -> Manifest:
+    manifest = session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no.upper())).first()
+    if manifest is None:
+        raise not_found("未找到该交接清单。")
+    return manifest
+
+
+def manifest_packets(session: Session, manifest: Manifest) -> list[Packet]:
+    return list(session.exec(select(Packet).join(ManifestItem, ManifestItem.packet_id == Packet.id)
+                             .where(ManifestItem.manifest_id == manifest.id).order_by(ManifestItem.position)))
+
+
+def may_see_manifest(actor: Actor, manifest: Manifest) -> bool:
+    """The office that handed over, and the party that takes over."""
+    if actor.role in MANIFEST_ROLES and actor.office_code == manifest.from_office:
+        return True
+    return manifest.to_party in (f"courier:{actor.username}", f"office:{actor.office_code}")
+
+
+def view_manifest(session: Session, actor: Actor, manifest_no: str) -> tuple[Manifest, list[Packet]]:
+    manifest = load_manifest(session, manifest_no)
+    if not may_see_manifest(actor, manifest):
+        raise forbidden("您无权查看该交接清单。")
+    return manifest, manifest_packets(session, manifest)
+
+
+def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
+    """The first packet of an open sheet scanned out means the sheet was handed over."""
+    open_ids = select(ManifestItem.manifest_id).where(ManifestItem.packet_id == packet.id)
+    for manifest in session.exec(select(Manifest).where(Manifest.id.in_(open_ids),
+                                                        Manifest.handed_over_at.is_(None))):
+        manifest.handed_over_at = at
+        session.add(manifest)
+
+
+def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
+    return {"manifest_no": manifest.manifest_no, "from_office": manifest.from_office,
+            "to_party": manifest.to_party, "to_party_name": manifest.to_party_name,
+            "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
+            "handed_over_at": clock.iso(manifest.handed_over_at), "count": len(packets),
+            "pieces": sum(piece_count(p.contents) for p in packets),
+            "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status, "to_office": p.to_office,
+                         "to_division": p.to_division, "pieces": piece_count(p.contents)} for p in packets],
+            "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
+            "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}
+
+
+def piece_count(contents: list) -> int:
+    """Documents in a packet: every copy of every material."""
+    return sum(max(1, int(m.get("copies", 1) or 1)) for m in contents) or 1
