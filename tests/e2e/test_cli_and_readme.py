@@ -131,3 +131,8 @@ def test_the_readme_walkthrough_runs_as_written_against_a_real_server(db, databa
     assert '"status": "delivered"' in run.stdout  # the tracking page before the evaluation
     assert '"status":"closed"' in run.stdout.replace(" ", "")
     assert "张晓明" not in run.stdout.split('"check_code"')[-1]  # the public view shows no name
+    from tests import pdfs
+    tracking_no = re.search(r'"tracking_no": "([A-Z]{2}\d{9}[A-Z]{2})"', run.stdout).group(1)
+    assert pdfs.code128((tmp_path / "label.pdf").read_bytes()) == [tracking_no]
+    assert "查询密码" in pdfs.text((tmp_path / "receipt.pdf").read_bytes())
+    assert tracking_no in pdfs.code128((tmp_path / "manifest.pdf").read_bytes())
