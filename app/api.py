@@ -337,9 +337,10 @@ def packet_label_pdf(tracking_no):
 def packet_label_zpl(tracking_no):
     spec = printing.packet_label(g.db, env(), g.actor, tracking_no)
     g.db.close()
-    return Response(zpl.label_zpl(spec, current_app.config["TONGBAN"].zpl_font), mimetype="text/plain",
+    return Response(zpl.label_zpl(spec, current_app.config["TONGBAN"].zpl_font),
+                    content_type="text/plain; charset=utf-8",
                     headers={"Content-Disposition": f"inline; filename={spec.tracking_no}.zpl",
-                             "Cache-Control": "no-store"}, content_type="text/plain; charset=utf-8")
+                             "Cache-Control": "no-store"})
 
 
 @bp.get("/cases/<case_no>/receipt.pdf")

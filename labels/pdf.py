@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -31,47 +32,65 @@ def width(s: str, size: float) -> float:
 
 
 def fit(s: str, max_width: float, size: float, min_size: float = 5) -> float:
-    """The largest size up to `size` at which `s` fits `max_width` (never below `min_size`)."""
+    """The largest size up to `size` at which `s` fits `max_width`, but not below `min_size`."""
     at_one = width(s, 1)
-    return max(min_size, min(size, max_width / at_one)) if at_one else size
+    return max(min(min_size, size), min(size, max_width / at_one)) if at_one else size
+
+
+_TOKENS = re.compile(r"\n|[ ]+|[!-~]+|.", re.S)
 
 
 def wrap(s: str, max_width: float, size: float, max_lines: int = 99) -> list[str]:
-    """Break Chinese text anywhere (Latin words stay whole where they can); an overflow ends in '…'.
-
-    Widths add up glyph by glyph (the face has no kerning), so each character is measured once.
-    """
+    """Break Chinese text anywhere and Latin words at spaces (inside a word only when it is
+    longer than a line); a text longer than `max_lines` ends in '…'. No line is wider than
+    `max_width` and none holds a newline."""
     lines: list[str] = []
-    line, used = "", 0.0
-    for i, ch in enumerate(s):
-        w = width(ch, size)
-        if ch == "\n" or used + w > max_width:
-            if len(lines) == max_lines - 1:
-                return lines + [_ellipsis(line + s[i:], max_width, size)]
-            cut = line.rfind(" ") if ch not in "\n " and line[-1:] not in (" ", "") else -1
-            if 0 < cut and line[cut + 1:].isascii():
-                lines.append(line[:cut])
-                line = line[cut + 1:]
-                used = width(line, size)
-            else:
-                lines.append(line.rstrip())
-                line, used = "", 0.0
-            if ch in "\n ":
-                continue
-        line += ch
-        used += w
+    line = ""
+
+    def push(next_line: str = "") -> bool:
+        nonlocal line
+        lines.append(line.rstrip(" "))
+        line = next_line
+        return len(lines) < max_lines
+
+    tokens = _TOKENS.findall(s)
+    for i, token in enumerate(tokens):
+        if token == "\n":
+            if not push():
+                return _with_ellipsis(lines, tokens[i + 1:], max_width, size)
+            continue
+        if token.startswith(" ") and not line:
+            continue  # no line starts with a space
+        if width(line + token, size) <= max_width:
+            line += token
+            continue
+        if token.startswith(" "):
+            if not push():
+                return _with_ellipsis(lines, tokens[i + 1:], max_width, size)
+            continue
+        if line and width(token, size) <= max_width:  # the whole word (or character) on the next line
+            if not push():
+                return _with_ellipsis(lines, tokens[i:], max_width, size)
+            line = token
+            continue
+        for j, ch in enumerate(token):  # a word longer than a line: split it
+            if width(line + ch, size) > max_width and line:
+                if not push():
+                    return _with_ellipsis(lines, [token[j:], *tokens[i + 1:]], max_width, size)
+            line += ch
     if line or not lines:
-        lines.append(line)
+        lines.append(line.rstrip(" "))
     return lines
 
 
-def _ellipsis(rest: str, max_width: float, size: float) -> str:
-    line = ""
-    for ch in rest:
-        if width(line + ch + "…", size) > max_width:
-            break
-        line += ch
-    return line + "…"
+def _with_ellipsis(lines: list[str], rest: list[str], max_width: float, size: float) -> list[str]:
+    """The last line, cut so that '…' still fits, marks that text was left out."""
+    if not any(t.strip() for t in rest):
+        return lines
+    last = lines.pop()
+    while last and width(last + "…", size) > max_width:
+        last = last[:-1]
+    return lines + [last + "…"]
 
 
 def text(canvas: Canvas, x: float, y: float, s: str, size: float, *, bold: bool = False,

@@ -78,7 +78,7 @@ def label_zpl(spec: LabelSpec, font: str = DEFAULT_FONT) -> str:
     y, h = zones["contents"]
     for i, row in enumerate(contents_rows(spec)):
         z.text(x0 + pad, y + pad + i * 34, row, 26)
-    z.out.append(f"^FO{x0 + w - 27 * d},{y + 8}^BQN,2,6^FDMA,{spec.track_url}^FS")
+    z.out.append(f"^FO{x0 + w - 27 * d},{y + 8}^BQN,2,6^FH_^FDMA,{_escape(spec.track_url)}^FS")
 
     y, h = zones["sign"]
     z.text(x0 + pad, y + pad, SIGN_NAME, 26)
