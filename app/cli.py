@@ -1,6 +1,7 @@
 """Setup commands: flask --app app init-db | users create | demo | calendar load."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -103,7 +104,7 @@ def labels_print(manifest_no: str, out: Path, size: str) -> None:
                                     load_manifest(session, manifest_no))
         except Refused as e:
             raise click.ClickException(e.message) from None
-    with click.progressbar(length=len(specs), label=f"打印 {len(specs)} 张面单", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=len(specs), label=f"打印 {len(specs)} 张面单", file=sys.stderr,
                            show_pos=True) as bar:
         done = [0]
 
