@@ -103,16 +103,11 @@ def text(canvas: Canvas, x: float, y: float, s: str, size: float, *, bold: bool 
     if white:
         canvas.setFillGray(1)
         canvas.setStrokeGray(1)
+    canvas.setFont(FONT, size)
     if bold:
         canvas.setLineWidth(size * 0.045)
-        t = canvas.beginText(x, y)
-        t.setFont(FONT, size)
-        t.setTextRenderMode(2)
-        t.textOut(s)
-        t.setTextRenderMode(0)  # the mode outlives the text object: later text must not be bold
-        canvas.drawText(t)
+        canvas.drawString(x, y, s, mode=2)  # fill and stroke; back to plain fill after
     else:
-        canvas.setFont(FONT, size)
         canvas.drawString(x, y, s)
     if white:
         canvas.setFillGray(0)
