@@ -352,20 +352,16 @@ def receipt_pdf(case_no):
     return _pdf(receipt.receipt_pdf(spec, size, font_path=_font()), f"收件回执-{spec.case_no}.pdf")
 
 
-@bp.get("/cases/<case_no>/supplement-notice.pdf")
-@staff
-def supplement_notice_pdf(case_no):
-    spec = printing.supplement_notice(g.db, env(), g.actor, case_no)
-    g.db.commit()
-    return _pdf(notices.notice_pdf(spec, font_path=_font()), f"补正材料告知书-{spec.case_no}.pdf")
+_NOTICES = {"supplement": printing.supplement_notice, "rejection": printing.rejection_notice}
 
 
-@bp.get("/cases/<case_no>/rejection-notice.pdf")
+@bp.get("/cases/<case_no>/<any(supplement, rejection):kind>-notice.pdf")
 @staff
-def rejection_notice_pdf(case_no):
-    spec = printing.rejection_notice(g.db, env(), g.actor, case_no)
+def notice_pdf(case_no, kind):
+    """补正材料告知书 or 不予受理告知书, printed at the window for the applicant."""
+    spec = _NOTICES[kind](g.db, env(), g.actor, case_no)
     g.db.commit()
-    return _pdf(notices.notice_pdf(spec, font_path=_font()), f"不予受理告知书-{spec.case_no}.pdf")
+    return _pdf(notices.notice_pdf(spec, font_path=_font()), f"{spec.title}-{spec.case_no}.pdf")
 
 
 @bp.post("/manifests")
