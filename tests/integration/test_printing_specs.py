@@ -2,11 +2,13 @@
 any state, and a handover sheet closed by the first of its packets to leave."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
 from sqlmodel import select
 
+from config.database import new_session
 from labels.label import label_pdf
 from mailing.packets import create_packet
 from mailing.states import PacketKind, PacketStatus
@@ -112,3 +114,34 @@ def test_the_first_packet_scanned_out_closes_only_the_open_sheets_it_is_on(db, e
     db.commit()
     db.expire_all()
     assert db.exec(select(Manifest).where(Manifest.manifest_no == sheet.manifest_no)).one().handed_over_at == at
+
+
+def test_two_clerks_listing_the_same_packet_at_once_make_one_sheet_and_the_other_is_told(db, engine, env, intake):
+    """Both requests lock the packet first: the second sees the first's sheet, never a second one."""
+    number = intake["packet"].tracking_no
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def attempt():
+        session = new_session(engine)
+        try:
+            barrier.wait()
+            made = create_manifest(session, CLERK, {"to_party": "courier:courier_1", "tracking_nos": [number]},
+                                   couriers)
+            session.commit()
+            outcomes.append(made.manifest_no)
+        except Refused as e:
+            session.rollback()
+            outcomes.append(e.code)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o.startswith("JJ-") for o in outcomes) == [False, True], outcomes
+    assert "already_on_manifest" in outcomes
+    db.rollback()
+    assert len(db.exec(select(Manifest)).all()) == 1
