@@ -22,6 +22,7 @@ DEFAULT_SIZE = "100x150"
 ZONES = (("header", 0.075), ("barcode", 0.20), ("sort", 0.15), ("recipient", 0.17),
          ("sender", 0.12), ("contents", 0.18), ("sign", 0.105))
 MARGIN = 2.5 * mm
+HEADER_BOX = 0.34  # the black service box's share of the width
 BRAND = "通办寄递"
 SIGN_NAME, SIGN_TIME = "签收人：", "时间：   月   日"
 SIGN_NOTE = "请当面核对内件后签收；内件如有缺损请在此注明。"
@@ -49,31 +50,66 @@ def page_size(size: str) -> tuple[float, float]:
     return w * mm, h * mm
 
 
-def draw_label(c: Canvas, spec: LabelSpec, page_w: float, page_h: float) -> None:
+def zones(page_w: float, page_h: float) -> list[tuple[str, float, float, float, float, float]]:
+    """(name, x, y, width, height, text scale) of each zone, top to bottom."""
     x0, w = MARGIN, page_w - 2 * MARGIN
     inner = page_h - 2 * MARGIN
     scale = min(w / (95 * mm), 1.0)  # text shrinks on the narrow roll
-    c.setLineWidth(1)
-    c.rect(x0, MARGIN, w, inner)
-    top = page_h - MARGIN
+    out, top = [], page_h - MARGIN
     for name, share in ZONES:
         h = inner * share
-        y = top - h
-        _ZONE_DRAWERS[name](c, spec, x0, y, w, h, scale)
+        out.append((name, x0, top - h, w, h, scale))
+        top -= h
+    return out
+
+
+def _tag_width(s: float) -> float:
+    return 8 * mm * max(s, 0.8)
+
+
+def draw_frame(c: Canvas, page_w: float, page_h: float) -> None:
+    """What every label of a size shares: border, zone lines, the 收 and 寄 marks, the signature zone.
+    A batch draws it once as a form and places it on every page."""
+    c.setLineWidth(1)
+    c.rect(MARGIN, MARGIN, page_w - 2 * MARGIN, page_h - 2 * MARGIN)
+    for name, x, y, w, h, s in zones(page_w, page_h):
         if name != "sign":
-            c.line(x0, y, x0 + w, y)
-        top = y
+            c.line(x, y, x + w, y)
+        if name == "header":
+            c.rect(x, y, w * HEADER_BOX, h, stroke=0, fill=1)
+            text(c, x + w - 1.5 * mm, y + h * 0.18, BRAND, 7.5 * s, align="right")
+        elif name in ("recipient", "sender"):
+            tag_w = _tag_width(s)
+            c.line(x + tag_w, y, x + tag_w, y + h)
+            text(c, x + tag_w / 2, y + h / 2 - 5 * s, "收" if name == "recipient" else "寄", 14 * s, bold=True,
+                 align="center")
+        elif name == "sign":
+            size = 9 * s
+            text(c, x + 2 * mm, y + h - size - 1.8 * mm, SIGN_NAME, size, bold=True)
+            c.line(x + 2 * mm + size * 4, y + h - size - 2.2 * mm, x + w * 0.55, y + h - size - 2.2 * mm)
+            text(c, x + w * 0.58, y + h - size - 1.8 * mm, SIGN_TIME, size)
+            text(c, x + 2 * mm, y + 1.8 * mm, SIGN_NOTE, fit(SIGN_NOTE, w - 4 * mm, 7 * s))
+
+
+def draw_label(c: Canvas, spec: LabelSpec, page_w: float, page_h: float, frame: str | None = None) -> None:
+    """One label on the current page; `frame` names a form holding `draw_frame`, where the caller made one."""
+    if frame:
+        c.doForm(frame)
+    else:
+        draw_frame(c, page_w, page_h)
+    for name, x, y, w, h, s in zones(page_w, page_h):
+        drawer = _ZONE_DRAWERS.get(name)
+        if drawer:
+            drawer(c, spec, x, y, w, h, s)
 
 
 def _header(c, spec: LabelSpec, x, y, w, h, s):
-    box_w = w * 0.34
-    c.rect(x, y, box_w, h, stroke=0, fill=1)
+    box_w = w * HEADER_BOX
     size = fit(spec.service, box_w - 3 * mm, 15 * s)
     text(c, x + box_w / 2, y + (h - size * 0.8) / 2, spec.service, size, bold=True, align="center", white=True)
     size = fit(spec.kind_title, w * 0.33, 13 * s)
     text(c, x + box_w + 2 * mm, y + (h - size * 0.8) / 2, spec.kind_title, size, bold=True)
     text(c, x + w - 1.5 * mm, y + h * 0.56, spec.created.isoformat(), 7.5 * s, align="right")
-    text(c, x + w - 1.5 * mm, y + h * 0.18, BRAND, 7.5 * s, align="right")
 
 
 def _barcode(c, spec: LabelSpec, x, y, w, h, s):
@@ -100,10 +136,8 @@ def _sort(c, spec: LabelSpec, x, y, w, h, s):
         text(c, x + 2 * mm, y + 1.8 * mm + (len(lines) - 1 - i) * size * 1.15, line, size, bold=True)
 
 
-def _party(c, mark: str, party: Party, x, y, w, h, s, *, name_size: float, body_size: float):
-    tag_w = 8 * mm * max(s, 0.8)
-    c.line(x + tag_w, y, x + tag_w, y + h)
-    text(c, x + tag_w / 2, y + h / 2 - 5 * s, mark, 14 * s, bold=True, align="center")
+def _party(c, party: Party, x, y, w, h, s, *, name_size: float, body_size: float):
+    tag_w = _tag_width(s)
     left, room = x + tag_w + 2 * mm, w - tag_w - 4 * mm
     first, address = party_lines(party)
     size = fit(first, room, name_size, body_size)
@@ -119,11 +153,11 @@ def _party(c, mark: str, party: Party, x, y, w, h, s, *, name_size: float, body_
 
 
 def _recipient(c, spec: LabelSpec, x, y, w, h, s):
-    _party(c, "收", spec.recipient, x, y, w, h, s, name_size=12.5 * s, body_size=10 * s)
+    _party(c, spec.recipient, x, y, w, h, s, name_size=12.5 * s, body_size=10 * s)
 
 
 def _sender(c, spec: LabelSpec, x, y, w, h, s):
-    _party(c, "寄", spec.sender, x, y, w, h, s, name_size=9.5 * s, body_size=8 * s)
+    _party(c, spec.sender, x, y, w, h, s, name_size=9.5 * s, body_size=8 * s)
 
 
 def _contents(c, spec: LabelSpec, x, y, w, h, s):
@@ -138,17 +172,9 @@ def _contents(c, spec: LabelSpec, x, y, w, h, s):
         yy -= size * 1.3
 
 
-def _sign(c, spec: LabelSpec, x, y, w, h, s):
-    size = 9 * s
-    text(c, x + 2 * mm, y + h - size - 1.8 * mm, SIGN_NAME, size, bold=True)
-    c.line(x + 2 * mm + size * 4, y + h - size - 2.2 * mm, x + w * 0.55, y + h - size - 2.2 * mm)
-    text(c, x + w * 0.58, y + h - size - 1.8 * mm, SIGN_TIME, size)
-    text(c, x + 2 * mm, y + 1.8 * mm, SIGN_NOTE, fit(SIGN_NOTE, w - 4 * mm, 7 * s))
-
-
+# what changes from label to label, zone by zone (the signature zone is all frame)
 _ZONE_DRAWERS: dict[str, Callable] = {"header": _header, "barcode": _barcode, "sort": _sort,
-                                      "recipient": _recipient, "sender": _sender, "contents": _contents,
-                                      "sign": _sign}
+                                      "recipient": _recipient, "sender": _sender, "contents": _contents}
 
 
 def label_pdf(spec: LabelSpec, size: str = DEFAULT_SIZE, *, font_path: str | None = None) -> bytes:
@@ -161,8 +187,11 @@ def labels_pdf(specs: Iterable[LabelSpec], size: str = DEFAULT_SIZE, *, font_pat
     page_w, page_h = page_size(size)
     buffer = io.BytesIO()
     c = new_canvas(buffer, (page_w, page_h), title, font_path)
+    c.beginForm("frame", 0, 0, page_w, page_h)
+    draw_frame(c, page_w, page_h)
+    c.endForm()
     for i, spec in enumerate(specs, 1):
-        draw_label(c, spec, page_w, page_h)
+        draw_label(c, spec, page_w, page_h, frame="frame")
         c.showPage()
         if progress:
             progress(i)
