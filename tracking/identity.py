@@ -165,6 +165,11 @@ def mask_id_number(value: str) -> str:
     return value[:head] + "*" * (n - head - tail) + value[n - tail:]
 
 
+def mask_credit_code(value: str) -> str:
+    """18-character credit code: first 8 and last 4 kept, 6 hidden."""
+    return value[:8] + "*" * 6 + value[-4:]
+
+
 _NUM = r"[0-9０-９]+"
 _CN_NUM = r"[零〇一二三四五六七八九十百两]+"
 _LETTER = r"[A-Za-zＡ-Ｚａ-ｚ]"

@@ -83,7 +83,7 @@ def masked_applicant(applicant: dict) -> dict:
     if applicant["kind"] == "organisation":
         agent = applicant["agent"]
         return {"kind": "organisation", "name": applicant["name"],
-                "credit_code": applicant["credit_code"][:8] + "******" + applicant["credit_code"][-4:],
+                "credit_code": identity.mask_credit_code(applicant["credit_code"]),
                 "phone": identity.mask_phone(applicant["phone"]),
                 "agent": {"name": identity.mask_name(agent["name"]),
                           "id_number": identity.mask_id_number(agent["id_number"]),

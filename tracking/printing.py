@@ -20,7 +20,7 @@ from tracking.actions import load_case
 from tracking.context import Actor, Env
 from tracking.errors import conflict, forbidden, not_found
 from tracking.handovers import manifest_packets, piece_count
-from tracking.identity import mask_address, mask_id_number, mask_name, mask_phone
+from tracking.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
 from tracking.tables import AccessLog, Case, CaseEvent
 
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)
@@ -139,8 +139,7 @@ def _applicant(env: Env, case: Case) -> tuple[str, str]:
     """(name as addressed, masked identifier)."""
     applicant = env.sealer.open(case.applicant_sealed)
     if applicant["kind"] == "organisation":
-        credit = applicant["credit_code"]
-        return f"{applicant['name']}（代理人：{applicant['agent']['name']}）", credit[:8] + "******" + credit[-4:]
+        return f"{applicant['name']}（代理人：{applicant['agent']['name']}）", mask_credit_code(applicant["credit_code"])
     return applicant["name"], mask_id_number(applicant["id_number"])
 
 
