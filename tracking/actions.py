@@ -34,6 +34,13 @@ def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
     return case
 
 
+def load_packet(session: Session, tracking_no: str) -> Packet:
+    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
+    if packet is None:
+        raise not_found("未找到该邮件。")
+    return packet
+
+
 def _as_officer(actor: Actor, case: Case) -> None:
     if actor.role != "officer" or actor.office_code != case.owning_office:
         raise forbidden("只有办理地部门的办理人员可以进行此操作。")

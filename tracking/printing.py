@@ -16,9 +16,9 @@ from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, Packet
 from routing.reference import directory as load_directory
 from routing.tables import Matter, Office
-from tracking.actions import load_case
+from tracking.actions import load_case, load_packet
 from tracking.context import Actor, Env
-from tracking.errors import conflict, forbidden, not_found
+from tracking.errors import conflict, forbidden
 from tracking.handovers import manifest_packets, piece_count
 from tracking.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
 from tracking.tables import AccessLog, Case, CaseEvent
@@ -51,6 +51,13 @@ def _last_hub(directory, route: list[dict]) -> str:
     return hubs[-1] if hubs else ""
 
 
+def _destination(directory, packet: Packet) -> str:
+    """Where the packet goes, for sorting by eye: the office, or the division a home address is in."""
+    if packet.to_office:
+        return directory.post(packet.to_office).name
+    return f"{division_name(directory, packet.to_division)}（投递）"
+
+
 def _track_url(env: Env, number: str) -> str:
     return f"{env.settings.public_url}/track/{number}"
 
@@ -62,13 +69,6 @@ def _log(session: Session, actor: Actor, case: Case, what: str) -> None:
 
 # -- labels --------------------------------------------------------------------------------
 
-def load_packet(session: Session, tracking_no: str) -> Packet:
-    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.strip().upper())).first()
-    if packet is None:
-        raise not_found("未找到该邮件。")
-    return packet
-
-
 def _may_print_label(actor: Actor, packet: Packet) -> bool:
     if actor.role in ("clerk", "officer"):
         return actor.office_code in (packet.from_office, packet.to_office)
@@ -77,24 +77,21 @@ def _may_print_label(actor: Actor, packet: Packet) -> bool:
     return False
 
 
-def label_spec(session: Session, env: Env, packet: Packet, case_no: str | None = None) -> LabelSpec:
+def label_spec(session: Session, env: Env, packet: Packet) -> LabelSpec:
     directory = load_directory(session)
     if PacketStatus(packet.status) in NO_LABEL:
         raise conflict("label_unavailable", f"邮件{packet.tracking_no}已{PacketStatus(packet.status).title}，不能再打印面单。",
                        status=packet.status)
     if packet.to_office:
         recipient = _office_party(session, packet.to_office)
-        destination = recipient.name
     else:
         person = env.sealer.open(packet.to_person_sealed)
         recipient = Party(mask_name(person["name"]), mask_address(person["address"]), mask_phone(person["phone"]))
-        destination = f"{division_name(directory, packet.to_division)}（投递）"
-    if case_no is None:
-        case_no = session.get(Case, packet.case_id).case_no
     return LabelSpec(tracking_no=packet.tracking_no, kind_title=PacketKind(packet.kind).title,
-                     sort_code=packet.to_division, hub_code=_last_hub(directory, packet.route) or "—", destination=destination,
-                     recipient=recipient, sender=_office_party(session, packet.from_office),
-                     pieces=piece_count(packet.contents), case_no=case_no,
+                     sort_code=packet.to_division, hub_code=_last_hub(directory, packet.route) or "—",
+                     destination=_destination(directory, packet), recipient=recipient,
+                     sender=_office_party(session, packet.from_office), pieces=piece_count(packet.contents),
+                     case_no=session.get(Case, packet.case_id).case_no,
                      track_url=_track_url(env, packet.tracking_no), created=clock.beijing_date(packet.created_at))
 
 
@@ -123,9 +120,8 @@ def manifest_spec(session: Session, manifest: Manifest, names: Names = str) -> M
     for p in manifest_packets(session, manifest):
         if p.case_id not in cases:
             cases[p.case_id] = session.get(Case, p.case_id).case_no
-        hub = _last_hub(directory, p.route)
-        where = directory.post(p.to_office).name if p.to_office else f"{division_name(directory, p.to_division)}（投递）"
-        lines.append(ManifestLine(p.tracking_no, PacketKind(p.kind).title, f"{where} {hub}".strip(),
+        where = f"{_destination(directory, p)} {_last_hub(directory, p.route)}".strip()
+        lines.append(ManifestLine(p.tracking_no, PacketKind(p.kind).title, where,
                                   piece_count(p.contents), cases[p.case_id]))
     return ManifestSpec(manifest_no=manifest.manifest_no, from_office=_office_party(session, manifest.from_office),
                         to_party=manifest.to_party_name or manifest.to_party,

@@ -10,9 +10,9 @@ from mailing.states import PacketStatus
 from mailing.tables import Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.actions import load_case
+from tracking.actions import load_case, load_packet
 from tracking.context import Actor, Env
-from tracking.errors import bad_request, forbidden, not_found
+from tracking.errors import bad_request, forbidden
 from tracking.states import FINISHED, CaseStatus, is_overdue
 from tracking.tables import AccessLog, Case, CaseEvent
 
@@ -147,9 +147,7 @@ def list_cases(session: Session, actor: Actor, *, status: str | None, office: st
 
 
 def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
-    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
-    if packet is None:
-        raise not_found("未找到该邮件。")
+    packet = load_packet(session, tracking_no)
     case = session.get(Case, packet.case_id)
     if actor.role not in ("courier", "admin"):
         allowed, _ = may_see(actor, case, load_directory(session))
