@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from config import clock
 from config.database import new_session
+from labels.label import DEFAULT_SIZE, SIZES, labels_pdf
 from routing.calendars import store_year
 from routing.reference import load_reference_data
 from routing.workdays import parse_year_file
@@ -90,10 +91,9 @@ labels_group = AppGroup("labels", help="Printing.")
 @labels_group.command("print")
 @click.option("--manifest", "manifest_no", required=True, help="交接清单编号")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF 文件")
-@click.option("--size", default="100x150", type=click.Choice(["100x150", "100x180", "76x130"]))
+@click.option("--size", default=DEFAULT_SIZE, type=click.Choice(list(SIZES)))
 def labels_print(manifest_no: str, out: Path, size: str) -> None:
     """Every label of a handover sheet in one PDF, one page each."""
-    from labels.label import labels_pdf
     from tracking.errors import Refused
     from tracking.handovers import load_manifest
     from tracking.printing import manifest_labels
@@ -106,12 +106,8 @@ def labels_print(manifest_no: str, out: Path, size: str) -> None:
             raise click.ClickException(e.message) from None
     with click.progressbar(length=len(specs), label=f"打印 {len(specs)} 张面单", file=sys.stderr,
                            show_pos=True) as bar:
-        done = [0]
-
-        def step(n: int) -> None:
-            bar.update(n - done[0])
-            done[0] = n
-        data = labels_pdf(specs, size, font_path=settings.font_path or None, title=f"面单 {manifest_no}", progress=step)
+        data = labels_pdf(specs, size, font_path=settings.font_path or None, title=f"面单 {manifest_no}",
+                          progress=lambda _page: bar.update(1))
     tmp = out.with_name(out.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(out)  # a half-written file never looks like a finished one

@@ -16,13 +16,16 @@ from labels.barcodes import code128_width_modules, draw_code128, draw_qr
 from labels.fonts import FONT, register
 from labels.pdf import mm, text
 
+# a ruled table in the CJK font
+GRID = [("FONTNAME", (0, 0), (-1, -1), FONT), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
 PAGE_SIZES = {"A4": (210 * mm, 297 * mm), "A5": (148 * mm, 210 * mm)}
 
 
 def style(size: float = 10.5, *, leading: float | None = None, align: int = 0, space_after: float = 0,
           indent: float = 0) -> ParagraphStyle:
     """align: 0 left, 1 centre, 2 right, 4 justified."""
-    register()  # no-op once the app registered the configured font
     return ParagraphStyle(f"s{size}-{align}", fontName=FONT, fontSize=size, leading=leading or size * 1.5,
                           alignment=align, wordWrap="CJK", spaceAfter=space_after, firstLineIndent=indent)
 

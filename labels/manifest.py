@@ -4,12 +4,13 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table, TableStyle
 
-from labels.flow import Code128, build, para, style
-from labels.receipt import _GRID
+from labels.flow import GRID, Code128, build, para, style
+from labels.fonts import register
 from labels.specs import ManifestSpec
 
 
 def manifest_pdf(spec: ManifestSpec, *, font_path: str | None = None) -> bytes:
+    register(font_path)  # before the first paragraph: the configured font, not the default
     width = 180 * mm
     body, small = style(9), style(8)
     number = Code128(spec.manifest_no, height=11 * mm)
@@ -21,7 +22,7 @@ def manifest_pdf(spec: ManifestSpec, *, font_path: str | None = None) -> bytes:
              ("接收方", spec.to_party, "", "")]
     info = Table([[para(a, body), para(b, body), para(c, body), para(d, body)] for a, b, c, d in facts],
                  colWidths=[w * width for w in (0.13, 0.47, 0.13, 0.27)])
-    info.setStyle(TableStyle(_GRID + [("SPAN", (1, 2), (3, 2)), ("BACKGROUND", (0, 0), (0, -1), "#eeeeee"),
+    info.setStyle(TableStyle(GRID + [("SPAN", (1, 2), (3, 2)), ("BACKGROUND", (0, 0), (0, -1), "#eeeeee"),
                                       ("BACKGROUND", (2, 0), (2, 1), "#eeeeee")]))
     rows = [[para(t, body) for t in ("序号", "邮件号", "类型", "寄达", "件数", "办件编号", "核对")]]
     for i, line in enumerate(spec.lines, 1):
@@ -32,7 +33,7 @@ def manifest_pdf(spec: ManifestSpec, *, font_path: str | None = None) -> bytes:
     rows.append([para(f"合计：邮件 {len(spec.lines)} 个，材料 {pieces} 件", body), "", "", "", "", "", ""])
     cols = [w * width for w in (0.05, 0.30, 0.09, 0.21, 0.06, 0.21, 0.08)]
     table = Table(rows, colWidths=cols, repeatRows=1)
-    table.setStyle(TableStyle(_GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee"), ("SPAN", (0, -1), (-1, -1)),
+    table.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee"), ("SPAN", (0, -1), (-1, -1)),
                                        ("ALIGN", (1, 1), (1, -2), "CENTER")]))
     sign = Table([[para("交出方（签字）：", body), "", para("接收方（签字）：", body), ""],
                   [para("交出时间：", body), "", para("接收时间：", body), ""]],

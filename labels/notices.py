@@ -5,10 +5,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from labels.flow import Code128, build, para, style
+from labels.fonts import register
 from labels.specs import NoticeSpec
 
 
 def notice_pdf(spec: NoticeSpec, *, font_path: str | None = None) -> bytes:
+    register(font_path)
     body = style(12, leading=22, indent=24)
     plain = style(12, leading=22)
     number = Code128(spec.case_no, height=8 * mm, min_module=0.28 * mm)

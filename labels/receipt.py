@@ -4,16 +4,15 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table, TableStyle
 
-from labels.flow import Code128, QRCode, build, para, style
+from labels.flow import GRID, Code128, QRCode, build, para, style
+from labels.fonts import register
 from labels.specs import ReceiptSpec
 
 SIZES = ("A4", "A5")
-_GRID = [("FONTNAME", (0, 0), (-1, -1), "TongbanCJK"), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
-         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3),
-         ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
 
 
 def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = None) -> bytes:
+    register(font_path)
     small = size == "A5"
     k = 0.82 if small else 1.0
     width = (148 - 24 if small else 210 - 30) * mm
@@ -32,7 +31,7 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     cols = [w * width for w in (0.16, 0.38, 0.14, 0.32)]
     table = Table([[para(a, head), para(b, body), para(c, head), para(d, body)] for a, b, c, d in rows],
                   colWidths=cols)
-    table.setStyle(TableStyle(_GRID + [("BACKGROUND", (0, 0), (0, -1), "#eeeeee")]
+    table.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (0, -1), "#eeeeee")]
                               + [("SPAN", (1, r), (3, r)) if not row[2] else ("BACKGROUND", (2, r), (2, r), "#eeeeee")
                                  for r, row in enumerate(rows)]))
     story += [table, Spacer(1, 3 * mm), para("收取材料", style(11 * k, space_after=1.5 * mm))]
@@ -40,7 +39,7 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     lines += [[para(str(i), body), para(m.name, body), para("原件" if m.original else "复印件", body),
                para(str(m.copies), body)] for i, m in enumerate(spec.materials, 1)]
     materials = Table(lines, colWidths=[w * width for w in (0.1, 0.6, 0.18, 0.12)], repeatRows=1)
-    materials.setStyle(TableStyle(_GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))
+    materials.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))
     story += [materials, Spacer(1, 4 * mm)]
     qr = 30 * mm * k
     how = [para("查询办理进度", style(11 * k, space_after=1.5 * mm)),

@@ -21,9 +21,9 @@ MANIFEST_ROLES = ("clerk", "officer")
 
 def _party(session: Session, actor: Actor, value, courier_name: Callable[[str], str | None]) -> str:
     """`courier:USERNAME` (an active courier) or `office:CODE` (another office): its display name."""
-    if not isinstance(value, str) or value.partition(":")[0] not in ("courier", "office") or ":" not in value:
+    kind, colon, key = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if kind not in ("courier", "office") or not colon:
         raise bad_request("接收方应写作 courier:用户名 或 office:机构代码。", "to_party")
-    kind, _, key = value.partition(":")
     if kind == "courier":
         name = courier_name(key)
         if name is None:
@@ -135,13 +135,13 @@ def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
 
 
 def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
+    lines = [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status, "to_office": p.to_office,
+              "to_division": p.to_division, "pieces": piece_count(p.contents)} for p in packets]
     return {"manifest_no": manifest.manifest_no, "from_office": manifest.from_office,
             "to_party": manifest.to_party, "to_party_name": manifest.to_party_name,
             "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
-            "handed_over_at": clock.iso(manifest.handed_over_at), "count": len(packets),
-            "pieces": sum(piece_count(p.contents) for p in packets),
-            "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status, "to_office": p.to_office,
-                         "to_division": p.to_division, "pieces": piece_count(p.contents)} for p in packets],
+            "handed_over_at": clock.iso(manifest.handed_over_at), "count": len(lines),
+            "pieces": sum(line["pieces"] for line in lines), "packets": lines,
             "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
             "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}
 
