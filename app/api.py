@@ -174,6 +174,13 @@ def create_case():
     return answer, 201
 
 
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args[name]) if request.args.get(name) else None
+    except ValueError:
+        raise bad_request(f"{name} 应为 YYYY-MM-DD 格式的日期。", name) from None
+
+
 @bp.get("/cases")
 @staff
 def list_cases():
@@ -183,13 +190,11 @@ def list_cases():
         per_page = min(200, max(1, int(args.get("per_page", 50))))
     except ValueError:
         raise bad_request("page 和 per_page 应为正整数。", "page") from None
-    try:
-        as_of = date.fromisoformat(args["as_of"]) if args.get("as_of") else None
-    except ValueError:
-        raise bad_request("as_of 应为 YYYY-MM-DD 格式的日期。", "as_of") from None
+    as_of = _date_arg("as_of")
     id_number = args.get("id_number")
-    return views.list_cases(g.db, g.actor, status=args.get("status"), office=args.get("office"), page=page,
+    return views.list_cases(g.db, env(), g.actor, status=args.get("status"), office=args.get("office"), page=page,
                             per_page=per_page, overdue=args.get("overdue") in ("true", "1"), as_of=as_of,
+                            stage=args.get("stage"),
                             id_hash=env().sealer.lookup_hash(id_number) if id_number else None)
 
 
@@ -291,11 +296,45 @@ def packet(tracking_no):
     return views.packet_for_staff(g.db, g.actor, tracking_no)
 
 
+@bp.post("/packets/<tracking_no>/replacement")
+@staff
+@creating
+def replacement(tracking_no):
+    case, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, body())
+    answer = {**_case_answer(case), **_packet_ref(packet), "kind": packet.kind, "replaces": tracking_no.upper(),
+              "route": packet.route, "expected_arrival": packet.expected_arrival.isoformat()}
+    g.db.commit()
+    return answer, 201
+
+
 @bp.post("/scans")
 @staff
 @changes
 def record_scans():
     return {"results": scans.record_scans(g.db, env(), g.actor, body().get("scans"))}
+
+
+@bp.post("/manifests/<manifest_no>/receipt")
+@staff
+@changes
+def manifest_receipt(manifest_no):
+    return scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body())
+
+
+@bp.post("/manifests/<manifest_no>/cancel")
+@staff
+def manifest_cancel(manifest_no):
+    made = handovers.cancel_manifest(g.db, g.actor, manifest_no)
+    answer = handovers.manifest_answer(made, handovers.manifest_packets(g.db, made))
+    g.db.commit()
+    return answer
+
+
+@bp.get("/exceptions")
+@staff
+def exceptions():
+    return views.list_exceptions(g.db, g.actor, since=_date_arg("since"), until=_date_arg("until"),
+                                 reason=request.args.get("reason"))
 
 
 # -- printing and handover sheets ------------------------------------------------------------

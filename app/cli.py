@@ -114,6 +114,24 @@ def labels_print(manifest_no: str, out: Path, size: str) -> None:
     click.echo(f"已生成 {out}：{len(specs)} 张面单（{size} 毫米）。")
 
 
+@click.command("sweep")
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD：按该日期计算（默认今天，北京时间）")
+@with_appcontext
+def sweep_command(as_of: str | None) -> None:
+    """Deem acceptances, close long-delivered cases, mark overdue stages and queue their notices."""
+    from datetime import date
+
+    from app.tasks import run_sweep
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise click.ClickException("--as-of 应为 YYYY-MM-DD 格式的日期。") from None
+    done = run_sweep(day)
+    click.echo("巡检完成（{as_of}）：视为受理 {deemed_accepted} 件，归档 {closed} 件，承诺日期顺延 {due_dates_moved} 件，"
+               "新增超期 {overdue_marked} 项，发出通知 {sent} 条。".format(as_of=(day or clock.beijing_date()).isoformat(),
+                                                                  **done))
+
+
 db_group = AppGroup("db", help="Schema migrations.")
 
 
@@ -127,5 +145,5 @@ def db_revision(message: str, rev_id: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, users, calendar, demo, labels_group, db_group):
+    for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group):
         app.cli.add_command(command)

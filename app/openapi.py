@@ -19,13 +19,15 @@ ENDPOINTS = [
       422: "unknown_matter, not_proxy_eligible, invalid_id_number, invalid_credit_code, invalid_phone, "
            "missing_material, unknown_material, identity_check_failed, missing_subject, applicant_kind_not_allowed, "
            "same_locality, no_owning_office, result_type_unavailable, missing_address, idempotency_key_reused"}),
-    ("get", "/cases", "办件列表（status, office, overdue, as_of, id_number, page, per_page）", "staff", None,
-     {200: "cases, page, per_page, total"}),
+    ("get", "/cases", "办件列表（status, office, overdue, as_of, stage, id_number, page, per_page）；overdue=true 时"
+                      "列出（截至 as_of）有环节超期的办件，各带超期环节 stages", "staff", None,
+     {200: "cases, page, per_page, total", 400: "invalid_request (as_of, stage)"}),
     ("get", "/cases/{case_no}", "办件详情（含寄递件与事件）", "staff", None, {200: "办件", 403: "forbidden", 404: "not_found"}),
     ("post", "/cases/{case_no}/withdraw", "撤回申请", "clerk",
      {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
      {200: "办件，含 return_packet", 409: "invalid_transition"}),
-    ("post", "/cases/{case_no}/accept", "受理", "officer", None, {200: "办件", 409: "invalid_transition"}),
+    ("post", "/cases/{case_no}/accept", "受理", "officer", None,
+     {200: "办件", 409: "invalid_transition, contents_incomplete"}),
     ("post", "/cases/{case_no}/supplement-requests", "一次性告知补正", "officer",
      {"type": "object", "required": ["materials"],
       "properties": {"materials": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"},
@@ -71,9 +73,24 @@ ENDPOINTS = [
      {200: "application/pdf", 403: "forbidden", 404: "not_found"}),
     ("get", "/manifests/{manifest_no}/labels.pdf", "清单上全部面单（一个 PDF）", "the handing and the receiving party",
      None, {200: "application/pdf", 400: "invalid_request", 403: "forbidden", 404: "not_found", 409: "label_unavailable"}),
-    ("post", "/scans", "批量扫描（可离线）", "clerk, officer, courier", {"$ref": "#/components/schemas/ScanBatch"},
+    ("post", "/packets/{tracking_no}/replacement", "丢失邮件补寄（默认复印件，关联丢失邮件）", "staff of the lost packet's sending office",
+     {"type": "object", "properties": {"materials": {"type": "array"}}},
+     {201: "tracking_no, label_url, replaces, route, expected_arrival", 403: "forbidden", 404: "not_found",
+      409: "not_lost, already_replaced, invalid_transition", 422: "unknown_material"}),
+    ("post", "/scans", "批量扫描（可离线）；一条记录可扫邮件号或交接清单号（manifest_no，整单交接）", "clerk, officer, courier",
+     {"$ref": "#/components/schemas/ScanBatch"},
      {200: "results: recorded | duplicate | rejected (invalid_tracking_no, unknown_packet, invalid_transition, "
-           "wrong_office, invalid_request)"}),
+           "wrong_office, invalid_request, unknown_material, unknown_manifest, manifest_cancelled, "
+           "manifest_handed_over, manifest_not_applied)；清单扫描另带 packets"}),
+    ("post", "/manifests/{manifest_no}/receipt", "接收方按清单清点确认（缺件、多件记为异常）", "the receiving party",
+     {"type": "object", "required": ["tracking_nos"],
+      "properties": {"office_code": {"type": "string"}, "tracking_nos": {"type": "array", "items": {"type": "string"}}}},
+     {200: "received, missing, extra, unknown", 400: "invalid_request", 403: "forbidden", 404: "not_found",
+      409: "not_handed_over, already_confirmed, manifest_cancelled", 422: "wrong_office"}),
+    ("post", "/manifests/{manifest_no}/cancel", "作废尚未交接的清单", "the office that made it", None,
+     {200: "交接清单", 403: "forbidden", 404: "not_found", 409: "manifest_handed_over, manifest_cancelled"}),
+    ("get", "/exceptions", "寄递异常列表（since, until, reason）", "staff of the cases' offices, supervisors", None,
+     {200: "exceptions", 400: "invalid_request", 403: "forbidden"}),
     ("get", "/track/{number}", "公众查询（办件编号或邮件号 + check）", "public", None,
      {200: "时间线", 404: "not_found", 429: "too_many_requests, too_many_attempts"}),
     ("post", "/track/{case_no}/evaluation", "好差评", "public",
@@ -110,8 +127,9 @@ SCHEMAS = {
             "division_code": {"type": "string"}}},
         "note": {"type": "string"}}},
     "ScanBatch": {"type": "object", "required": ["scans"], "properties": {"scans": {"type": "array", "items": {
-        "type": "object", "required": ["event_id", "tracking_no", "type", "at"], "properties": {
+        "type": "object", "required": ["event_id", "type", "at"], "properties": {
             "event_id": {"type": "string"}, "tracking_no": {"type": "string"},
+            "manifest_no": {"type": "string", "description": "instead of tracking_no: every packet on the sheet"},
             "type": {"enum": ["dispatched", "arrived_hub", "departed_hub", "out_for_delivery", "delivered",
                               "received", "exception"]},
             "at": {"type": "string", "format": "date-time"}, "office_code": {"type": ["string", "null"]},

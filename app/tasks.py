@@ -4,7 +4,10 @@ from __future__ import annotations
 from celery import Celery, Task, shared_task
 from flask import Flask
 
+from datetime import date
+
 from config.database import new_session
+from tracking.deadlines import sweep
 from tracking.notifications import send_pending
 
 
@@ -24,7 +27,8 @@ def celery_init_app(app: Flask) -> Celery:
         task_always_eager=not broker,  # the embedded default runs tasks in-process
         task_ignore_result=True,
         timezone="Asia/Shanghai",
-        beat_schedule={"send-notifications": {"task": "app.tasks.send_notifications", "schedule": 60.0}},
+        beat_schedule={"send-notifications": {"task": "app.tasks.send_notifications", "schedule": 60.0},
+                       "sweep": {"task": "app.tasks.sweep_deadlines", "schedule": settings.sweep_minutes * 60.0}},
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
@@ -36,3 +40,19 @@ def send_notifications() -> int:
     from flask import current_app
     with new_session(current_app.extensions["tongban"]["engine"]) as session:
         return send_pending(session)
+
+
+def run_sweep(as_of: date | None = None) -> dict[str, int]:
+    """The sweep, then the notices it queued (used by the task and by `flask sweep`)."""
+    from flask import current_app
+    tongban = current_app.extensions["tongban"]
+    with new_session(tongban["engine"]) as session:
+        done = sweep(session, tongban["env"].settings, as_of)
+    with new_session(tongban["engine"]) as session:
+        done["sent"] = send_pending(session, limit=100_000)
+    return done
+
+
+@shared_task(name="app.tasks.sweep_deadlines")
+def sweep_deadlines(as_of: str | None = None) -> dict[str, int]:
+    return run_sweep(date.fromisoformat(as_of) if as_of else None)

@@ -30,5 +30,10 @@ def beijing_date(dt: datetime | None = None) -> date:
     return beijing(dt or now()).date()
 
 
+def start_of_day(d: date) -> datetime:
+    """Midnight in Beijing at the start of `d`, as an aware time."""
+    return datetime(d.year, d.month, d.day, tzinfo=BEIJING)
+
+
 def iso(dt: datetime | None) -> str | None:
     return beijing(dt).isoformat(timespec="seconds") if dt else None

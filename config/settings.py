@@ -21,6 +21,11 @@ def _key_file(instance: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+_NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_other_province_days",
+            "transit_km_per_day", "dispatch_days", "receipt_days", "supplement_notice_days",
+            "result_dispatch_days", "delivery_attempts", "close_after_days", "sweep_minutes")
+
+
 @dataclass
 class Settings:
     instance_path: Path = DEFAULT_INSTANCE
@@ -39,6 +44,20 @@ class Settings:
     font_path: str = ""
     # the TrueType font stored on the thermal printers (ZPL ^A@), e.g. E:SIMSUN.TTF
     zpl_font: str = "E:SIMSUN.TTF"
+    # service standards: working days a leg takes at least, by where its two ends lie,
+    # and the distance a packet covers in a working day (longer legs take longer)
+    transit_same_city_days: float = 0.5
+    transit_same_province_days: float = 1.0
+    transit_other_province_days: float = 2.0
+    transit_km_per_day: float = 400.0
+    # stage limits in working days (the decision's limit is the matter's promised days)
+    dispatch_days: int = 1
+    receipt_days: int = 0
+    supplement_notice_days: int = 5   # 行政许可法 art. 32
+    result_dispatch_days: int = 1
+    delivery_attempts: int = 3        # failed home deliveries before a result goes back to the window
+    close_after_days: int = 30        # a delivered case is archived this many days after delivery
+    sweep_minutes: int = 60           # how often celery beat runs the sweep
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -61,6 +80,10 @@ class Settings:
         s.track_rate_per_minute = int(env.get("TONGBAN_TRACK_RATE_PER_MINUTE", s.track_rate_per_minute))
         s.font_path = env.get("TONGBAN_FONT_PATH", "")
         s.zpl_font = env.get("TONGBAN_ZPL_FONT") or s.zpl_font
+        for name in _NUMBERS:
+            raw = env.get(f"TONGBAN_{name.upper()}")
+            if raw:
+                setattr(s, name, type(getattr(s, name))(raw))
         for key, value in overrides.items():
             if not hasattr(s, key):
                 raise KeyError(f"unknown setting {key}")

@@ -68,6 +68,22 @@ EXCEPTION_REASONS = {
     "misrouted": "错发",
     "refused": "拒收",
     "address_unknown": "地址不详",
+    # recorded by the service itself, never sent by a scanner
+    "missing_from_manifest": "清单有而实物未到",
+    "not_on_manifest": "实物到达但不在清单上",
+    "contents_missing": "内件短少",
+}
+SCANNER_REASONS = ("damaged", "lost", "misrouted", "refused", "address_unknown")
+# what happens next after each kind of exception (shown to staff with the event)
+NEXT_STEPS = {
+    "damaged": "继续寄递；收件方签收时逐项核对内件，缺损材料由办理部门一次性告知补正。",
+    "lost": "邮件已标记丢失；寄出机构可制作补寄件（复印件），与丢失邮件关联。",
+    "misrouted": "已从当前所在处重新规划路由，继续寄递。",
+    "refused": "结果件退回收件窗口，申请人凭身份证件到窗口领取；其他邮件由寄出机构联系处理。",
+    "address_unknown": "再次投递；多次无法投递的结果件退回收件窗口待领取。",
+    "missing_from_manifest": "交接双方核对交接清单，查找邮件；找不到的按丢失处理。",
+    "not_on_manifest": "收件方单独扫描签收或转寄，并通知寄出机构补登清单。",
+    "contents_missing": "办理部门在5个工作日内一次性告知补正，或不予受理。",
 }
 
 S = PacketStatus
@@ -76,12 +92,14 @@ _IN_TRANSIT = {S.DISPATCHED, S.ARRIVED_HUB, S.DEPARTED_HUB, S.OUT_FOR_DELIVERY}
 # the office's own `received` scan follows it. To a home address `delivered` is the end.
 TRANSITIONS: dict[ScanType, set[PacketStatus]] = {
     ScanType.DISPATCHED: {S.CREATED},
-    ScanType.ARRIVED_HUB: {S.DISPATCHED, S.DEPARTED_HUB},
+    # back at a hub after a failed delivery, or taken out again the next day
+    ScanType.ARRIVED_HUB: {S.DISPATCHED, S.DEPARTED_HUB, S.OUT_FOR_DELIVERY},
     ScanType.DEPARTED_HUB: {S.ARRIVED_HUB},
-    ScanType.OUT_FOR_DELIVERY: {S.DISPATCHED, S.ARRIVED_HUB, S.DEPARTED_HUB},
+    ScanType.OUT_FOR_DELIVERY: {S.DISPATCHED, S.ARRIVED_HUB, S.DEPARTED_HUB, S.OUT_FOR_DELIVERY},
     ScanType.DELIVERED: set(_IN_TRANSIT),
     ScanType.RECEIVED: _IN_TRANSIT | {S.DELIVERED},
-    ScanType.EXCEPTION: _IN_TRANSIT | {S.CREATED},
+    # a problem found on arrival (damaged, contents short) is recorded on a delivered or received packet too
+    ScanType.EXCEPTION: _IN_TRANSIT | {S.CREATED, S.DELIVERED, S.RECEIVED},
 }
 FINAL = {S.RECEIVED, S.LOST, S.CANCELLED}
 
@@ -94,6 +112,8 @@ def next_status(current: PacketStatus, scan: ScanType, *, to_office: bool, reaso
     if scan is ScanType.RECEIVED and not to_office:
         raise InvalidTransition(current.value, scan.value)  # a home address has no office to sign
     if scan is ScanType.EXCEPTION:
+        if reason == "lost" and current in (S.DELIVERED, S.RECEIVED):
+            raise InvalidTransition(current.value, "lost")  # it arrived: it cannot be lost any more
         return S.LOST if reason == "lost" else current
     return PacketStatus(scan.value)
 

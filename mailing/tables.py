@@ -40,6 +40,9 @@ class Packet(SQLModel, table=True):
     expected_arrival: Optional[date] = None
     replaces_id: Optional[int] = Field(default=None, foreign_key="packet.id")
     created_at: datetime = Field(sa_column=utc_column(False))
+    dispatched_at: Optional[datetime] = Field(default=None, sa_column=utc_column())  # first `dispatched` scan
+    arrived_at: Optional[datetime] = Field(default=None, sa_column=utc_column())     # delivered or received
+    failed_attempts: int = 0   # home deliveries that failed (refused, address unknown)
     last_event_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     last_hash: str = ""
 
@@ -75,6 +78,8 @@ class Manifest(SQLModel, table=True):
     created_by: str
     created_at: datetime = Field(sa_column=utc_column(False))
     handed_over_at: Optional[datetime] = Field(default=None, sa_column=utc_column())  # None: still open
+    cancelled_at: Optional[datetime] = Field(default=None, sa_column=utc_column())    # voided while open
+    confirmed_at: Optional[datetime] = Field(default=None, sa_column=utc_column())    # receiving party counted
 
 
 class ManifestItem(SQLModel, table=True):
@@ -83,3 +88,18 @@ class ManifestItem(SQLModel, table=True):
     manifest_id: int = Field(index=True, foreign_key="manifest.id")
     packet_id: int = Field(index=True, foreign_key="packet.id")
     position: int
+
+
+class ManifestEvent(SQLModel, table=True):
+    """What happened to a sheet as a whole: scanned (handed over, through a hub), counted, voided."""
+    __table_args__ = (UniqueConstraint("event_id", name="manifest_event_event_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    manifest_id: int = Field(index=True, foreign_key="manifest.id")
+    type: str          # a scan type, `receipt` or `cancelled`
+    at: datetime = Field(sa_column=utc_column(False))
+    recorded_at: datetime = Field(sa_column=utc_column(False))
+    actor: str
+    role: str
+    office_code: Optional[str] = None
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

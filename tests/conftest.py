@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from config import clock
 
-TRANSACTIONAL = ["manifestitem", "manifest", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock",
+TRANSACTIONAL = ["overduemark", "manifestevent", "manifestitem", "manifest", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock",
                  "resultfile", "packetevent", "packet", "caseevent", '"case"', "counter", '"user"', "calendaryear"]
 
 

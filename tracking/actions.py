@@ -107,6 +107,12 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
 def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     case = load_case(session, case_no, lock=True)
     _as_officer(actor, case)
+    required = {m["code"] for m in session.get(Matter, case.matter_code).materials if m["required"]}
+    short = [p for p in case.contents_problems if p["code"] in required]
+    if short:
+        names = "、".join(p["name"] for p in short)
+        raise conflict("contents_incomplete", f"签收时发现必需材料缺失或破损（{names}），请一次性告知补正或不予受理。",
+                       materials=[p["code"] for p in short])
     case.accepted_at = clock.now()
     transition(session, case, CaseAction.ACCEPT, actor)
     notify(session, case, f"您的办件{case.case_no}已受理。")
@@ -181,6 +187,52 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body
     return case, packet
 
 
+def _replacement_contents(lost: Packet, given) -> list[dict]:
+    """By default copies of everything the lost packet held; or what the window lists (from the same list)."""
+    if given is None:
+        return [{**m, "original": False} for m in lost.contents]
+    if not isinstance(given, list) or not given:
+        raise bad_request("请列出补寄的材料。", "materials")
+    held = {m["code"]: m for m in lost.contents}
+    contents = []
+    for i, item in enumerate(given):
+        code = item.get("code") if isinstance(item, dict) else item
+        if code not in held:
+            raise rule("unknown_material", f"材料“{code}”不在丢失邮件的内件中。", f"materials[{i}]")
+        copies = item.get("copies", 1) if isinstance(item, dict) else 1
+        if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
+            raise bad_request("份数应为1至99的整数。", f"materials[{i}].copies")
+        original = item.get("original", False) if isinstance(item, dict) else False
+        contents.append({"code": code, "name": held[code]["name"], "copies": copies, "original": bool(original)})
+    return contents
+
+
+def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str, body: dict) -> tuple[Case, Packet]:
+    """After a loss the office that sent the packet sends what it can again (copies), linked to the lost one."""
+    lost = load_packet(session, tracking_no)
+    case = session.exec(select(Case).where(Case.id == lost.case_id).with_for_update()).one()
+    if actor.role not in ("clerk", "officer") or actor.office_code != lost.from_office:
+        raise forbidden("只有寄出该邮件的机构可以补寄。")
+    if lost.status != PacketStatus.LOST.value:
+        raise conflict("not_lost", "只有已标记丢失的邮件才能补寄。", status=lost.status)
+    if case.status in (CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value):
+        raise conflict(message="办件已不予受理或已撤回，无需补寄。", status=case.status)
+    if session.exec(select(Packet.id).where(Packet.replaces_id == lost.id, Packet.status != "cancelled")).first():
+        raise conflict("already_replaced", "该丢失邮件已制作补寄件，请勿重复制单。")
+    contents = _replacement_contents(lost, body.get("materials"))
+    directory = load_directory(session)
+    packet = create_packet(session, env.settings, directory, kind=PacketKind.REPLACEMENT, case_id=case.id,
+                           origin=directory.post(lost.from_office), to_office=directory.post(lost.to_office),
+                           to_division=lost.to_division, to_person_sealed=lost.to_person_sealed,
+                           contents=contents, replaces_id=lost.id)
+    case.flags = [f for f in case.flags if not (f["code"] == "packet_lost" and f["tracking_no"] == lost.tracking_no)]
+    case_event(session, case, "replacement_created", actor,
+               data={"tracking_no": packet.tracking_no, "replaces": lost.tracking_no})
+    for office in sorted({case.collecting_office, case.owning_office} - {actor.office_code}):
+        notify(session, case, f"丢失邮件{lost.tracking_no}已补寄，补寄件邮件号{packet.tracking_no}。", office_code=office)
+    return case, packet
+
+
 def _where_instead(session: Session, body: dict) -> dict:
     """Where the applicant may apply instead (printed on the rejection notice): words, an office, or both."""
     out = {}
@@ -203,7 +255,7 @@ def reject_case(session: Session, env: Env, actor: Actor, case_no: str, body: di
     _as_officer(actor, case)
     reason = _reason(body)
     data = {"reason": reason, **_where_instead(session, body)}
-    case.reason = reason
+    case.reason, case.ended_at = reason, clock.now()
     transition(session, case, CaseAction.REJECT, actor, data=data)
     packet = _send_back_originals(session, env, case, everything=False)
     notify(session, case, f"您的办件{case.case_no}不予受理，原因：{reason}")
@@ -214,7 +266,7 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, body: 
     case = load_case(session, case_no, lock=True)
     _as_clerk(actor, case)
     reason = _reason(body)
-    case.reason = reason
+    case.reason, case.ended_at = reason, clock.now()
     transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": reason},
                message="办件已办结或已不予受理，不能撤回。")
     packet = _send_back_originals(session, env, case, everything=True)

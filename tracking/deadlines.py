@@ -1,10 +1,180 @@
-"""Due dates that depend on the calendar: recomputed when a newly published year is loaded."""
+"""The law's clock: each stage of a case has a due date in working days, and the sweep acts on it.
+
+Stages and who answers for them:
+  dispatch           collecting office sends the materials within 1 working day of intake
+  receipt            owning office confirms receipt when the materials arrive
+  supplement_notice  owning office asks for a supplement within 5 working days of receipt, or the
+                     application counts as accepted from receipt (行政许可法 art. 32)
+  decision           owning office decides within the matter's promised days from acceptance
+  result_dispatch    owning office sends the result within 1 working day of the decision
+A stage's `due` is None while it cannot start. A stage is overdue when it is still open after its due
+date, or was done after it. A case rejected or withdrawn leaves its open stages moot, never overdue.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from config import clock
+from config.settings import Settings
+from mailing.states import PacketKind, PacketStatus
+from mailing.tables import Packet
+from routing.calendars import work_calendar
+from routing.tables import Matter
+from routing.workdays import WorkCalendar
 from tracking.actions import recompute_due_date
-from tracking.tables import Case
+from tracking.context import SYSTEM
+from tracking.records import case_event, notify, transition
+from tracking.states import CaseAction, CaseStatus
+from tracking.tables import Case, OverdueMark
+
+STAGES = ("dispatch", "receipt", "supplement_notice", "decision", "result_dispatch")
+STAGE_TITLES = {"dispatch": "寄出申请材料", "receipt": "签收申请材料", "supplement_notice": "一次性告知补正",
+                "decision": "作出决定", "result_dispatch": "寄出办理结果"}
+ENDED = {CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value}
+# statuses in which some stage may still be open
+ACTIVE = [s.value for s in CaseStatus if s not in (CaseStatus.DELIVERED, CaseStatus.CLOSED,
+                                                   CaseStatus.REJECTED, CaseStatus.WITHDRAWN)]
+
+
+@dataclass(frozen=True)
+class Limits:
+    dispatch: int = 1
+    receipt: int = 0
+    supplement_notice: int = 5
+    result_dispatch: int = 1
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(s.dispatch_days, s.receipt_days, s.supplement_notice_days, s.result_dispatch_days)
+
+
+@dataclass(frozen=True)
+class Stage:
+    stage: str
+    office_code: str            # who answers for it
+    due: date | None
+    done_at: datetime | None
+    overdue: bool
+    missed: bool = False        # closed by the law, not by the office (deemed acceptance)
+
+    @property
+    def open_overdue(self) -> bool:
+        """Overdue and still waiting for someone to act."""
+        return self.overdue and self.done_at is None and not self.missed
+
+    def view(self) -> dict:
+        return {"stage": self.stage, "title": STAGE_TITLES[self.stage], "due": self.due.isoformat() if self.due else None,
+                "done_at": clock.iso(self.done_at), "overdue": self.overdue, "office_code": self.office_code,
+                **({"missed": True} if self.missed else {})}
+
+
+def _day(dt: datetime | None) -> date | None:
+    return clock.beijing_date(dt) if dt else None
+
+
+def _first(times) -> datetime | None:
+    times = [t for t in times if t is not None]
+    return min(times) if times else None
+
+
+def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits: Limits, promised_days: int,
+                   today: date) -> list[Stage]:
+    """The five stages of a case as of `today` (pure: everything it needs is passed in)."""
+    ended = case.status in ENDED
+    stages: list[Stage] = []
+
+    def add(name: str, office: str, due: date | None, done_at: datetime | None, missed: bool = False) -> None:
+        if due is None:
+            overdue = False
+        elif done_at is not None:
+            overdue = _day(done_at) > due
+        else:
+            overdue = missed or (not ended and today > due)
+        stages.append(Stage(name, office, due, done_at, overdue, missed))
+
+    def after(start: datetime | date | None, days: int) -> date | None:
+        if start is None:
+            return None
+        return cal.add_working_days(_day(start) if isinstance(start, datetime) else start, days)[0]
+
+    outbound = [p for p in packets if p.kind == PacketKind.OUTBOUND.value]
+    add("dispatch", case.collecting_office, after(case.intake_date, limits.dispatch),
+        _first(p.dispatched_at for p in outbound))
+
+    # the materials on their way: the outbound packet, or the replacement sent after it was lost
+    carriers = [p for p in packets if p.kind in (PacketKind.OUTBOUND.value, PacketKind.REPLACEMENT.value)
+                and p.from_office == case.collecting_office and p.dispatched_at is not None]
+    alive = [p for p in carriers if p.status != PacketStatus.LOST.value] or carriers
+    carrier = max(alive, key=lambda p: p.id) if alive else None
+    receipt_due = None
+    if carrier is not None:
+        receipt_due = after(carrier.arrived_at, limits.receipt) if carrier.arrived_at else carrier.expected_arrival
+    add("receipt", case.owning_office, receipt_due, case.received_at)
+
+    notice_done = case.supplement_requested_at
+    if notice_done is None and case.accepted_at is not None and not case.deemed_accepted:
+        notice_done = case.accepted_at
+    if notice_done is None and case.status == CaseStatus.REJECTED.value:
+        notice_done = case.ended_at
+    missed = notice_done is None and case.deemed_accepted
+    add("supplement_notice", case.owning_office, after(case.received_at, limits.supplement_notice), notice_done,
+        missed)
+
+    add("decision", case.owning_office, after(case.accepted_at, promised_days), case.decided_at)
+
+    if case.result_method == "electronic":
+        result_done = case.decided_at
+    else:
+        result_done = _first(p.dispatched_at for p in packets if p.kind == PacketKind.RESULT.value)
+    add("result_dispatch", case.owning_office, after(case.decided_at, limits.result_dispatch), result_done)
+    return stages
+
+
+class Clock:
+    """What computing many cases' deadlines needs once: the calendar, the limits, the matters."""
+
+    def __init__(self, session: Session, settings: Settings):
+        self.cal = work_calendar(session)
+        self.limits = Limits.from_settings(settings)
+        self.promised = {m.code: m.promised_days for m in session.exec(select(Matter))}
+
+    def stages(self, case: Case, packets: list[Packet], today: date) -> list[Stage]:
+        return case_deadlines(case, packets, self.cal, self.limits, self.promised.get(case.matter_code, 0), today)
+
+
+def packets_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Packet]]:
+    found: dict[int, list[Packet]] = {i: [] for i in case_ids}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start:start + 500]
+        for p in session.exec(select(Packet).where(Packet.case_id.in_(chunk)).order_by(Packet.id)):
+            found[p.case_id].append(p)
+    return found
+
+
+def overdue_cases(session: Session, settings: Settings, cases: list[Case], today: date,
+                  stage: str | None = None) -> list[tuple[Case, list[Stage]]]:
+    """The cases with a stage open past its due date as of `today`, each with those stages."""
+    timer = Clock(session, settings)
+    packets = packets_by_case(session, [c.id for c in cases])
+    found = []
+    for case in cases:
+        late = [s for s in timer.stages(case, packets[case.id], today) if s.open_overdue
+                and (stage is None or s.stage == stage)]
+        if late:
+            found.append((case, late))
+    return found
+
+
+def packet_late(packet: Packet, today: date) -> bool:
+    """Arrived after its expected date, or still travelling past it."""
+    if packet.expected_arrival is None or packet.status == PacketStatus.CANCELLED.value:
+        return False
+    arrived = _day(packet.arrived_at)
+    return (arrived or today) > packet.expected_arrival
 
 
 def recompute_provisional(session: Session) -> int:
@@ -15,3 +185,92 @@ def recompute_provisional(session: Session) -> int:
         recompute_due_date(session, case)
         changed += before != (case.due_date, case.due_date_provisional)
     return changed
+
+
+# -- the sweep --------------------------------------------------------------------------------
+
+def _each_locked(session: Session, status: CaseStatus):
+    """Cases in `status`, one at a time, each locked and read afresh in its own transaction: an officer
+    acting on the case meanwhile is either waited for or seen."""
+    ids = list(session.exec(select(Case.id).where(Case.status == status.value).order_by(Case.id)))
+    session.commit()
+    for case_id in ids:
+        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
+                            .execution_options(populate_existing=True)).one()
+        if case.status == status.value:
+            yield case
+        session.commit()
+
+
+def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, today: date) -> int:
+    """Received, and no supplement notice, acceptance or rejection within the limit: accepted by law as
+    of receipt (after a supplement, as of the supplement's receipt)."""
+    done = 0
+    for case in _each_locked(session, CaseStatus.RECEIVED):
+        since = case.supplement_received_at if case.supplement_requested_at else case.received_at
+        if since is None or today <= cal.add_working_days(_day(since), settings.supplement_notice_days)[0]:
+            continue
+        case.accepted_at, case.deemed_accepted = since, True
+        transition(session, case, CaseAction.DEEM_ACCEPTED, SYSTEM, event="accepted",
+                   data={"deemed": True, "as_of": clock.iso(since), "basis": "行政许可法第三十二条"})
+        notify(session, case, f"您的办件{case.case_no}自收到材料之日（{_day(since):%Y年%m月%d日}）起视为受理。")
+        notify(session, case, f"办件{case.case_no}收到材料后{settings.supplement_notice_days}个工作日内未告知补正，"
+                              f"依法自收到材料之日起视为受理，请在办理时限内作出决定。", office_code=case.owning_office)
+        done += 1
+    return done
+
+
+def _close_delivered(session: Session, settings: Settings, today: date) -> int:
+    done = 0
+    for case in _each_locked(session, CaseStatus.DELIVERED):
+        if case.delivered_at and _day(case.delivered_at) + timedelta(days=settings.close_after_days) <= today:
+            case.closed_at = clock.now()
+            transition(session, case, CaseAction.CLOSE, SYSTEM, data={"after_days": settings.close_after_days})
+            done += 1
+    return done
+
+
+def _move_paused_due_dates(session: Session) -> int:
+    """While a supplement is outstanding the promised date moves one working day per working day."""
+    moved = 0
+    waiting = [CaseStatus.SUPPLEMENT_REQUESTED.value, CaseStatus.SUPPLEMENT_IN_TRANSIT.value]
+    for case in session.exec(select(Case).where(Case.status.in_(waiting)).with_for_update()).all():
+        before = case.due_date
+        recompute_due_date(session, case)
+        moved += case.due_date != before
+    session.commit()
+    return moved
+
+
+def _mark_overdue(session: Session, settings: Settings, today: date) -> int:
+    cases = list(session.exec(select(Case).where(Case.status.in_(ACTIVE)).order_by(Case.id)))
+    marked = 0
+    for case, stages in overdue_cases(session, settings, cases, today):
+        for s in stages:
+            if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == s.stage,
+                                                         OverdueMark.due == s.due)).first():
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(OverdueMark(case_id=case.id, stage=s.stage, due=s.due, office_code=s.office_code,
+                                            marked_at=clock.now()))
+                    session.flush()
+            except IntegrityError:
+                continue  # another sweep marked it a moment ago
+            case_event(session, case, "stage_overdue", SYSTEM, office_code=s.office_code,
+                       data={"stage": s.stage, "due": s.due.isoformat(), "as_of": today.isoformat()})
+            notify(session, case, f"办件{case.case_no}“{STAGE_TITLES[s.stage]}”已超期（应于{s.due:%Y年%m月%d日}前完成），"
+                                  f"请尽快处理。", office_code=s.office_code)
+            marked += 1
+        session.commit()
+    return marked
+
+
+def sweep(session: Session, settings: Settings, as_of: date | None = None) -> dict[str, int]:
+    """Everything the clock does on its own, safe to run any number of times."""
+    today = as_of or clock.beijing_date()
+    cal = work_calendar(session)
+    return {"deemed_accepted": _deem_acceptances(session, settings, cal, today),
+            "closed": _close_delivered(session, settings, today),
+            "due_dates_moved": _move_paused_due_dates(session),
+            "overdue_marked": _mark_overdue(session, settings, today)}

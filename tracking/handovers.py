@@ -1,4 +1,5 @@
-"""Handover sheets (交接清单): made whole or not at all, closed when the packets leave."""
+"""Handover sheets (交接清单): made whole or not at all, handed over by one scan, counted by the
+receiving party; a sheet handed over never changes."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,8 +10,8 @@ from sqlmodel import Session, select
 from config import clock
 from mailing import s10
 from mailing.numbers import next_value
-from mailing.states import PacketStatus
-from mailing.tables import Manifest, ManifestItem, Packet
+from mailing.states import PacketStatus, ScanType
+from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet
 from routing.reference import directory as load_directory
 from tracking.context import Actor
 from tracking.errors import Refused, bad_request, conflict, forbidden, not_found, rule
@@ -80,7 +81,8 @@ def create_manifest(session: Session, actor: Actor, body: dict,
     taken = session.exec(
         select(Packet.tracking_no, Manifest.manifest_no).join(ManifestItem, ManifestItem.packet_id == Packet.id)
         .join(Manifest, Manifest.id == ManifestItem.manifest_id)
-        .where(Packet.tracking_no.in_(numbers), Manifest.handed_over_at.is_(None))).all()
+        .where(Packet.tracking_no.in_(numbers), Manifest.handed_over_at.is_(None),
+               Manifest.cancelled_at.is_(None))).all()
     if taken:
         names = sorted({t for t, _ in taken})
         raise conflict("already_on_manifest", f"这些邮件已在未交接的清单上：{'、'.join(names)}。",
@@ -128,10 +130,137 @@ def view_manifest(session: Session, actor: Actor, manifest_no: str) -> tuple[Man
 def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
     """The first packet of an open sheet scanned out means the sheet was handed over."""
     open_ids = select(ManifestItem.manifest_id).where(ManifestItem.packet_id == packet.id)
-    for manifest in session.exec(select(Manifest).where(Manifest.id.in_(open_ids),
+    for manifest in session.exec(select(Manifest).where(Manifest.id.in_(open_ids), Manifest.cancelled_at.is_(None),
                                                         Manifest.handed_over_at.is_(None))):
         manifest.handed_over_at = at
         session.add(manifest)
+
+
+def _lock(session: Session, manifest_no) -> Manifest | None:
+    if not isinstance(manifest_no, str):
+        return None
+    return session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no.strip().upper())
+                        .with_for_update()).first()
+
+
+def manifest_for_scan(session: Session, actor: Actor, manifest_no: str, scan_type: str) -> Manifest:
+    """The sheet a scanner read, if this actor may scan it this way (locked until the scan commits)."""
+    manifest = _lock(session, manifest_no)
+    if manifest is None:
+        raise rule("unknown_manifest", "系统中没有这个交接清单号。", "manifest_no")
+    if manifest.cancelled_at is not None:
+        raise conflict("manifest_cancelled", "该交接清单已作废，请按新清单交接。")
+    if scan_type == ScanType.DISPATCHED.value:
+        if session.exec(select(ManifestEvent.id).where(ManifestEvent.manifest_id == manifest.id,
+                                                       ManifestEvent.type == scan_type)).first():
+            raise conflict("manifest_handed_over", "该交接清单已交接，不能再次交寄。")
+        if actor.role in MANIFEST_ROLES and actor.office_code != manifest.from_office:
+            raise rule("wrong_office", "该交接清单不是本机构的。", "office_code")
+        if actor.role == "courier" and manifest.to_party.startswith("courier:") \
+                and manifest.to_party != f"courier:{actor.username}":
+            raise forbidden(f"该交接清单交给{manifest.to_party_name}，不是您。")
+    elif actor.role != "courier":
+        raise forbidden("只有寄递人员在处理中心扫描交接清单。")
+    return manifest
+
+
+def record_manifest_scan(session: Session, actor: Actor, manifest: Manifest, scan: dict, lines: list[dict]) -> None:
+    session.add(ManifestEvent(event_id=scan["event_id"], manifest_id=manifest.id, type=scan["type"].value,
+                              at=scan["at"], recorded_at=clock.now(), actor=actor.username, role=actor.role,
+                              office_code=scan["office_code"],
+                              data={"packets": [{"tracking_no": x["tracking_no"], "status": x["status"]}
+                                                for x in lines]}))
+    if scan["type"] is ScanType.DISPATCHED and manifest.handed_over_at is None:
+        manifest.handed_over_at = scan["at"]
+        session.add(manifest)
+    session.flush()
+
+
+def cancel_manifest(session: Session, actor: Actor, manifest_no: str) -> Manifest:
+    """Voids a sheet not yet handed over (its packets may go on a new one); a handed-over sheet stays."""
+    manifest = _lock(session, manifest_no)
+    if manifest is None:
+        raise not_found("未找到该交接清单。")
+    if actor.role not in MANIFEST_ROLES or actor.office_code != manifest.from_office:
+        raise forbidden("只有制作清单的机构可以作废交接清单。")
+    if manifest.handed_over_at is not None:
+        raise conflict("manifest_handed_over", "该交接清单已交接，不能再更改或作废。")
+    if manifest.cancelled_at is not None:
+        raise conflict("manifest_cancelled", "该交接清单已作废。")
+    now = clock.now()
+    manifest.cancelled_at = now
+    session.add(manifest)
+    session.add(ManifestEvent(event_id=f"cancel:{manifest.manifest_no}", manifest_id=manifest.id, type="cancelled",
+                              at=now, recorded_at=now, actor=actor.username, role=actor.role,
+                              office_code=actor.office_code))
+    session.flush()
+    return manifest
+
+
+def _receiver(actor: Actor, manifest: Manifest, body: dict) -> str | None:
+    """The receiving party confirms: staff of the office a sheet went to, or the courier it went to."""
+    kind, _, key = manifest.to_party.partition(":")
+    office = body.get("office_code")
+    if office is not None and not isinstance(office, str):
+        raise bad_request("“office_code”应为机构代码。", "office_code")
+    if kind == "office":
+        if actor.office_code != key:
+            raise forbidden("只有接收机构的工作人员可以确认该清单。")
+        if office and office != key:
+            raise rule("wrong_office", "确认地点与清单的接收机构不符。", "office_code")
+        return key
+    if actor.username != key:
+        raise forbidden("只有清单上的寄递人员可以确认该清单。")
+    return office or actor.office_code
+
+
+def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict,
+                    record_arrival, record_exception) -> dict:
+    """The receiving party's count: the packets scanned on arrival against the sheet. A packet on the
+    sheet but not here, or here but not on the sheet, becomes an exception event with its reason.
+
+    `record_arrival(packet, office)` and `record_exception(packet, reason, note, office)` write the
+    custody events (scans own the packet machine)."""
+    manifest = _lock(session, manifest_no)
+    if manifest is None:
+        raise not_found("未找到该交接清单。")
+    office = _receiver(actor, manifest, body)
+    scanned = body.get("tracking_nos")
+    if not isinstance(scanned, list) or not all(isinstance(v, str) for v in scanned):
+        raise bad_request("“tracking_nos”应为到达时扫描的邮件号列表。", "tracking_nos")
+    if manifest.cancelled_at is not None:
+        raise conflict("manifest_cancelled", "该交接清单已作废。")
+    if manifest.handed_over_at is None:
+        raise conflict("not_handed_over", "该交接清单尚未交接（未扫描交寄），不能确认接收。")
+    if manifest.confirmed_at is not None:
+        raise conflict("already_confirmed", "该交接清单已确认接收。")
+    here = list(dict.fromkeys(v.strip().upper() for v in scanned))
+    listed = manifest_packets(session, manifest)
+    on_sheet = {p.tracking_no for p in listed}
+    received = [p for p in listed if p.tracking_no in here]
+    missing = [p for p in listed if p.tracking_no not in here]
+    extra_nos = [n for n in here if n not in on_sheet]
+    extra = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.tracking_no.in_(extra_nos)))}
+    for packet in received:
+        record_arrival(packet, office)
+    for packet in missing:
+        record_exception(packet, "missing_from_manifest", f"交接清单{manifest.manifest_no}上有此件，接收时未见实物。",
+                         office)
+    for number in extra_nos:
+        if number in extra:
+            record_exception(extra[number], "not_on_manifest",
+                             f"随交接清单{manifest.manifest_no}到达，但不在清单上。", office)
+    now = clock.now()
+    manifest.confirmed_at = now
+    answer = {"manifest_no": manifest.manifest_no, "received": len(received),
+              "missing": [p.tracking_no for p in missing], "extra": extra_nos,
+              "unknown": [n for n in extra_nos if n not in extra]}
+    session.add(manifest)
+    session.add(ManifestEvent(event_id=f"receipt:{manifest.manifest_no}", manifest_id=manifest.id, type="receipt",
+                              at=now, recorded_at=now, actor=actor.username, role=actor.role, office_code=office,
+                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown")}))
+    session.flush()
+    return answer
 
 
 def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
@@ -140,7 +269,8 @@ def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
     return {"manifest_no": manifest.manifest_no, "from_office": manifest.from_office,
             "to_party": manifest.to_party, "to_party_name": manifest.to_party_name,
             "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
-            "handed_over_at": clock.iso(manifest.handed_over_at), "count": len(lines),
+            "handed_over_at": clock.iso(manifest.handed_over_at), "cancelled_at": clock.iso(manifest.cancelled_at),
+            "confirmed_at": clock.iso(manifest.confirmed_at), "count": len(lines),
             "pieces": sum(line["pieces"] for line in lines), "packets": lines,
             "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
             "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}

@@ -49,6 +49,12 @@ class Case(SQLModel, table=True):
     delivered_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     closed_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     reason: str = ""  # rejection or withdrawal reason
+    ended_at: Optional[datetime] = Field(default=None, sa_column=utc_column())  # rejected or withdrawn
+    deemed_accepted: bool = False  # accepted by law after 5 working days without a notice
+    # open problems a person must act on: [{"code": "packet_lost"|..., "tracking_no", "at"}]
+    flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # materials found missing or damaged on receipt and not yet made good: [{code, name, status, tracking_no}]
+    contents_problems: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_hash: str = ""
 
 
@@ -119,3 +125,14 @@ class Notification(SQLModel, table=True):
     text: str
     created_at: datetime = Field(sa_column=utc_column(False))
     sent_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+
+
+class OverdueMark(SQLModel, table=True):
+    """A stage the sweep found overdue, marked once per due date (a moved due date is marked again)."""
+    __table_args__ = (UniqueConstraint("case_id", "stage", "due", name="overdue_mark_once"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True, foreign_key="case.id")
+    stage: str = Field(max_length=24)
+    due: date
+    office_code: str = Field(max_length=24)  # the office responsible for the stage
+    marked_at: datetime = Field(sa_column=utc_column(False))

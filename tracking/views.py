@@ -1,19 +1,20 @@
 """What staff see of cases and packets: plain dicts for the API and pages."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, func, select
 
 from config import clock
-from mailing.states import PacketStatus
+from mailing.states import EXCEPTION_REASONS, NEXT_STEPS, PacketStatus
 from mailing.tables import Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.actions import load_case, load_packet
 from tracking.context import Actor, Env
+from tracking.deadlines import ACTIVE, STAGES, Clock, overdue_cases, packet_late
 from tracking.errors import bad_request, forbidden
-from tracking.states import FINISHED, CaseStatus, is_overdue
+from tracking.states import CaseStatus, is_overdue
 from tracking.tables import AccessLog, Case, CaseEvent
 
 
@@ -23,20 +24,26 @@ def office_ref(directory, code: str | None) -> dict | None:
 
 
 def packet_event_view(e: PacketEvent) -> dict:
-    return {"event_id": e.event_id, "type": e.type, "status": e.status_after, "at": clock.iso(e.at),
+    view = {"event_id": e.event_id, "type": e.type, "status": e.status_after, "at": clock.iso(e.at),
             "recorded_at": clock.iso(e.recorded_at), "actor": e.actor, "role": e.role,
             "office_code": e.office_code, "note": e.note, "reason": e.reason, "contents": e.contents,
             "hash": e.hash}
+    if e.reason:
+        view.update(reason_text=EXCEPTION_REASONS.get(e.reason, e.reason), next_step=NEXT_STEPS.get(e.reason))
+    return view
 
 
 def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
     events = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
                           .order_by(PacketEvent.at, PacketEvent.id)).all()
+    replaces = session.get(Packet, packet.replaces_id).tracking_no if packet.replaces_id else None
     return {"tracking_no": packet.tracking_no, "kind": packet.kind, "status": packet.status,
             "status_text": PacketStatus(packet.status).title, "case_no": case_no,
             "from_office": packet.from_office, "to_office": packet.to_office, "route": packet.route,
             "contents": packet.contents, "expected_arrival": packet.expected_arrival.isoformat()
-            if packet.expected_arrival else None, "late": False,
+            if packet.expected_arrival else None, "late": packet_late(packet, clock.beijing_date()),
+            "dispatched_at": clock.iso(packet.dispatched_at), "arrived_at": clock.iso(packet.arrived_at),
+            "failed_attempts": packet.failed_attempts, "replaces": replaces,
             "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf",
             "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
 
@@ -103,6 +110,8 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
         "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
         "label_url": f"/api/v1/packets/{outbound.tracking_no}/label.pdf" if outbound else None,
         "packets": [packet_view(session, p, case.case_no) for p in packets],
+        "deadlines": [st.view() for st in Clock(session, env.settings).stages(case, packets, clock.beijing_date())],
+        "flags": case.flags, "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
         "events": [{"type": e.type, "status": e.status_after, "at": clock.iso(e.at), "actor": e.actor,
                     "role": e.role, "office_code": e.office_code, "data": e.data, "hash": e.hash} for e in events],
     })
@@ -110,22 +119,27 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
     return view
 
 
-def list_cases(session: Session, actor: Actor, *, status: str | None, office: str | None,
-               page: int, per_page: int, overdue: bool = False, as_of: date | None = None,
-               id_hash: str | None = None) -> dict:
-    directory = load_directory(session)
-    query = select(Case)
+def _in_scope(query, actor: Actor, directory):
+    """Limits a query over cases to those the actor's office may see."""
     if actor.role in ("clerk", "officer"):
-        query = query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
-    elif actor.role == "supervisor":
-        if actor.office_code:
-            own = directory.post(actor.office_code)
-            city = directory.city_code(own.division_code) if own else None
-            codes = [p.code for p in directory.posts.values()
-                     if city and directory.city_code(p.division_code) == city]
-            query = query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
-    else:
-        raise forbidden("您无权查看办件列表。")
+        return query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
+    if actor.role == "supervisor":
+        if not actor.office_code:
+            return query
+        own = directory.post(actor.office_code)
+        city = directory.city_code(own.division_code) if own else None
+        codes = [p.code for p in directory.posts.values() if city and directory.city_code(p.division_code) == city]
+        return query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
+    raise forbidden("您无权查看办件列表。")
+
+
+def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, office: str | None,
+               page: int, per_page: int, overdue: bool = False, as_of: date | None = None,
+               stage: str | None = None, id_hash: str | None = None) -> dict:
+    """Cases the actor's office may see. With `overdue`, those with a stage open past its due date as of
+    `as_of` (default today), each with its overdue `stages`."""
+    directory = load_directory(session)
+    query = _in_scope(select(Case), actor, directory)
     if status:
         try:
             CaseStatus(status)
@@ -137,12 +151,21 @@ def list_cases(session: Session, actor: Actor, *, status: str | None, office: st
     if id_hash:  # an applicant's cases, found by the keyed hash of their ID number or credit code
         query = query.where(Case.id_hash == id_hash)
     today = as_of or clock.beijing_date()
+    names = {m.code: m.name for m in session.exec(select(Matter))}
+    if stage is not None and stage not in STAGES:
+        raise bad_request(f"stage 应为 {'、'.join(STAGES)} 之一。", "stage")
     if overdue:
-        query = query.where(Case.status.not_in([s.value for s in FINISHED]), Case.due_date < today)
+        candidates = list(session.exec(query.where(Case.status.in_(ACTIVE)).order_by(Case.id.desc())))
+        found = overdue_cases(session, env.settings, candidates, today, stage)
+        chosen = found[(page - 1) * per_page:page * per_page]
+        return {"cases": [{**case_summary(directory, c, names), "overdue": True,
+                           "stages": [s.stage for s in late], "overdue_stages": [s.view() for s in late]}
+                          for c, late in chosen],
+                "page": page, "per_page": per_page, "total": len(found), "as_of": today.isoformat()}
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
-    names = {m.code: m.name for m in session.exec(select(Matter))}
-    return {"cases": [{**case_summary(directory, c, names), "overdue": is_overdue(CaseStatus(c.status), c.due_date, today)} for c in rows],
+    return {"cases": [{**case_summary(directory, c, names),
+                       "overdue": is_overdue(CaseStatus(c.status), c.due_date, today)} for c in rows],
             "page": page, "per_page": per_page, "total": total}
 
 
@@ -154,3 +177,22 @@ def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
         if not allowed and actor.office_code not in (packet.from_office, packet.to_office):
             raise forbidden("您无权查看该邮件。")
     return packet_view(session, packet, case.case_no)
+
+
+def list_exceptions(session: Session, actor: Actor, *, since: date | None = None, until: date | None = None,
+                    reason: str | None = None, limit: int = 500) -> dict:
+    """Exception events on the packets of the cases the actor's office may see, newest first."""
+    query = _in_scope(select(PacketEvent, Packet.tracking_no, Packet.kind, Packet.status, Case.case_no)
+                      .join(Packet, Packet.id == PacketEvent.packet_id).join(Case, Case.id == Packet.case_id)
+                      .where(PacketEvent.type == "exception"), actor, load_directory(session))
+    if since:
+        query = query.where(PacketEvent.at >= clock.start_of_day(since))
+    if until:
+        query = query.where(PacketEvent.at < clock.start_of_day(until + timedelta(days=1)))
+    if reason:
+        if reason not in EXCEPTION_REASONS:
+            raise bad_request("异常原因无效。", "reason")
+        query = query.where(PacketEvent.reason == reason)
+    rows = session.exec(query.order_by(PacketEvent.at.desc(), PacketEvent.id.desc()).limit(limit)).all()
+    return {"exceptions": [{**packet_event_view(e), "tracking_no": number, "packet_kind": kind,
+                            "packet_status": status, "case_no": case_no} for e, number, kind, status, case_no in rows]}

@@ -52,13 +52,15 @@ def test_a_mixed_batch_gets_one_verdict_per_scan_in_order_and_the_good_scans_are
         assert error["message"] and any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
     assert results[0]["packet_status"] == "received"
 
-    assert _events(db, a["tracking_no"]) == [("dispatched", first["event_id"]), ("received", good["event_id"])]
+    assert _events(db, a["tracking_no"]) == [("dispatched", first["event_id"]), ("received", good["event_id"]),
+                                      ("exception", good["event_id"] + ":damaged")]  # the contents check
     assert _events(db, c["tracking_no"]) == []
     assert [t for t, _ in _events(db, d["tracking_no"])] == ["dispatched"]
     assert case_of(api, a["case_no"])["status"] == "received"
     assert case_of(api, c["case_no"])["status"] == "collected"
     checked = rows(db, select(CaseEvent).where(CaseEvent.type == "contents_checked"))
-    assert len(checked) == 1 and checked[0].data["problems"] == [{"code": "id_card", "status": "damaged"}]
+    assert len(checked) == 1 and checked[0].data["problems"] == [
+        {"code": "id_card", "name": "居民身份证", "status": "damaged", "tracking_no": a["tracking_no"]}]
 
 
 def test_a_batch_sent_out_of_time_order_is_applied_in_the_order_of_its_scan_times(staff, frozen, db):

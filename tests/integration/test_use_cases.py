@@ -328,10 +328,17 @@ def test_a_received_scan_listing_a_missing_item_records_the_problem_on_the_case(
                      .order_by(CaseEvent.id)).all()
     checked = [e for e in events if e.type == "contents_checked"]
     assert len(checked) == 1
-    assert checked[0].data["problems"] == [{"code": "id_card", "status": "missing"}]
+    problem = {"code": "id_card", "name": checked[0].data["problems"][0]["name"], "status": "missing",
+               "tracking_no": intake["packet"].tracking_no}
+    assert checked[0].data["problems"] == [problem]
     assert checked[0].data["contents"] == contents
     assert checked[0].office_code == "D140105-GA"
-    assert events[-1].type == "received"  # the case is still received: the office decides what to do
+    # item by item, then an exception on the packet; the case is still received: the office decides
+    assert [e.type for e in events[-4:]] == ["contents_checked", "material_missing", "packet_contents_missing",
+                                             "received"]
+    assert events[-3].data["code"] == "id_card"
+    db.refresh(intake["case"])
+    assert intake["case"].contents_problems == [problem]
     notes = db.exec(select(Notification).where(Notification.case_id == intake["case"].id,
                                                Notification.office_code == "H140902")).all()
     assert any(intake["packet"].tracking_no in n.text for n in notes)

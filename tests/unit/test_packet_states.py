@@ -4,7 +4,9 @@
 Packet states: created → dispatched → (arrived_hub ⇄ departed_hub)* → out_for_delivery? →
 delivered (to a person) or received (by an office). `exception` records a problem without moving
 the packet, except reason `lost`, which makes it `lost`. A packet that never left the window may be
-cancelled.
+cancelled. The network issue adds: a failed delivery brings the packet back to a hub or out again the
+next day, and a problem found on arrival (damaged, contents short) is recorded on a delivered or
+received packet, which can no longer be lost.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import pytest
 
 from mailing.states import (
     EXCEPTION_REASONS,
+    NEXT_STEPS,
     PACKET_STATUS_TITLES,
+    SCANNER_REASONS,
     InvalidTransition,
     PacketStatus,
     ScanType,
@@ -33,11 +37,11 @@ TABLE = {
     "dispatched":       ["-",          "arrived_hub", "-",            "out_for_delivery", "delivered", "O:received", "="],
     "arrived_hub":      ["-",          "-",           "departed_hub", "out_for_delivery", "delivered", "O:received", "="],
     "departed_hub":     ["-",          "arrived_hub", "-",            "out_for_delivery", "delivered", "O:received", "="],
-    "out_for_delivery": ["-",          "-",           "-",            "-",                "delivered", "O:received", "="],
+    "out_for_delivery": ["-",          "arrived_hub", "-",            "out_for_delivery", "delivered", "O:received", "="],
     # delivered to an office is the courier's hand-over: the office's own `received` follows;
-    # delivered to a home address is the end.
-    "delivered":        ["-",          "-",           "-",            "-",                "-",         "O:received", "-"],
-    "received":         ["-",          "-",           "-",            "-",                "-",         "-",          "-"],
+    # delivered to a home address is the end of the journey (a problem may still be recorded).
+    "delivered":        ["-",          "-",           "-",            "-",                "-",         "O:received", "="],
+    "received":         ["-",          "-",           "-",            "-",                "-",         "-",          "="],
     "lost":             ["-",          "-",           "-",            "-",                "-",         "-",          "-"],
     "cancelled":        ["-",          "-",           "-",            "-",                "-",         "-",          "-"],
 }
@@ -89,11 +93,21 @@ def test_delivered_to_a_home_address_is_the_end_of_the_journey(current):
     status = next_status(PacketStatus(current), ScanType.DELIVERED, to_office=False)
     assert status is PacketStatus.DELIVERED
     for scan in ScanType:
+        if scan is ScanType.EXCEPTION:
+            assert next_status(status, scan, to_office=False, reason="damaged") is status
+            continue
         with pytest.raises(InvalidTransition):
-            next_status(status, scan, to_office=False, reason="damaged" if scan is ScanType.EXCEPTION else None)
+            next_status(status, scan, to_office=False)
+
+
+@pytest.mark.parametrize("current", ["delivered", "received"])
+def test_a_packet_that_arrived_can_no_longer_be_lost(current):
+    with pytest.raises(InvalidTransition):
+        next_status(PacketStatus(current), ScanType.EXCEPTION, to_office=True, reason="lost")
 
 
 EXCEPTION_STATES = [c for c in TABLE if TABLE[c][COLUMNS.index("exception")] != "-"]
+IN_TRANSIT_OR_CREATED = [c for c in EXCEPTION_STATES if c not in ("delivered", "received")]
 
 
 @pytest.mark.parametrize("reason", sorted(set(EXCEPTION_REASONS) - {"lost"}))
@@ -104,15 +118,18 @@ def test_an_exception_other_than_lost_keeps_the_packet_where_it_was(current, rea
                            reason=reason) is PacketStatus(current)
 
 
-@pytest.mark.parametrize("current", EXCEPTION_STATES)
+@pytest.mark.parametrize("current", IN_TRANSIT_OR_CREATED)
 def test_an_exception_with_reason_lost_makes_the_packet_lost(current):
     for to_office in (True, False):
         assert next_status(PacketStatus(current), ScanType.EXCEPTION, to_office=to_office,
                            reason="lost") is PacketStatus.LOST
 
 
-def test_the_exception_reasons_are_the_five_of_the_contract():
-    assert set(EXCEPTION_REASONS) == {"damaged", "lost", "misrouted", "refused", "address_unknown"}
+def test_a_scanner_may_send_the_five_reasons_of_the_contract_and_the_service_records_three_more():
+    assert set(SCANNER_REASONS) == {"damaged", "lost", "misrouted", "refused", "address_unknown"}
+    assert set(EXCEPTION_REASONS) - set(SCANNER_REASONS) == {"missing_from_manifest", "not_on_manifest",
+                                                             "contents_missing"}
+    assert set(NEXT_STEPS) == set(EXCEPTION_REASONS)
 
 
 @pytest.mark.parametrize("current", [s.value for s in PacketStatus])
