@@ -12,6 +12,7 @@ from mailing.tables import Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.context import Actor, Env
+from tracking.deadlines import packet_late
 from tracking.errors import Refused, bad_request, conflict, not_found
 from tracking.records import case_event, notify, transition
 from tracking.states import EVALUABLE, CaseAction, CaseStatus, is_overdue
@@ -38,7 +39,10 @@ CASE_TEXT = {
     "closed": "已归档",
     "contents_checked": "办理部门已核对材料",
     "evaluated": "申请人已评价",
+    "replacement_created": "丢失的材料已由寄出机构补寄",
+    "result_returned_to_window": "办理结果未能投递，已退回收件窗口",
 }
+DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
 PACKET_TEXT = {
     "dispatched": "{kind}已交寄",
     "arrived_hub": "{kind}到达{place}",
@@ -91,7 +95,8 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     events = []
     for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)):
         if e.type in CASE_TEXT:
-            events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": CASE_TEXT[e.type],
+            text = DEEMED_TEXT if e.type == "accepted" and e.data.get("deemed") else CASE_TEXT[e.type]
+            events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": text,
                            "place": place(e.office_code)})
         elif e.type.startswith("packet_"):
             reason = e.type.removeprefix("packet_")
@@ -119,7 +124,9 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
             "overdue": is_overdue(status, case.due_date, clock.beijing_date()),
             "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
-                         "status_text": PacketStatus(p.status).title} for p in packets.values()],
+                         "status_text": PacketStatus(p.status).title,
+                         "expected_arrival": p.expected_arrival.isoformat() if p.expected_arrival else None,
+                         "late": packet_late(p, clock.beijing_date())} for p in packets.values()],
             "evaluable": status in EVALUABLE and session.exec(
                 select(Evaluation.id).where(Evaluation.case_id == case.id)).first() is None,
             "events": events}

@@ -33,13 +33,22 @@ def packet_event_view(e: PacketEvent) -> dict:
     return view
 
 
+def route_progress(packet: Packet, events: list[PacketEvent]) -> list[dict]:
+    """The planned route with, for each stop, when the packet was first scanned there (None: not yet)."""
+    first: dict[str, str] = {}
+    for e in events:  # in time order
+        if e.office_code and e.type != "exception":
+            first.setdefault(e.office_code, clock.iso(e.at))
+    return [{**item, "reached_at": first.get(item["office_code"])} for item in packet.route]
+
+
 def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
     events = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
                           .order_by(PacketEvent.at, PacketEvent.id)).all()
     replaces = session.get(Packet, packet.replaces_id).tracking_no if packet.replaces_id else None
     return {"tracking_no": packet.tracking_no, "kind": packet.kind, "status": packet.status,
             "status_text": PacketStatus(packet.status).title, "case_no": case_no,
-            "from_office": packet.from_office, "to_office": packet.to_office, "route": packet.route,
+            "from_office": packet.from_office, "to_office": packet.to_office, "route": route_progress(packet, events),
             "contents": packet.contents, "expected_arrival": packet.expected_arrival.isoformat()
             if packet.expected_arrival else None, "late": packet_late(packet, clock.beijing_date()),
             "dispatched_at": clock.iso(packet.dispatched_at), "arrived_at": clock.iso(packet.arrived_at),
