@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, event, select
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
@@ -88,6 +88,21 @@ class ManifestItem(SQLModel, table=True):
     manifest_id: int = Field(index=True, foreign_key="manifest.id")
     packet_id: int = Field(index=True, foreign_key="packet.id")
     position: int
+
+
+class SealedManifest(Exception):
+    """A handed-over sheet was about to change."""
+
+
+@event.listens_for(ManifestItem, "before_insert")
+@event.listens_for(ManifestItem, "before_update")
+@event.listens_for(ManifestItem, "before_delete")
+def _handed_over_sheets_never_change(_mapper, connection, item) -> None:
+    # Both parties signed the paper sheet: whatever code path tries, its list of packets stays as signed.
+    handed = connection.execute(select(Manifest.__table__.c.handed_over_at)
+                                .where(Manifest.__table__.c.id == item.manifest_id)).scalar()
+    if handed is not None:
+        raise SealedManifest(f"manifest {item.manifest_id} was handed over and cannot change")
 
 
 class ManifestEvent(SQLModel, table=True):

@@ -435,3 +435,24 @@ def test_a_removed_last_event_is_caught_by_the_head_hash_kept_on_the_packet(db, 
         assert verify_rows(rows, packet.last_hash)
         assert verify_rows(case_rows, case.last_hash)
         assert not verify_rows(rows[:-1], packet.last_hash)
+
+
+# -- handover sheets ------------------------------------------------------------------------------
+def test_the_packets_on_a_handed_over_sheet_cannot_change_whatever_code_tries(db, env, intake):
+    from datetime import datetime, timezone
+
+    from mailing.tables import Manifest, ManifestItem, SealedManifest
+    sheet = Manifest(manifest_no="JJ-H140902-20260302-901", from_office="H140902", to_party="courier:courier",
+                     created_by="clerk", created_at=datetime(2026, 3, 2, 1, tzinfo=timezone.utc))
+    db.add(sheet)
+    db.flush()
+    db.add(ManifestItem(manifest_id=sheet.id, packet_id=intake["packet"].id, position=1))
+    db.flush()  # open: the list may still be made
+    sheet.handed_over_at = datetime(2026, 3, 2, 7, tzinfo=timezone.utc)
+    db.add(sheet)
+    db.flush()
+    item = db.exec(select(ManifestItem).where(ManifestItem.manifest_id == sheet.id)).one()
+    db.delete(item)
+    with pytest.raises(SealedManifest):
+        db.flush()
+    db.rollback()
