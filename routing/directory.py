@@ -158,6 +158,11 @@ def plan_route(directory: Directory, origin: Post, destination: Post) -> list[Po
     stops += [b_city, destination]
     route: list[Post] = []
     for stop in stops:
-        if stop is not None and (not route or route[-1].code != stop.code):
+        if stop is None:
+            continue
+        seen = [p.code for p in route]
+        if stop.code in seen:  # a loop (e.g. from a provincial hub down to its city's hub and back): cut it
+            del route[seen.index(stop.code) + 1:]
+        else:
             route.append(stop)
     return route

@@ -220,3 +220,104 @@ def with_change(**changes) -> str:
 def test_parse_year_file_refuses_bad_files_with_a_chinese_message(text, message):
     with pytest.raises(ValueError, match=message):
         parse_year_file(text)
+
+
+# --- the official calendar around Mid-Autumn and National Day 2026 ------------------
+
+
+def test_mid_autumn_and_national_day_2026_are_off_with_their_adjusted_weekends_on(cal):
+    assert all(not cal.is_working_day(d) for d in days(date(2026, 9, 25), date(2026, 9, 27)))
+    assert all(not cal.is_working_day(d) for d in days(date(2026, 10, 1), date(2026, 10, 7)))
+    assert cal.holidays[date(2026, 9, 25)] == "中秋"
+    assert cal.holidays[date(2026, 10, 1)] == "国庆节"
+    assert date(2026, 9, 20).weekday() == 6 and cal.is_working_day(date(2026, 9, 20))   # Sunday, 调休上班
+    assert date(2026, 10, 10).weekday() == 5 and cal.is_working_day(date(2026, 10, 10))  # Saturday, 调休上班
+    assert not cal.is_working_day(date(2026, 9, 19))   # the Saturday before stays off
+    assert not cal.is_working_day(date(2026, 10, 11))  # the Sunday after stays off
+    for d in (date(2026, 9, 24), date(2026, 9, 28), date(2026, 9, 30), date(2026, 10, 8), date(2026, 10, 9)):
+        assert cal.is_working_day(d), d
+
+
+def test_one_working_day_after_30_september_2026_is_8_october(cal):
+    assert cal.add_working_days(date(2026, 9, 30), 1) == (date(2026, 10, 8), False)
+
+
+def test_the_adjusted_saturday_10_october_2026_counts(cal):
+    assert cal.add_working_days(date(2026, 10, 9), 1) == (date(2026, 10, 10), False)
+    assert cal.add_working_days(date(2026, 9, 30), 3) == (date(2026, 10, 10), False)  # 8, 9, 10 October
+    assert cal.add_working_days(date(2026, 10, 10), 1) == (date(2026, 10, 12), False)  # Sunday 11 stays off
+
+
+def test_one_working_day_after_24_september_2026_is_28_september(cal):
+    # Friday 25 to Sunday 27 September: 中秋
+    assert cal.add_working_days(date(2026, 9, 24), 1) == (date(2026, 9, 28), False)
+
+
+def test_the_adjusted_sunday_20_september_2026_counts(cal):
+    assert cal.add_working_days(date(2026, 9, 18), 1) == (date(2026, 9, 20), False)
+    assert cal.add_working_days(date(2026, 9, 19), 1) == (date(2026, 9, 20), False)
+
+
+def test_five_working_days_across_both_breaks_of_autumn_2026(cal):
+    # from Thu 24 Sep: 28, 29, 30 Sep; 8, 9 Oct
+    assert cal.add_working_days(date(2026, 9, 24), 5) == (date(2026, 10, 9), False)
+    # from Tue 29 Sep: 30 Sep; 8, 9, 10 (Sat), 12 Oct
+    assert cal.add_working_days(date(2026, 9, 29), 5) == (date(2026, 10, 12), False)
+
+
+def test_counting_from_inside_national_day_2026_starts_after_it(cal):
+    assert cal.add_working_days(date(2026, 10, 1), 1) == (date(2026, 10, 8), False)
+    assert cal.add_working_days(date(2026, 10, 4), 2) == (date(2026, 10, 9), False)
+    assert cal.next_working_day(date(2026, 10, 3)) == date(2026, 10, 8)
+    assert cal.next_working_day(date(2026, 9, 25)) == date(2026, 9, 28)
+
+
+def test_working_days_between_across_the_autumn_2026_breaks(cal):
+    assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 7)) == 0
+    assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 8)) == 1
+    assert cal.working_days_between(date(2026, 9, 24), date(2026, 9, 27)) == 0
+    # (24 Sep, 12 Oct]: 28, 29, 30 Sep; 8, 9, 10, 12 Oct
+    assert cal.working_days_between(date(2026, 9, 24), date(2026, 10, 12)) == 7
+    # (18 Sep, 21 Sep]: Sunday 20 (调休上班) and Monday 21
+    assert cal.working_days_between(date(2026, 9, 18), date(2026, 9, 21)) == 2
+    # the whole of September and October 2026: 22 weekdays - 1 (25 Sep) + 1 (20 Sep) in September;
+    # 22 weekdays - 5 (1, 2, 5, 6, 7 Oct) + 1 (10 Oct) in October
+    assert cal.working_days_between(date(2026, 8, 31), date(2026, 10, 31)) == 22 + 18
+
+
+# --- Beijing dates ------------------------------------------------------------------
+
+
+def test_the_beijing_date_of_an_evening_in_utc_is_the_next_day():
+    from datetime import datetime, timezone
+
+    from config.clock import beijing_date
+    assert beijing_date(datetime(2026, 9, 30, 17, 0, tzinfo=timezone.utc)) == date(2026, 10, 1)
+    assert beijing_date(datetime(2026, 9, 30, 15, 59, 59, tzinfo=timezone.utc)) == date(2026, 9, 30)
+    assert beijing_date(datetime(2026, 9, 30, 16, 0, tzinfo=timezone.utc)) == date(2026, 10, 1)
+    # SQLite hands back naive datetimes: they are UTC
+    assert beijing_date(datetime(2026, 9, 30, 17, 0)) == date(2026, 10, 1)
+
+
+def test_an_evening_in_utc_on_30_september_2026_counts_from_national_day(cal):
+    from datetime import datetime, timezone
+
+    from config.clock import beijing_date
+    start = beijing_date(datetime(2026, 9, 30, 17, 0, tzinfo=timezone.utc))  # 01:00 on 1 October in Beijing
+    assert not cal.is_working_day(start)
+    assert cal.add_working_days(start, 1) == (date(2026, 10, 8), False)
+    morning = beijing_date(datetime(2026, 9, 30, 1, 0, tzinfo=timezone.utc))  # 09:00 on 30 September
+    assert cal.working_days_between(morning, date(2026, 10, 8)) == 1
+
+
+def test_the_frozen_clock_gives_todays_beijing_date():
+    from datetime import datetime, timezone
+
+    from config import clock
+    try:
+        clock.freeze(datetime(2026, 9, 30, 16, 30, tzinfo=timezone.utc))
+        assert clock.beijing_date() == date(2026, 10, 1)
+        clock.freeze(datetime.fromisoformat("2026-10-10T23:59:00+08:00"))
+        assert clock.beijing_date() == date(2026, 10, 10)
+    finally:
+        clock.freeze(None)
