@@ -30,7 +30,9 @@ def env():
     return current_app.extensions["tongban"]["env"]
 
 
-def body() -> dict:
+def body(optional: bool = False) -> dict:
+    if optional and not request.get_data():
+        return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise bad_request("请求内容应为 JSON 对象。")
@@ -300,7 +302,7 @@ def packet(tracking_no):
 @staff
 @creating
 def replacement(tracking_no):
-    case, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, body())
+    case, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, body(optional=True))
     answer = {**_case_answer(case), **_packet_ref(packet), "kind": packet.kind, "replaces": tracking_no.upper(),
               "route": packet.route, "expected_arrival": packet.expected_arrival.isoformat()}
     g.db.commit()

@@ -85,7 +85,7 @@ ENDPOINTS = [
     ("post", "/manifests/{manifest_no}/receipt", "接收方按清单清点确认（缺件、多件记为异常）", "the receiving party",
      {"type": "object", "required": ["tracking_nos"],
       "properties": {"office_code": {"type": "string"}, "tracking_nos": {"type": "array", "items": {"type": "string"}}}},
-     {200: "received, missing, extra, unknown", 400: "invalid_request", 403: "forbidden", 404: "not_found",
+     {200: "received, missing, extra, unknown, not_sent", 400: "invalid_request", 403: "forbidden", 404: "not_found",
       409: "not_handed_over, already_confirmed, manifest_cancelled", 422: "wrong_office"}),
     ("post", "/manifests/{manifest_no}/cancel", "作废尚未交接的清单", "the office that made it", None,
      {200: "交接清单", 403: "forbidden", 404: "not_found", 409: "manifest_handed_over, manifest_cancelled"}),

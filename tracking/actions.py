@@ -58,14 +58,16 @@ def _reason(body: dict) -> str:
     return reason.strip()[:500]
 
 
-def recompute_due_date(session: Session, case: Case) -> None:
-    """Promised working days from intake, moved later by the days a supplement was outstanding."""
+def recompute_due_date(session: Session, case: Case, as_of: date | None = None) -> None:
+    """Promised working days from intake, moved later by the days a supplement was outstanding
+    (while it still is: up to `as_of`, default today)."""
     cal = work_calendar(session)
     matter = session.get(Matter, case.matter_code)
     paused = 0
     if case.supplement_requested_at:
-        end = case.supplement_received_at or clock.now()
-        paused = cal.working_days_between(clock.beijing_date(case.supplement_requested_at), clock.beijing_date(end))
+        end = clock.beijing_date(case.supplement_received_at) if case.supplement_received_at \
+            else (as_of or clock.beijing_date())
+        paused = cal.working_days_between(clock.beijing_date(case.supplement_requested_at), end)
     case.due_date, case.due_date_provisional = cal.add_working_days(case.intake_date, matter.promised_days + paused)
     session.add(case)
 

@@ -230,13 +230,13 @@ def _close_delivered(session: Session, settings: Settings, today: date) -> int:
     return done
 
 
-def _move_paused_due_dates(session: Session) -> int:
+def _move_paused_due_dates(session: Session, today: date) -> int:
     """While a supplement is outstanding the promised date moves one working day per working day."""
     moved = 0
     waiting = [CaseStatus.SUPPLEMENT_REQUESTED.value, CaseStatus.SUPPLEMENT_IN_TRANSIT.value]
     for case in session.exec(select(Case).where(Case.status.in_(waiting)).with_for_update()).all():
         before = case.due_date
-        recompute_due_date(session, case)
+        recompute_due_date(session, case, today)
         moved += case.due_date != before
     session.commit()
     return moved
@@ -272,5 +272,5 @@ def sweep(session: Session, settings: Settings, as_of: date | None = None) -> di
     cal = work_calendar(session)
     return {"deemed_accepted": _deem_acceptances(session, settings, cal, today),
             "closed": _close_delivered(session, settings, today),
-            "due_dates_moved": _move_paused_due_dates(session),
+            "due_dates_moved": _move_paused_due_dates(session, today),
             "overdue_marked": _mark_overdue(session, settings, today)}

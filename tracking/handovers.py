@@ -235,8 +235,11 @@ def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict
     if manifest.confirmed_at is not None:
         raise conflict("already_confirmed", "该交接清单已确认接收。")
     here = list(dict.fromkeys(v.strip().upper() for v in scanned))
-    listed = manifest_packets(session, manifest)
-    on_sheet = {p.tracking_no for p in listed}
+    sheet = manifest_packets(session, manifest)
+    on_sheet = {p.tracking_no for p in sheet}
+    # a packet that never left (cancelled with its case before the sheet was scanned) is not expected
+    stayed = [p for p in sheet if p.status in (PacketStatus.CREATED.value, PacketStatus.CANCELLED.value)]
+    listed = [p for p in sheet if p not in stayed]
     received = [p for p in listed if p.tracking_no in here]
     missing = [p for p in listed if p.tracking_no not in here]
     extra_nos = [n for n in here if n not in on_sheet]
@@ -254,11 +257,11 @@ def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict
     manifest.confirmed_at = now
     answer = {"manifest_no": manifest.manifest_no, "received": len(received),
               "missing": [p.tracking_no for p in missing], "extra": extra_nos,
-              "unknown": [n for n in extra_nos if n not in extra]}
+              "unknown": [n for n in extra_nos if n not in extra], "not_sent": [p.tracking_no for p in stayed]}
     session.add(manifest)
     session.add(ManifestEvent(event_id=f"receipt:{manifest.manifest_no}", manifest_id=manifest.id, type="receipt",
                               at=now, recorded_at=now, actor=actor.username, role=actor.role, office_code=office,
-                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown")}))
+                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown", "not_sent")}))
     session.flush()
     return answer
 
