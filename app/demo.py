@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from app.users import User, create_user
 from config import clock
 from mailing.tables import Packet
+from routing.calendars import work_calendar
 from tracking import actions, intake, scans
 from tracking.context import Env
 from tracking.identity import resident_id_check_char
@@ -51,6 +52,36 @@ def _scan(session, env, actor, tracking_no, type_, at, office=None, **extra):
     assert result["status"] == "recorded", result
 
 
+def _working_days_ago(session: Session, n: int) -> date:
+    cal, day = work_calendar(session), clock.beijing_date()
+    while n:
+        day -= timedelta(days=1)
+        n -= cal.is_working_day(day)
+    return day
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=clock.BEIJING)
+
+
+def _overdue_cases(session: Session, env: Env, clerk, officer) -> int:
+    """Two cases the clock has caught: one never sent, one signed for and left alone since."""
+    late_day, silent_day = _working_days_ago(session, 3), _working_days_ago(session, 9)
+    with clock.pinned(_at(late_day, 10)):
+        intake.register_case(session, env, clerk, _intake("pickup", "陈静", "14010519920815204", "13512345678"))
+        session.commit()
+    with clock.pinned(_at(silent_day, 10)):
+        case = intake.register_case(session, env, clerk, _intake("mail", "赵磊", "14010519870620105",
+                                                                "13412345678"))["case"]
+        session.commit()
+        packet = session.exec(select(Packet).where(Packet.case_id == case.id)).one()
+        _scan(session, env, clerk, packet.tracking_no, "dispatched", _at(silent_day, 15))
+    received = _working_days_ago(session, 8)
+    with clock.pinned(_at(received, 11)):
+        _scan(session, env, officer, packet.tracking_no, "received", _at(received, 10))
+    return 2
+
+
 def load_demo(session: Session, env: Env) -> int:
     """Creates the accounts and cases once; running it again changes nothing."""
     if session.exec(select(User).where(User.username == ACCOUNTS[0][0])).first():
@@ -90,4 +121,4 @@ def load_demo(session: Session, env: Env) -> int:
             actions.decide_case(session, env, officer, case.case_no,
                                 {"outcome": "approved", "note": "准予", "result_file": base64.b64encode(pdf).decode()})
             session.commit()
-    return made
+    return made + _overdue_cases(session, env, clerk, officer)

@@ -4,6 +4,8 @@ Tests and demos pin it with `freeze`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -18,6 +20,18 @@ def freeze(at: datetime | None) -> None:
     """Pin the clock to `at` (aware), or release it with None."""
     global _frozen
     _frozen = at.astimezone(timezone.utc) if at is not None else None
+
+
+@contextmanager
+def pinned(at: datetime) -> Iterator[None]:
+    """The clock reads `at` inside the block and whatever it read before afterwards (demo back-dating)."""
+    global _frozen
+    before = _frozen
+    freeze(at)
+    try:
+        yield
+    finally:
+        _frozen = before
 
 
 def beijing(dt: datetime) -> datetime:
