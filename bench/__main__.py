@@ -1,5 +1,6 @@
 """`python -m bench` (make bench): every benchmark, one after another."""
-from bench import labels
+from bench import deadlines, labels
 
 if __name__ == "__main__":
     labels.main()
+    deadlines.main([])

@@ -12,7 +12,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.actions import load_case, load_packet
 from tracking.context import Actor, Env
-from tracking.deadlines import ACTIVE, STAGES, Clock, overdue_cases, packet_late
+from tracking.deadlines import STAGES, Clock, overdue_cases, packet_late
 from tracking.errors import bad_request, forbidden
 from tracking.states import CaseStatus, is_overdue
 from tracking.tables import AccessLog, Case, CaseEvent
@@ -164,9 +164,10 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     if stage is not None and stage not in STAGES:
         raise bad_request(f"stage 应为 {'、'.join(STAGES)} 之一。", "stage")
     if overdue:
-        candidates = list(session.exec(query.where(Case.status.in_(ACTIVE)).order_by(Case.id.desc())))
-        found = overdue_cases(session, env.settings, candidates, today, stage)
+        found = overdue_cases(session, env.settings, query.order_by(Case.id.desc()), today, stage)
         chosen = found[(page - 1) * per_page:page * per_page]
+        # the stages needed only a few columns: the page's cases are read whole in one query
+        list(session.exec(select(Case).where(Case.id.in_([c.id for c, _ in chosen]))))
         return {"cases": [{**case_summary(directory, c, names), "overdue": True,
                            "stages": [s.stage for s in late], "overdue_stages": [s.view() for s in late]}
                           for c, late in chosen],
