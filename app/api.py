@@ -318,18 +318,19 @@ def record_scans():
 
 @bp.post("/manifests/<manifest_no>/receipt")
 @staff
-@changes
+@creating  # a scanner that lost the answer may send the count again with the same key
 def manifest_receipt(manifest_no):
-    return scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body())
+    return scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body()), 200
 
 
 @bp.post("/manifests/<manifest_no>/cancel")
 @staff
+@creating
 def manifest_cancel(manifest_no):
     made = handovers.cancel_manifest(g.db, g.actor, manifest_no)
     answer = handovers.manifest_answer(made, handovers.manifest_packets(g.db, made))
     g.db.commit()
-    return answer
+    return answer, 200
 
 
 @bp.get("/exceptions")

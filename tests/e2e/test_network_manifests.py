@@ -401,3 +401,18 @@ def test_voiding_an_open_sheet_frees_its_packets_and_a_handed_over_sheet_cannot_
     assert stored[second["manifest_no"]].cancelled_at is None
     assert stored[first["manifest_no"]].handed_over_at is None
     assert sheet(api, second["manifest_no"])["handed_over_at"] == "2026-03-02T10:00:00+08:00"
+
+
+def test_a_count_sent_again_with_the_same_idempotency_key_gets_the_first_answer(staff, frozen, db):
+    api = staff
+    a, b = packets(api, 2)
+    m = made(api, [a["tracking_no"], b["tracking_no"]])
+    scan_sheet(api, m["manifest_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="courier")
+    path = f"/api/v1/manifests/{m['manifest_no']}/receipt"
+    first = api.post(path, {"tracking_nos": [a["tracking_no"]]}, as_="courier", key="count-1")
+    again = api.post(path, {"tracking_nos": [a["tracking_no"]]}, as_="courier", key="count-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json == first.json and first.json["missing"] == [b["tracking_no"]]
+    assert [e.reason for e in packet_events(db, b["tracking_no"])].count("missing_from_manifest") == 1
+    assert_error(api.post(path, {"tracking_nos": [a["tracking_no"]]}, as_="courier", key="count-2"),
+                 409, "already_confirmed")
