@@ -41,10 +41,15 @@ def db(engine):
     """A clean database (reference data kept) and a session on it. The session begins deferred
     so that, between statements, it never holds SQLite's write lock against the app under test."""
     from config.database import new_session
-    from routing.reference import invalidate_directory
     session = new_session(engine, read_only=True)
     yield session
     session.close()
+    empty_database(engine)
+
+
+def empty_database(engine) -> None:
+    """Everything a test wrote goes; the reference data stays. The clock runs free again."""
+    from routing.reference import invalidate_directory
     clock.freeze(None)
     with engine.begin() as conn:
         for table in TRANSACTIONAL:

@@ -157,6 +157,21 @@ def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, b
     return case
 
 
+def _listed(given: list, names: dict[str, str], where: str) -> list[dict]:
+    """Materials a clerk lists ({code, copies, original} or a bare code), each one of `names`."""
+    contents = []
+    for i, item in enumerate(given):
+        code = item.get("code") if isinstance(item, dict) else item
+        if code not in names:
+            raise rule("unknown_material", f"材料“{code}”不在{where}中。", f"materials[{i}]")
+        copies = item.get("copies", 1) if isinstance(item, dict) else 1
+        if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
+            raise bad_request("份数应为1至99的整数。", f"materials[{i}].copies")
+        original = item.get("original", False) if isinstance(item, dict) else False
+        contents.append({"code": code, "name": names[code], "copies": copies, "original": bool(original)})
+    return contents
+
+
 def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet]:
     case = load_case(session, case_no, lock=True)
     _as_clerk(actor, case)
@@ -169,14 +184,7 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body
     if not isinstance(given, list) or not given:
         raise bad_request("请列出补正的材料。", "materials")
     wanted = {m["code"]: m["name"] for m in case.supplement_materials or []}
-    contents = []
-    for i, item in enumerate(given):
-        code = item.get("code") if isinstance(item, dict) else item
-        if code not in wanted:
-            raise rule("unknown_material", f"材料“{code}”不在补正通知所列材料中。", f"materials[{i}]")
-        copies = item.get("copies", 1) if isinstance(item, dict) else 1
-        original = bool(item.get("original", False)) if isinstance(item, dict) else False
-        contents.append({"code": code, "name": wanted[code], "copies": copies, "original": original})
+    contents = _listed(given, wanted, "补正通知所列材料")
     missing = [name for code, name in wanted.items() if code not in {c["code"] for c in contents}]
     if missing:
         raise rule("missing_material", f"补正通知所列材料尚缺：{'、'.join(missing)}。", "materials")
@@ -195,18 +203,7 @@ def _replacement_contents(lost: Packet, given) -> list[dict]:
         return [{**m, "original": False} for m in lost.contents]
     if not isinstance(given, list) or not given:
         raise bad_request("请列出补寄的材料。", "materials")
-    held = {m["code"]: m for m in lost.contents}
-    contents = []
-    for i, item in enumerate(given):
-        code = item.get("code") if isinstance(item, dict) else item
-        if code not in held:
-            raise rule("unknown_material", f"材料“{code}”不在丢失邮件的内件中。", f"materials[{i}]")
-        copies = item.get("copies", 1) if isinstance(item, dict) else 1
-        if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
-            raise bad_request("份数应为1至99的整数。", f"materials[{i}].copies")
-        original = item.get("original", False) if isinstance(item, dict) else False
-        contents.append({"code": code, "name": held[code]["name"], "copies": copies, "original": bool(original)})
-    return contents
+    return _listed(given, {m["code"]: m["name"] for m in lost.contents}, "丢失邮件的内件")
 
 
 def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str, body: dict) -> tuple[Case, Packet]:

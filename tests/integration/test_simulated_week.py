@@ -26,7 +26,6 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import select
 
 from config import clock
@@ -41,8 +40,7 @@ def week(engine, database_url, tmp_path_factory):
     """The week, played once on a clean database; the tables are emptied afterwards like `db` does."""
     from config.database import new_session
     from config.settings import Settings
-    from routing.reference import invalidate_directory
-    from tests.conftest import TRANSACTIONAL
+    from tests.conftest import empty_database
     from tracking.context import Env
 
     settings = Settings.from_env(env={}, overrides={
@@ -53,11 +51,7 @@ def week(engine, database_url, tmp_path_factory):
         yield sim.run_week(engine, session, Env(settings), sim.build_plan())
     finally:
         session.close()
-        clock.freeze(None)
-        with engine.begin() as conn:
-            for table in TRANSACTIONAL:
-                conn.execute(text(f"DELETE FROM {table}"))
-        invalidate_directory()
+        empty_database(engine)
 
 
 @pytest.fixture(scope="module")

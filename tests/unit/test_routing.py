@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from routing.directory import Directory, Place, Post, RoutingError, owning_office, plan_route
-from routing.reference import DATA_DIR, _rows
+from routing.reference import DATA_DIR
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,17 +48,6 @@ def _small() -> Directory:
 @pytest.fixture(scope="module")
 def small() -> Directory:
     return _small()
-
-
-@pytest.fixture(scope="module")
-def real() -> Directory:
-    places = {r["code"]: Place(r["code"], r["name"], r["level"], r["parent_code"] or None,
-                               float(r["lat"]), float(r["lon"]))
-              for r in _rows(DATA_DIR / "divisions.csv")}
-    posts = {r["code"]: Post(r["code"], r["name"], r["kind"], r["division_code"], r["department"] or None,
-                             r["serves"] or None, float(r["lat"]), float(r["lon"]))
-             for r in _rows(DATA_DIR / "offices.csv")}
-    return Directory(places, posts)
 
 
 @pytest.fixture(scope="module")

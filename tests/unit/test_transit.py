@@ -9,23 +9,11 @@ from geopy.distance import geodesic
 
 from config.settings import Settings
 from mailing.packets import route_stops
-from routing.directory import Directory, Place, Post, plan_route
-from routing.reference import DATA_DIR, _rows
+from routing.directory import Directory, Post, plan_route
 from routing.transit import ServiceStandards, distance_km, leg_category, leg_days, schedule
 from routing.workdays import WorkCalendar
 
 DEFAULTS = ServiceStandards()
-
-
-@pytest.fixture(scope="module")
-def real() -> Directory:
-    places = {r["code"]: Place(r["code"], r["name"], r["level"], r["parent_code"] or None,
-                               float(r["lat"]), float(r["lon"]))
-              for r in _rows(DATA_DIR / "divisions.csv")}
-    posts = {r["code"]: Post(r["code"], r["name"], r["kind"], r["division_code"], r["department"] or None,
-                             r["serves"] or None, float(r["lat"]), float(r["lon"]))
-             for r in _rows(DATA_DIR / "offices.csv")}
-    return Directory(places, posts)
 
 
 @pytest.fixture(scope="module")
