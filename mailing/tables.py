@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, event, select
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
@@ -94,15 +95,18 @@ class SealedManifest(Exception):
     """A handed-over sheet was about to change."""
 
 
-@event.listens_for(ManifestItem, "before_insert")
-@event.listens_for(ManifestItem, "before_update")
-@event.listens_for(ManifestItem, "before_delete")
-def _handed_over_sheets_never_change(_mapper, connection, item) -> None:
+@event.listens_for(Session, "before_flush")
+def _handed_over_sheets_never_change(session, _context, _instances) -> None:
     # Both parties signed the paper sheet: whatever code path tries, its list of packets stays as signed.
-    handed = connection.execute(select(Manifest.__table__.c.handed_over_at)
-                                .where(Manifest.__table__.c.id == item.manifest_id)).scalar()
-    if handed is not None:
-        raise SealedManifest(f"manifest {item.manifest_id} was handed over and cannot change")
+    # One query per flush that touches sheet items, not one per item.
+    touched = {o.manifest_id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, ManifestItem)}
+    if not touched:
+        return
+    table = Manifest.__table__
+    sealed = session.execute(select(table.c.id).where(table.c.id.in_(touched),
+                                                      table.c.handed_over_at.is_not(None))).scalars().all()
+    if sealed:
+        raise SealedManifest(f"manifests {sorted(sealed)} were handed over and cannot change")
 
 
 class ManifestEvent(SQLModel, table=True):

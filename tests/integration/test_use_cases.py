@@ -451,8 +451,11 @@ def test_the_packets_on_a_handed_over_sheet_cannot_change_whatever_code_tries(db
     sheet.handed_over_at = datetime(2026, 3, 2, 7, tzinfo=timezone.utc)
     db.add(sheet)
     db.flush()
+    with pytest.raises(SealedManifest), db.begin_nested():  # nothing added
+        db.add(ManifestItem(manifest_id=sheet.id, packet_id=intake["packet"].id, position=2))
+        db.flush()
     item = db.exec(select(ManifestItem).where(ManifestItem.manifest_id == sheet.id)).one()
-    db.delete(item)
+    db.delete(item)  # nothing taken away
     with pytest.raises(SealedManifest):
         db.flush()
     db.rollback()
