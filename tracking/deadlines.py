@@ -29,7 +29,7 @@ from routing.workdays import WorkCalendar
 from tracking.actions import recompute_due_date
 from tracking.context import SYSTEM
 from tracking.records import case_event, notify, transition
-from tracking.states import CaseAction, CaseStatus
+from tracking.states import FINISHED, CaseAction, CaseStatus
 from tracking.tables import Case, OverdueMark
 
 STAGES = ("dispatch", "receipt", "supplement_notice", "decision", "result_dispatch")
@@ -37,8 +37,7 @@ STAGE_TITLES = {"dispatch": "寄出申请材料", "receipt": "签收申请材料
                 "decision": "作出决定", "result_dispatch": "寄出办理结果"}
 ENDED = {CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value}
 # statuses in which some stage may still be open
-ACTIVE = [s.value for s in CaseStatus if s not in (CaseStatus.DELIVERED, CaseStatus.CLOSED,
-                                                   CaseStatus.REJECTED, CaseStatus.WITHDRAWN)]
+ACTIVE = [s.value for s in CaseStatus if s not in FINISHED]
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
             "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
 
 
+def _supervised_city(actor: Actor, directory) -> str | None:
+    """The city a supervisor with an office watches over (None: the office is unknown)."""
+    own = directory.post(actor.office_code)
+    return directory.city_code(own.division_code) if own else None
+
+
 def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
     """(may see the case, may see personal data in full)."""
     if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office):
@@ -64,8 +70,7 @@ def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
     if actor.role == "supervisor":
         if not actor.office_code:
             return True, False
-        own = directory.post(actor.office_code)
-        city = directory.city_code(own.division_code) if own else None
+        city = _supervised_city(actor, directory)
         if city is None:
             return False, False
         for code in (case.collecting_office, case.owning_office):
@@ -135,8 +140,7 @@ def _in_scope(query, actor: Actor, directory):
     if actor.role == "supervisor":
         if not actor.office_code:
             return query
-        own = directory.post(actor.office_code)
-        city = directory.city_code(own.division_code) if own else None
+        city = _supervised_city(actor, directory)
         codes = [p.code for p in directory.posts.values() if city and directory.city_code(p.division_code) == city]
         return query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
     raise forbidden("您无权查看办件列表。")
