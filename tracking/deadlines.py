@@ -134,7 +134,7 @@ def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits:
     return stages
 
 
-class Clock:
+class StageClock:
     """What computing many cases' deadlines needs once: the calendar, the limits, the matters."""
 
     def __init__(self, session: Session, settings: Settings):
@@ -170,7 +170,7 @@ def overdue_cases(session: Session, settings: Settings, query, today: date,
     """The active cases of `query` (a select of Case) with a stage open past its due date as of `today`,
     each with those stages."""
     cases = list(session.exec(query.where(Case.status.in_(ACTIVE)).options(load_only(*CASE_FIELDS))))
-    timer = Clock(session, settings)
+    timer = StageClock(session, settings)
     packets = packets_by_case(session, [c.id for c in cases])
     found = []
     for case in cases:

@@ -12,7 +12,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.actions import load_case, load_packet
 from tracking.context import Actor, Env
-from tracking.deadlines import STAGES, Clock, overdue_cases, packet_late
+from tracking.deadlines import STAGES, StageClock, overdue_cases, packet_late
 from tracking.errors import bad_request, forbidden
 from tracking.states import CaseStatus, is_overdue
 from tracking.tables import AccessLog, Case, CaseEvent
@@ -124,7 +124,7 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
         "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
         "label_url": f"/api/v1/packets/{outbound.tracking_no}/label.pdf" if outbound else None,
         "packets": [packet_view(session, p, case.case_no) for p in packets],
-        "deadlines": [st.view() for st in Clock(session, env.settings).stages(case, packets, clock.beijing_date())],
+        "deadlines": [st.view() for st in StageClock(session, env.settings).stages(case, packets, clock.beijing_date())],
         "flags": case.flags, "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
         "events": [{"type": e.type, "status": e.status_after, "at": clock.iso(e.at), "actor": e.actor,
                     "role": e.role, "office_code": e.office_code, "data": e.data, "hash": e.hash} for e in events],
