@@ -1,7 +1,7 @@
 """The Flask application factory: `flask --app app …` finds `create_app` here."""
 from __future__ import annotations
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 
 from config.database import make_engine, new_session
 from config.settings import Settings
@@ -34,10 +34,17 @@ def create_app(config: dict | None = None) -> Flask:
     def _refused(e: Refused):
         if "db" in g:
             g.db.rollback()
+        if not request.path.startswith("/api/"):  # a page: the same refusal, as a page a clerk reads
+            from app.web import page_error
+            return page_error(e.status, "无法完成", e.message)
         return jsonify(e.body()), e.status
 
-    from app import api, cli, tasks
+    from app import api, cli, tasks, web
+    from app.pages import admin, office, supervise, track, window
+    web.init_app(app)
     api.init_app(app)
+    for pages in (window, office, track, supervise, admin):
+        app.register_blueprint(pages.bp)
     cli.init_app(app)
     tasks.celery_init_app(app)
     return app

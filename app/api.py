@@ -9,6 +9,9 @@ from functools import wraps
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 from sqlmodel import select
 
 from app import idempotency
@@ -39,12 +42,28 @@ def body(optional: bool = False) -> dict:
     return data
 
 
+def _session_user():
+    """The user signed in on the pages, for a page that fetches or opens an API address (a PDF to
+    print). A change by cookie must carry the page's CSRF token, as a form would."""
+    if not current_user.is_authenticated:
+        return None
+    if request.method not in ("GET", "HEAD"):
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken"))
+        except ValidationError:
+            raise Refused(400, "csrf_failed", "页面已过期，请刷新后重试。") from None
+    return current_user._get_current_object()
+
+
 def staff(view):
     """Bearer token (or a signed-in page session) required."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
-        user = user_for_token(g.db, header[7:].strip()) if header.startswith("Bearer ") else None
+        if header.startswith("Bearer "):
+            user = user_for_token(g.db, header[7:].strip())
+        else:
+            user = _session_user()
         if user is None:
             raise Refused(401, "unauthorized", "请先登录（缺少或无效的访问令牌）。")
         g.actor = user.actor(request.headers.get("Idempotency-Key") or request.headers.get("X-Request-Id"))
@@ -501,17 +520,25 @@ def openapi():
     return openapi_document()
 
 
+_HTTP_ERRORS = {403: ("forbidden", "无权访问", "您的账号无权进行此操作或查看此页面。"),
+                404: ("not_found", "未找到", "未找到。"),
+                405: ("method_not_allowed", "请求方法错误", "不支持该请求方法。"),
+                413: ("invalid_request", "文件过大", "请求内容过大。")}
+
+
 def init_app(app) -> None:
     app.register_blueprint(bp)
+    # the API is called with a bearer token, which a foreign page cannot send: no CSRF token needed
+    # (a call made with the pages' cookie checks the token in `staff`)
+    from app.web import csrf
+    csrf.exempt(bp)
 
-    @app.errorhandler(404)
-    def _not_found(_e):
-        return jsonify({"error": {"code": "not_found", "message": "未找到。"}}), 404
+    def _error(e):
+        code, title, message = _HTTP_ERRORS[e.code]
+        if request.path.startswith("/api/"):
+            return jsonify({"error": {"code": code, "message": message}}), e.code
+        from app.web import page_error
+        return page_error(e.code, title, message)
 
-    @app.errorhandler(405)
-    def _method(_e):
-        return jsonify({"error": {"code": "method_not_allowed", "message": "不支持该请求方法。"}}), 405
-
-    @app.errorhandler(413)
-    def _too_large(_e):
-        return jsonify({"error": {"code": "invalid_request", "message": "请求内容过大。"}}), 413
+    for status in _HTTP_ERRORS:
+        app.register_error_handler(status, _error)

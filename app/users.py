@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import ClassVar, Optional
 
 from sqlmodel import Field, Session, SQLModel, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -29,6 +29,18 @@ class User(SQLModel, table=True):
 
     def actor(self, txn: str | None = None) -> Actor:
         return Actor(self.username, self.role, self.office_code, self.name, txn)
+
+    # what Flask-Login asks of a signed-in user (the pages' session cookie)
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        from app.web import session_id
+        return session_id(self)
 
 
 class ApiToken(SQLModel, table=True):

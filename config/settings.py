@@ -23,7 +23,8 @@ def _key_file(instance: Path, name: str) -> str:
 
 _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_other_province_days",
             "transit_km_per_day", "dispatch_days", "receipt_days", "supplement_notice_days",
-            "result_dispatch_days", "delivery_attempts", "close_after_days", "sweep_minutes")
+            "result_dispatch_days", "delivery_attempts", "close_after_days", "sweep_minutes",
+            "session_idle_minutes", "session_max_hours")
 
 
 @dataclass
@@ -38,6 +39,9 @@ class Settings:
     s10_first_prefix: str = "EA"
     s10_last_prefix: str = "EZ"
     token_hours: int = 12
+    # a signed-in page session ends after this long without a request, and in any case after a shift
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
     delivery_link_days: int = 14
     supplement_due_days: int = 15
     track_rate_per_minute: int = 60

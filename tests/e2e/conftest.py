@@ -72,3 +72,45 @@ def staff(api):
     api.user("courier", "courier")
     api.user("supervisor", "supervisor")
     return api
+
+
+class Pages:
+    """The pages as a signed-in person sees them: a cookie session per person, the CSRF token read
+    from the page as a browser would, forms posted as a browser posts them."""
+
+    def __init__(self, app, api):
+        self.app, self.api, self.clients = app, api, {}
+
+    def login(self, username: str):
+        client = self.app.test_client()
+        client.environ_base["REMOTE_ADDR"] = self.api.client.environ_base.get("REMOTE_ADDR", "127.0.0.1")
+        page = client.get("/login")
+        r = client.post("/login", data={"username": username, "password": PASSWORD,
+                                        "csrf_token": csrf_token(page.text)})
+        assert r.status_code == 302, r.text
+        self.clients[username] = client
+        return client
+
+    def get(self, path: str, as_: str, **kw):
+        return self.clients[as_].get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, as_: str = "", csrf_from: str | None = None, **kw):
+        """A form post with the CSRF token of the page at `csrf_from` (default: the same path)."""
+        client = self.clients[as_]
+        data = dict(data or {})
+        if "csrf_token" not in data:
+            data["csrf_token"] = csrf_token(client.get(csrf_from or "/login").text)
+        return client.post(path, data=data, **kw)
+
+
+def csrf_token(html: str) -> str:
+    import re
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+@pytest.fixture
+def pages(app, api):
+    """Page sessions; accounts are made with `api.user` (or the `staff` fixture) first."""
+    return Pages(app, api)

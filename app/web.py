@@ -1,0 +1,176 @@
+"""What every page shares: sign-in (Flask-Login), CSRF on every form (Flask-WTF), sessions that
+expire, role checks, error pages, and the filters templates use."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from app.users import User, authenticate
+from config import clock
+from tracking.errors import Refused
+from tracking.states import CaseStatus
+
+bp = Blueprint("web", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+HOME = {"clerk": "window.home", "officer": "office.home", "supervisor": "supervise.home", "admin": "admin.home"}
+ROLE_TITLES = {"clerk": "窗口人员", "officer": "办理人员", "courier": "寄递人员", "supervisor": "监督人员",
+               "admin": "系统管理员"}
+
+
+def session_id(user: User) -> str:
+    """The id a session carries: a new password (or a reset) ends every session signed in with the old one."""
+    return f"{user.id}.{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
+
+
+@login_manager.user_loader
+def _load_user(value: str):
+    user_id, _, stamp = value.partition(".")
+    user = g.db.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or session_id(user) != value:
+        return None
+    return user
+
+
+def role_required(*roles: str):
+    """Signed in, and in one of `roles`; anyone else gets the 403 page."""
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            g.actor = current_user.actor(request.form.get("txn") or None)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def field_errors(e: Refused) -> dict[str, str]:
+    """A refusal as the errors of a form: {field or "_": message}, for the summary and the field."""
+    return {e.field or "_": e.message}
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("web.login"))
+    endpoint = HOME.get(current_user.role)
+    return redirect(url_for(endpoint)) if endpoint else render_template("courier.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    errors, username = {}, ""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        user = authenticate(g.db, username, request.form.get("password", ""))
+        if user is None:
+            errors["password"] = "用户名或密码错误，或账号已停用。"
+        else:
+            session.clear()
+            session.permanent = True
+            login_user(user)
+            session["signed_in_at"] = session["seen_at"] = clock.now().timestamp()
+            target = request.args.get("next", "")
+            # only a path on this site: never an open redirect
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("web.index")
+            return redirect(target)
+    return render_template("login.html", errors=errors, username=username), 400 if errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("web.login"))
+
+
+# -- sessions that expire ----------------------------------------------------------------------
+
+def _expire_session():
+    """Idle for longer than the setting, or signed in longer than a shift: signed out. Measured on the
+    service's clock, so the rule holds (and is tested) whatever the cookie's own lifetime says."""
+    if request.blueprint in ("api", "static") or "_user_id" not in session:
+        return
+    settings = current_app.config["TONGBAN"]
+    now = clock.now().timestamp()
+    idle = now - session.get("seen_at", 0) > settings.session_idle_minutes * 60
+    long = now - session.get("signed_in_at", 0) > settings.session_max_hours * 3600
+    if idle or long:
+        logout_user()
+        session.clear()
+        flash("登录已超时，请重新登录。", "info")
+        return
+    session["seen_at"] = now
+
+
+# -- template helpers ----------------------------------------------------------------------------
+
+def _when(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return clock.beijing(value).strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def _day(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = clock.beijing(value).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _status_text(value: str) -> str:
+    try:
+        return CaseStatus(value).title
+    except ValueError:
+        return value
+
+
+def init_app(app) -> None:
+    settings = app.config["TONGBAN"]
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+                      WTF_CSRF_TIME_LIMIT=settings.session_max_hours * 3600,
+                      SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"))
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    app.before_request(_expire_session)
+    app.add_template_filter(_when, "when")
+    app.add_template_filter(_day, "day")
+    app.add_template_filter(_status_text, "status_text")
+    app.jinja_env.globals.update(ROLE_TITLES=ROLE_TITLES, HOME=HOME)
+    app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        if request.path.startswith("/api/"):
+            from flask import jsonify
+            return jsonify({"error": {"code": "csrf_failed", "message": "页面已过期，请刷新后重试。"}}), 400
+        return render_template("error.html", title="页面已过期",
+                               message="表单已过期或来源不明（CSRF 校验失败），请返回刷新页面后重试。"), 400
+
+
+def page_error(status: int, title: str, message: str):
+    return render_template("error.html", title=title, message=message), status
