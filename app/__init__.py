@@ -40,10 +40,10 @@ def create_app(config: dict | None = None) -> Flask:
         return jsonify(e.body()), e.status
 
     from app import api, cli, tasks, web
-    from app.pages import admin, office, supervise, track, window
+    from app.pages import admin, intake, manifests, office, supervise, track, window
     web.init_app(app)
     api.init_app(app)
-    for pages in (window, office, track, supervise, admin):
+    for pages in (window, intake, manifests, office, track, supervise, admin):
         app.register_blueprint(pages.bp)
     cli.init_app(app)
     tasks.celery_init_app(app)

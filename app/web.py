@@ -3,6 +3,8 @@ expire, role checks, error pages, and the filters templates use."""
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
 from datetime import date, datetime, timedelta
 from functools import wraps
 
@@ -11,6 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from app import idempotency
 from app.users import User, authenticate
 from config import clock
 from tracking.errors import Refused
@@ -51,6 +54,47 @@ def role_required(*roles: str):
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def committed() -> None:
+    """After a page's change: commit, end the transaction, and send the notifications it queued
+    (as the API's `changes` does)."""
+    from app.tasks import send_notifications
+    g.db.commit()
+    g.db.close()
+    send_notifications.delay()
+
+
+def once(run):
+    """A form that creates something, posted twice (a double click, a reload after a lost answer),
+    creates it once: its hidden `txn` names the submission, and a second post with the same `txn`
+    goes where the first went. `run` commits and answers with a redirect; any other answer (the form
+    again, with errors) frees the `txn` for a corrected post."""
+    key = request.form.get("txn")
+    if not key:
+        return run()
+    who, path = current_user.username, request.path
+    fields = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
+    digest = idempotency.body_digest(json.dumps(fields, ensure_ascii=False).encode())
+    replay = idempotency.claim(g.db, who, path, key, digest)
+    if replay is not None:
+        return redirect(replay[1]["location"], 303)
+    try:
+        answer = run()
+    except BaseException:
+        g.db.rollback()
+        idempotency.settle(g.db, who, path, key, 500, None)
+        raise
+    if answer.status_code in (302, 303):
+        idempotency.settle(g.db, who, path, key, 303, {"location": answer.location})
+    else:
+        g.db.rollback()
+        idempotency.settle(g.db, who, path, key, 500, None)
+    return answer
+
+
+def new_txn() -> str:
+    return uuid.uuid4().hex
 
 
 def field_errors(e: Refused) -> dict[str, str]:
@@ -160,7 +204,7 @@ def init_app(app) -> None:
     app.add_template_filter(_when, "when")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_status_text, "status_text")
-    app.jinja_env.globals.update(ROLE_TITLES=ROLE_TITLES, HOME=HOME)
+    app.jinja_env.globals.update(ROLE_TITLES=ROLE_TITLES, HOME=HOME, new_txn=new_txn)
     app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)
