@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test setup setup-test db serve worker beat bench clean
+.PHONY: run test setup setup-test browser db serve worker beat bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,22 @@ run: db
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up and run the whole suite (TONGBAN_DATABASE_URL selects PostgreSQL)
-test: setup-test
+test: setup-test browser
 	$(BIN)/python -m pytest
+
+# The browser layer drives Debian's Chromium (never a downloaded browser) and needs a CJK font for
+# readable screenshots. Installed when this machine lets us; otherwise the layer is skipped, said plainly.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && sudo -n true 2>/dev/null && echo sudo -n) || echo none)
+browser:
+	@if [ -x $(CHROMIUM) ] && fc-list 2>/dev/null | grep -qi wqy; then exit 0; fi; \
+	if [ "$(SUDO)" != none ] && command -v apt-get >/dev/null; then \
+	  echo "== installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei \
+	  || echo "!! could not install chromium: the browser layer (tests/browser) will be skipped"; \
+	else \
+	  echo "!! chromium is not installed and this user cannot install it: the browser layer (tests/browser) will be skipped"; \
+	fi
 
 ## scale-out processes (TONGBAN_DATABASE_URL and TONGBAN_BROKER_URL set)
 serve: setup
