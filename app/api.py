@@ -1,9 +1,6 @@
 """The JSON API (/api/v1): parse, call one use case, answer."""
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
 from datetime import date
 from functools import wraps
 from urllib.parse import quote
@@ -16,9 +13,11 @@ from sqlmodel import select
 
 from app import idempotency
 from app.openapi import openapi_document
+from app.ratelimit import rate_limited
 from app.tasks import send_notifications
 from app.users import authenticate, courier_name, display_name, issue_token, user_for_token
 from config import clock
+from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
 from labels import label, manifest, notices, receipt, zpl
@@ -159,11 +158,9 @@ def matter_view(m: Matter, names: dict) -> dict:
 @bp.get("/matters")
 @staff
 def matters():
-    rows = g.db.exec(select(Matter).where(Matter.active == True).order_by(Matter.code)).all()  # noqa: E712
-    mode, q = request.args.get("mode"), (request.args.get("q") or "").strip()
-    names = {d.code: d.name for d in g.db.exec(select(Department))}
-    return {"matters": [matter_view(m, names) for m in rows
-                        if (not mode or mode in m.modes) and (not q or q in m.name or q.upper() in m.code)]}
+    found = search_matters(g.db, request.args.get("q") or "", request.args.get("mode"))
+    names = department_names(g.db)
+    return {"matters": [matter_view(m, names) for m in found]}
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -463,43 +460,16 @@ def manifest_labels_pdf(manifest_no):
 
 # -- public ------------------------------------------------------------------------------------
 
-class _RateLimit:
-    """Per-client sliding window, per process: enough to blunt a scraper at the public door."""
-
-    def __init__(self):
-        self._hits: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str, per_minute: int) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits[client]
-            while hits and now - hits[0] > 60:
-                hits.popleft()
-            if len(hits) >= per_minute:
-                return False
-            hits.append(now)
-            return True
-
-
-_public_limit = _RateLimit()
-
-
-def _rate_limited() -> None:
-    if not _public_limit.allow(request.remote_addr or "?", current_app.config["TONGBAN"].track_rate_per_minute):
-        raise Refused(429, "too_many_requests", "查询过于频繁，请稍后再试。")
-
-
 @bp.get("/track/<number>")
 def track(number):
-    _rate_limited()
+    rate_limited()
     return public.track(g.db, env(), number, request.args.get("check"))
 
 
 @bp.post("/track/<case_no>/evaluation")
 @changes
 def evaluation(case_no):
-    _rate_limited()
+    rate_limited()
     made, case = public.evaluate(g.db, env(), case_no, body())
     g.db.commit()
     return {"case_no": case.case_no, "score": made.score, "follow_up": made.follow_up_status == "open",

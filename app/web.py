@@ -8,8 +8,8 @@ import uuid
 from datetime import date, datetime, timedelta
 from functools import wraps
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -60,8 +60,7 @@ def committed() -> None:
     """After a page's change: commit, end the transaction, and send the notifications it queued
     (as the API's `changes` does)."""
     from app.tasks import send_notifications
-    g.db.commit()
-    g.db.close()
+    g.db.commit()  # ends the transaction (an in-process task opens its own); the page may still render after
     send_notifications.delay()
 
 
@@ -80,7 +79,7 @@ def once(run):
     if replay is not None:
         return redirect(replay[1]["location"], 303)
     try:
-        answer = run()
+        answer = make_response(run())
     except BaseException:
         g.db.rollback()
         idempotency.settle(g.db, who, path, key, 500, None)

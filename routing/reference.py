@@ -56,6 +56,19 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str
     return added
 
 
+def search_matters(session: Session, q: str = "", mode: str | None = None) -> list[Matter]:
+    """The active matters, by code, that offer `mode` (e.g. proxy) and hold `q` in their name or code
+    (codes compared in upper case). One rule for the API's catalogue search and the window's."""
+    q = (q or "").strip()
+    rows = session.exec(select(Matter).where(Matter.active == True).order_by(Matter.code)).all()  # noqa: E712
+    return [m for m in rows if (not mode or mode in m.modes) and (not q or q in m.name or q.upper() in m.code)]
+
+
+def department_names(session: Session) -> dict[str, str]:
+    """Department code → name (公安户政 …), for showing a matter's owning department."""
+    return {d.code: d.name for d in session.exec(select(Department))}
+
+
 _cache: dict[str, tuple[float, Directory]] = {}
 _lock = threading.Lock()
 _TTL_SECONDS = 60.0  # offices change rarely; an edit in another process shows within a minute

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from config import clock
 
 TRANSACTIONAL = ["overduemark", "manifestevent", "manifestitem", "manifest", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock",
-                 "resultfile", "packetevent", "packet", "caseevent", '"case"', "counter", '"user"', "calendaryear"]
+                 "resultfile", "packetevent", "packet", "caseevent", '"case"', "counter", "adminaudit", '"user"', "calendaryear"]
 
 
 @pytest.fixture(scope="session")

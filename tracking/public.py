@@ -9,14 +9,16 @@ from sqlmodel import Session, select
 from config import clock
 from mailing.states import EXCEPTION_REASONS, PacketKind, PacketStatus
 from mailing.tables import Packet, PacketEvent
+from routing.calendars import work_calendar
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.context import Actor, Env
 from tracking.deadlines import packet_late
 from tracking.errors import Refused, bad_request, conflict, not_found
+from tracking.links import make_token
 from tracking.records import case_event, notify, transition
-from tracking.states import EVALUABLE, CaseAction, CaseStatus, is_overdue
-from tracking.tables import Case, CaseEvent, Evaluation, TrackLock
+from tracking.states import BEFORE_DECISION, EVALUABLE, CaseAction, CaseStatus, is_overdue
+from tracking.tables import Case, CaseEvent, Evaluation, ResultFile, TrackLock
 
 LOCK_AFTER = 10
 LOCK_WINDOW = timedelta(hours=1)
@@ -43,6 +45,8 @@ CASE_TEXT = {
     "result_returned_to_window": "办理结果未能投递，已退回收件窗口",
 }
 DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
+SCORE_TEXT = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+RESULT_METHOD_TEXT = {"mail": "邮寄送达", "pickup": "到收件窗口领取", "electronic": "网上下载电子结果"}
 PACKET_TEXT = {
     "dispatched": "{kind}已交寄",
     "arrived_hub": "{kind}到达{place}",
@@ -119,6 +123,8 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
         del ev["seq"]
     matter = session.get(Matter, case.matter_code)
     status = CaseStatus(case.status)
+    evaluation = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
+    evaluable = status in EVALUABLE and evaluation is None
     return {"case_no": case.case_no, "status": status.value, "status_text": status.title, "matter": matter.name,
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
@@ -127,9 +133,95 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
                          "status_text": PacketStatus(p.status).title,
                          "expected_arrival": p.expected_arrival.isoformat() if p.expected_arrival else None,
                          "late": packet_late(p, clock.beijing_date())} for p in packets.values()],
-            "evaluable": status in EVALUABLE and session.exec(
-                select(Evaluation.id).where(Evaluation.case_id == case.id)).first() is None,
-            "events": events}
+            "evaluable": evaluable,
+            "events": events,
+            # what comes next, with the dates the applicant can expect (never personal data)
+            "result_method": case.result_method, "result_method_text": RESULT_METHOD_TEXT.get(case.result_method),
+            "supplement": {"materials": [m["name"] for m in case.supplement_materials or []],
+                           "due": case.supplement_due.isoformat() if case.supplement_due else None}
+            if case.supplement_requested_at else None,
+            "next": upcoming(session, env, case, list(packets.values()), place(case.collecting_office))
+            + ([{"text": "评价本次服务（好差评）", "expected": None, "yours": True}] if evaluable else []),
+            "electronic_result": electronic_result(session, env, case),
+            "evaluation": {"score": evaluation.score, "score_text": SCORE_TEXT[evaluation.score],
+                           "at": clock.iso(evaluation.at)} if evaluation else None}
+
+
+def electronic_result(session: Session, env: Env, case: Case) -> dict | None:
+    """An electronic result's download: the same signed link the decision sent the applicant (the token
+    is made from the file and the expiry the decision set), while it is valid."""
+    if case.result_method != "electronic":
+        return None
+    stored = session.exec(select(ResultFile.id, ResultFile.created_at, ResultFile.downloaded_at)  # not the bytes
+                          .where(ResultFile.case_id == case.id).order_by(ResultFile.id.desc())).first()
+    if stored is None:
+        return None
+    file_id, created_at, downloaded_at = stored
+    expires = clock.beijing(created_at) + timedelta(days=env.settings.delivery_link_days)
+    valid = clock.now() < expires
+    return {"url": f"/api/v1/deliveries/{make_token(env.settings.secret_key, file_id, expires)}" if valid else None,
+            "expires": clock.iso(expires), "expired": not valid, "downloaded": downloaded_at is not None}
+
+
+def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall: str | None) -> list[dict]:
+    """The steps still ahead of a case, in order, each with the date it is expected by (or None)."""
+    status = CaseStatus(case.status)
+    settings, S = env.settings, CaseStatus
+    cal = work_calendar(session)
+    hall = hall or "收件窗口"
+    steps: list[dict] = []
+
+    def step(text: str, by=None, yours: bool = False) -> None:
+        # `yours`: a step the applicant takes (its date is a deadline, not an expectation)
+        steps.append({"text": text, "expected": by.isoformat() if by else None, "yours": yours})
+
+    def latest(*kinds: str) -> Packet | None:
+        found = [p for p in packets if p.kind in kinds and p.status not in ("cancelled", "lost")]
+        return max(found, key=lambda p: p.id) if found else None
+
+    def arrival(*kinds: str):
+        packet = latest(*kinds)
+        return packet.expected_arrival if packet else None
+
+    if status == S.COLLECTED:
+        step("收件窗口寄出申请材料", cal.add_working_days(case.intake_date, settings.dispatch_days)[0])
+    if status in (S.COLLECTED, S.IN_TRANSIT):
+        step("申请材料送达办理部门", arrival("outbound", "replacement"))
+    if status in (S.COLLECTED, S.IN_TRANSIT, S.RECEIVED):
+        if case.supplement_requested_at:
+            step("办理部门审查补正材料并受理")
+        else:
+            notice_by = cal.add_working_days(clock.beijing_date(case.received_at), settings.supplement_notice_days)[0] \
+                if case.received_at else None
+            step("办理部门审查受理（材料不全的，一次性告知需要补正的材料）", notice_by)
+    if status == S.SUPPLEMENT_REQUESTED:
+        names = "、".join(m["name"] for m in case.supplement_materials or [])
+        step(f"请携带补正材料（{names}）到{hall}提交", case.supplement_due, yours=True)
+    if status == S.SUPPLEMENT_IN_TRANSIT:
+        step("补正材料送达办理部门", arrival("supplement"))
+    if status in BEFORE_DECISION:
+        step("办理部门作出决定（承诺办结日期）", case.due_date)
+    if status in BEFORE_DECISION or status in (S.DECIDED, S.RESULT_IN_TRANSIT):
+        if case.result_method == "electronic":
+            step("在本页面下载电子办理结果")
+        else:
+            if status == S.DECIDED:
+                step("办理部门寄出办理结果", cal.add_working_days(clock.beijing_date(case.decided_at),
+                                                            settings.result_dispatch_days)[0])
+            by = arrival("result") if status == S.RESULT_IN_TRANSIT else None
+            if case.result_method == "mail":
+                step("办理结果邮寄送达", by)
+            else:
+                step(f"办理结果送达{hall}，届时请携带身份证件领取", by)
+    if status == S.READY_FOR_PICKUP:
+        step(f"请携带身份证件到{hall}领取办理结果", yours=True)
+    if status in (S.REJECTED, S.WITHDRAWN):
+        back = latest("return")
+        if back is not None and back.status not in ("delivered", "received"):
+            to_applicant = case.result_method == "mail" and case.result_address_sealed
+            step("退回的材料邮寄送达" if to_applicant else f"退回的材料送达{hall}，届时请携带身份证件领取",
+                 back.expected_arrival)
+    return steps
 
 
 def evaluate(session: Session, env: Env, case_no: str, body: dict) -> tuple[Evaluation, Case]:

@@ -1,14 +1,366 @@
-"""管理 pages (/admin)."""
+"""管理 pages (/admin): accounts, offices, matters, and the log of every change an admin made.
+
+Each view parses the form, calls one function of app.users (which checks the rules and writes the audit
+row in the same transaction), then commits or shows the form again with the errors next to the fields."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from sqlmodel import select
 
-from app.web import role_required
+from app import users as accounts
+from app.users import AUDIT_ACTIONS, ROLES, TARGET_KINDS, User
+from app.web import ROLE_TITLES, committed, field_errors, once, role_required
+from routing.reference import invalidate_directory
+from routing.tables import Department, Division, Matter, Office
+from tracking.errors import Refused, not_found
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+PER_PAGE = 50
+OFFICE_KINDS = {"hall": "政务服务大厅", "department": "办理部门", "hub": "邮件处理中心"}
+FIELD_LABELS = {"username": "用户名", "name": "名称", "role": "角色", "office_code": "所属机构", "active": "启用",
+                "password": "密码", "address": "地址", "postcode": "邮政编码", "phone": "电话",
+                "legal_days": "法定办结时限", "promised_days": "承诺办结时限"}
+PASSWORD_WAYS = {"generated": "已改为系统生成的临时密码", "chosen": "已改为管理员设定的密码"}
+MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办"}
+JURISDICTIONS = {"household": "户籍地", "subject": "事项所在地（如不动产所在地、迁入地、参保地）",
+                 "registration": "登记地"}
+APPLICANT_KINDS = {"person": "个人", "organisation": "单位"}
+RESULT_TYPES = {"paper": "纸质", "electronic": "电子"}
+LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
+
+
+def _errors(e: Refused) -> dict[str, str]:
+    return e.extra.get("errors") or field_errors(e)
+
+
+def _page() -> int:
+    value = request.args.get("page", "1")
+    return max(int(value), 1) if value.isdigit() else 1
+
+
+def _pages(total: int, page: int) -> dict:
+    """What the pager under a long list needs: this page, the last, and the query to keep."""
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return {"page": page, "last": max((total + PER_PAGE - 1) // PER_PAGE, 1), "total": total, "args": args}
+
+
+def _office_names(codes) -> dict[str, str]:
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return {o.code: o.name for o in g.db.exec(select(Office).where(Office.code.in_(codes)))}
+
+
+def _office_choices() -> list[Office]:
+    """Offices a staff account can belong to, for the form's suggestion list."""
+    return list(g.db.exec(select(Office).where(Office.active == True).order_by(Office.code)))  # noqa: E712
+
+
+def _audit_lines(row) -> list[tuple[str, str, str]]:
+    """A change as a clerk reads it: (field, old, new) in Chinese."""
+    def shown(name, value):
+        if value is None or value == "":
+            return "（空）"
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        if name == "role":
+            return ROLE_TITLES.get(value, value)
+        if name == "password":
+            return PASSWORD_WAYS.get(value, "已更改")
+        return str(value)
+    lines = []
+    for name, (old, new) in row.changes.items():
+        label = "姓名" if name == "name" and row.target_kind == "user" else FIELD_LABELS.get(name, name)
+        # no old value (a new account, a password): only the new one is shown
+        lines.append((label, "—" if old is None else shown(name, old), shown(name, new)))
+    return lines
+
+
+def _audit_rows(rows) -> list[dict]:
+    targets = {"user": "admin.user", "office": "admin.office", "matter": "admin.matter"}
+    by_name = {}
+    usernames = {r.target_id for r in rows if r.target_kind == "user"}
+    if usernames:
+        by_name = {u.username: u.id for u in g.db.exec(select(User).where(User.username.in_(usernames)))}
+    shown = []
+    for r in rows:
+        if r.target_kind == "user":
+            link = url_for(targets["user"], user_id=by_name[r.target_id]) if r.target_id in by_name else None
+        else:
+            link = url_for(targets[r.target_kind], code=r.target_id)
+        shown.append({"row": r, "action": AUDIT_ACTIONS.get(r.action, r.action),
+                      "kind": TARGET_KINDS.get(r.target_kind, r.target_kind), "link": link,
+                      "lines": _audit_lines(r)})
+    return shown
+
+
+@bp.context_processor
+def _labels():
+    return {"OFFICE_KINDS": OFFICE_KINDS, "FIELD_LABELS": FIELD_LABELS}
+
+
+# -- home ------------------------------------------------------------------------------------------
 
 @bp.get("")
 @role_required("admin")
 def home():
-    return render_template("admin/home.html")
+    counts = {
+        "users": len(g.db.exec(select(User.id).where(User.active == True)).all()),  # noqa: E712
+        "disabled": len(g.db.exec(select(User.id).where(User.active == False)).all()),  # noqa: E712
+        "offices_edited": len(g.db.exec(select(Office.code).where(Office.edited == True)).all()),  # noqa: E712
+        "matters": len(g.db.exec(select(Matter.code).where(Matter.active == True)).all()),  # noqa: E712
+    }
+    recent, _total = accounts.audit_log(g.db, limit=5)
+    return render_template("admin/home.html", counts=counts, recent=_audit_rows(recent))
+
+
+# -- accounts --------------------------------------------------------------------------------------
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    role = request.args.get("role", "")
+    office = request.args.get("office", "").strip().upper()
+    state = request.args.get("active", "")
+    q = request.args.get("q", "").strip()
+    rows = accounts.list_users(g.db, role=role if role in ROLES else None, office_prefix=office or None,
+                               active={"yes": True, "no": False}.get(state), q=q or None)
+    return render_template("admin/users.html", rows=rows, names=_office_names(u.office_code for u in rows),
+                           role=role, office=office, state=state, q=q, roles=ROLES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_user():
+    form = {k: request.form.get(k, "") for k in ("username", "name", "role", "office_code")}
+    if request.method == "GET":
+        return _user_form(form, {})
+
+    def run():
+        try:
+            user = accounts.add_user(g.db, g.actor.username, form["username"], form["role"],
+                                     request.form.get("password", ""), form["office_code"], form["name"])
+        except Refused as e:
+            g.db.rollback()
+            return _user_form(form, _errors(e), 400)
+        user_id, username = user.id, user.username
+        committed()
+        flash(f"已新建账号 {username}。请把用户名和密码当面告知本人。", "success")
+        return redirect(url_for("admin.user", user_id=user_id), 303)
+    return once(run)
+
+
+def _user_form(form: dict, errors: dict, status: int = 200):
+    # a response, not a (body, status) pair: once() reads the answer's status
+    return make_response(render_template("admin/user_new.html", form=form, errors=errors, roles=ROLES,
+                                         offices=_office_choices()), status)
+
+
+@bp.get("/users/<int:user_id>")
+@role_required("admin")
+def user(user_id: int):
+    account = _get(User, user_id)
+    office = g.db.get(Office, account.office_code) if account.office_code else None
+    history, _total = accounts.audit_log(g.db, kind="user", target_id=account.username, limit=20)
+    return render_template("admin/user.html", user=account, office=office, history=_audit_rows(history),
+                           tokens=accounts.token_count(g.db, account))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def edit_user(user_id: int):
+    account = _get(User, user_id)
+    if request.method == "GET":
+        form = {"name": account.name, "role": account.role, "office_code": account.office_code or ""}
+        return _edit_user_form(account, form, {})
+    form = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
+    try:
+        changes = accounts.update_user(g.db, g.actor.username, user_id, form["name"], form["role"],
+                                       form["office_code"])
+    except Refused as e:
+        g.db.rollback()
+        return _edit_user_form(account, form, _errors(e), 400)
+    username = account.username
+    committed()
+    flash(f"已保存账号 {username} 的修改。" if changes else "没有修改任何内容。", "success" if changes else "info")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+def _edit_user_form(account: User, form: dict, errors: dict, status: int = 200):
+    return render_template("admin/user_edit.html", user=account, form=form, errors=errors, roles=ROLES,
+                           offices=_office_choices()), status
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["GET", "POST"])
+@role_required("admin")
+def disable_user(user_id: int):
+    account = _get(User, user_id)
+    if request.method == "GET":  # a page to confirm: it signs the person out at once
+        return render_template("admin/user_disable.html", user=account,
+                               own=account.username == g.actor.username)
+    accounts.disable_user(g.db, g.actor.username, user_id)  # a refusal shows as the error page
+    username = account.username
+    committed()
+    flash(f"账号 {username} 已停用：本人已被退出登录，接口令牌已作废。", "success")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+@bp.post("/users/<int:user_id>/enable")
+@role_required("admin")
+def enable_user(user_id: int):
+    account = accounts.enable_user(g.db, g.actor.username, user_id)
+    username = account.username
+    committed()
+    flash(f"账号 {username} 已重新启用，本人可用原密码登录。", "success")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@role_required("admin")
+def reset_password(user_id: int):
+    account = _get(User, user_id)
+    way = request.form.get("way", "generate")
+    if request.method == "GET":
+        return render_template("admin/user_password.html", user=account, way=way, errors={})
+    if way not in ("generate", "choose"):
+        way = "generate"
+    typed = request.form.get("password", "") if way == "choose" else None
+    if way == "choose" and typed and typed != request.form.get("password_again", ""):
+        return render_template("admin/user_password.html", user=account, way=way,
+                               errors={"password_again": "两次输入的密码不一致。"}), 400
+    try:
+        password = accounts.reset_password(g.db, g.actor.username, user_id, typed)
+    except Refused as e:
+        g.db.rollback()
+        return render_template("admin/user_password.html", user=account, way=way, errors=_errors(e)), 400
+    username, name = account.username, account.name
+    committed()
+    if way == "choose":
+        flash(f"账号 {username} 的密码已重置，本人原有的登录和接口令牌均已失效。", "success")
+        return redirect(url_for("admin.user", user_id=user_id), 303)
+    # the temporary password is shown on this answer only: stored nowhere, never cached
+    answer = make_response(render_template("admin/user_password_done.html", user_id=user_id,
+                                           username=username, name=name, password=password))
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+# -- offices ---------------------------------------------------------------------------------------
+
+@bp.get("/offices")
+@role_required("admin")
+def offices():
+    kind = request.args.get("kind", "")
+    division = request.args.get("division", "").strip()
+    q = request.args.get("q", "").strip()
+    state = request.args.get("active", "")
+    page = _page()
+    rows, total = accounts.list_offices(g.db, kind=kind if kind in OFFICE_KINDS else None,
+                                        division_prefix=division if division.isdigit() else None, q=q or None,
+                                        active={"yes": True, "no": False}.get(state),
+                                        limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("admin/offices.html", rows=rows, kind=kind, division=division, q=q, state=state,
+                           paging=_pages(total, page), bad_division=bool(division) and not division.isdigit())
+
+
+@bp.get("/offices/<code>")
+@role_required("admin")
+def office(code: str):
+    row = _get(Office, code)
+    division = g.db.get(Division, row.division_code)
+    department = g.db.get(Department, row.department) if row.department else None
+    staff = list(g.db.exec(select(User).where(User.office_code == row.code).order_by(User.username)))
+    history, _total = accounts.audit_log(g.db, kind="office", target_id=row.code, limit=20)
+    return render_template("admin/office.html", office=row, division=division, department=department, staff=staff,
+                           serves=g.db.get(Division, row.serves) if row.serves else None,
+                           history=_audit_rows(history))
+
+
+@bp.route("/offices/<code>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def edit_office(code: str):
+    row = _get(Office, code)
+    if request.method == "GET":
+        form = {k: getattr(row, k) for k in accounts.OFFICE_FIELDS}
+        return render_template("admin/office_edit.html", office=row, form=form, errors={})
+    form = {k: request.form.get(k, "") for k in ("name", "address", "postcode", "phone")}
+    form["active"] = request.form.get("active") == "yes"
+    try:
+        changes = accounts.update_office(g.db, g.actor.username, code, form)
+    except Refused as e:
+        g.db.rollback()
+        return render_template("admin/office_edit.html", office=row, form=form, errors=_errors(e)), 400
+    committed()
+    invalidate_directory()  # routing picks up a renamed or retired office now, not in a minute
+    flash("已保存机构信息的修改。以后重新载入基础数据时，这条记录保持管理员修改后的样子。" if changes
+          else "没有修改任何内容。", "success" if changes else "info")
+    return redirect(url_for("admin.office", code=code), 303)
+
+
+# -- matters ---------------------------------------------------------------------------------------
+
+@bp.get("/matters")
+@role_required("admin")
+def matters():
+    department = request.args.get("department", "")
+    q = request.args.get("q", "").strip()
+    state = request.args.get("active", "")
+    rows = accounts.list_matters(g.db, department=department or None, q=q or None,
+                                 active={"yes": True, "no": False}.get(state))
+    departments = list(g.db.exec(select(Department).order_by(Department.code)))
+    return render_template("admin/matters.html", rows=rows, departments=departments, department=department,
+                           q=q, state=state, names={d.code: d.name for d in departments})
+
+
+@bp.get("/matters/<code>")
+@role_required("admin")
+def matter(code: str):
+    row = _get(Matter, code)
+    department = g.db.get(Department, row.department)
+    history, _total = accounts.audit_log(g.db, kind="matter", target_id=row.code, limit=20)
+    return render_template("admin/matter.html", matter=row, department=department, history=_audit_rows(history),
+                           MODES=MODES, JURISDICTIONS=JURISDICTIONS, APPLICANT_KINDS=APPLICANT_KINDS,
+                           RESULT_TYPES=RESULT_TYPES, LEVELS=LEVELS)
+
+
+@bp.route("/matters/<code>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def edit_matter(code: str):
+    row = _get(Matter, code)
+    if request.method == "GET":
+        form = {k: getattr(row, k) for k in accounts.MATTER_FIELDS}
+        return render_template("admin/matter_edit.html", matter=row, form=form, errors={})
+    form = {k: request.form.get(k, "") for k in ("name", "legal_days", "promised_days")}
+    form["active"] = request.form.get("active") == "yes"
+    try:
+        changes = accounts.update_matter(g.db, g.actor.username, code, form)
+    except Refused as e:
+        g.db.rollback()
+        return render_template("admin/matter_edit.html", matter=row, form=form, errors=_errors(e)), 400
+    committed()
+    flash("已保存事项的修改。已收件的办件仍按收件时的承诺时限计算。" if changes else "没有修改任何内容。",
+          "success" if changes else "info")
+    return redirect(url_for("admin.matter", code=code), 303)
+
+
+# -- the audit log ---------------------------------------------------------------------------------
+
+@bp.get("/audit")
+@role_required("admin")
+def audit():
+    kind = request.args.get("kind", "")
+    actor = request.args.get("actor", "").strip()
+    page = _page()
+    rows, total = accounts.audit_log(g.db, kind=kind if kind in TARGET_KINDS else None, actor=actor or None,
+                                     limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    admins = list(g.db.exec(select(User.username).where(User.role == "admin").order_by(User.username)))
+    return render_template("admin/audit.html", rows=_audit_rows(rows), kind=kind, actor=actor, admins=admins,
+                           kinds=TARGET_KINDS, paging=_pages(total, page))
+
+
+def _get(model, key):
+    row = g.db.get(model, key)
+    if row is None:
+        raise not_found({User: "没有这个账号。", Office: "没有这个机构。", Matter: "没有这个事项。"}[model])
+    return row

@@ -1,14 +1,160 @@
 """交接清单: handover sheets built, printed, voided and counted by windows and offices (/manifests)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from sqlmodel import select
 
-from app.web import role_required
+from app.users import User, courier_name
+from app.web import committed, field_errors, once, role_required
+from tracking import handovers, scans, worklists
+from tracking.errors import Refused
 
 bp = Blueprint("manifests", __name__, url_prefix="/manifests")
+
+TABS = [("open", "待交接"), ("handed_over", "已交接"), ("cancelled", "已作废"), ("arriving", "交给本机构的清单")]
+
+
+def _env():
+    return current_app.extensions["tongban"]["env"]
+
+
+def _numbers(*groups) -> list[str]:
+    """Tracking numbers from ticked boxes and scans, as a scanner types them, each once, in order."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for value in group:
+            value = "".join((value or "").split()).upper()
+            if value:
+                seen.setdefault(value)
+    return list(seen)
+
+
+def _couriers() -> list[User]:
+    return list(g.db.exec(select(User).where(User.role == "courier", User.active == True)  # noqa: E712
+                          .order_by(User.name, User.username)))
+
+
+def packets_page():
+    """Packets waiting to leave this office; the ticked and scanned ones go on a new sheet for a courier.
+    Served at /window/packets for the window and /manifests/new for offices."""
+    office = g.actor.office_code
+    errors, chosen, courier, faulty, elsewhere = {}, None, request.form.get("courier", ""), [], []
+
+    def run():
+        nonlocal chosen, faulty, elsewhere
+        numbers = _numbers(request.form.getlist("tracking_nos"), [request.form.get("scan", "")])
+        chosen = set(numbers)
+        if not numbers:
+            errors["tracking_nos"] = "请至少勾选或扫描一个邮件。"
+        if not courier:
+            errors["courier"] = "请选择接收邮件的寄递人员。"
+        if errors:
+            return _render(400)
+        try:
+            made = handovers.create_manifest(g.db, g.actor, {"to_party": f"courier:{courier}", "tracking_nos": numbers},
+                                             lambda name: courier_name(g.db, name))
+        except Refused as e:
+            g.db.rollback()
+            errors.update({"courier" if e.field == "to_party" else (e.field or "_"): e.message})
+            faulty = e.extra.get("tracking_nos", [])
+            elsewhere = e.extra.get("manifests", [])
+            return _render(e.status)
+        number = made.manifest_no
+        committed()
+        flash(f"交接清单 {number} 已生成。请打印清单和面单，由寄递人员核对签字后扫描清单交接。", "success")
+        return redirect(url_for("manifests.sheet", manifest_no=number), 303)
+
+    def _render(status=200):
+        waiting = worklists.waiting_to_leave(g.db, office)
+        if chosen is None:
+            ticked = set() if request.args.get("tick") == "none" else {p["tracking_no"] for p in waiting}
+        else:
+            ticked = chosen
+        couriers = _couriers()
+        default = courier or (couriers[0].username if len(couriers) == 1 else "")
+        return make_response(render_template("manifests/packets.html", waiting=waiting, ticked=ticked,
+                                             couriers=couriers, courier=default, errors=errors, faulty=faulty,
+                                             elsewhere=elsewhere), status)
+
+    if request.method == "POST":
+        return once(run)
+    return _render()
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required("clerk", "officer")
+def new():
+    return packets_page()
 
 
 @bp.get("")
 @role_required("clerk", "officer")
 def index():
-    return render_template("manifests/index.html")
+    tab = request.args.get("state", "open")
+    if tab not in dict(TABS):
+        tab = "open"
+    office = g.actor.office_code
+    sheets = worklists.sheets_to(g.db, office) if tab == "arriving" else worklists.sheets_from(g.db, office, tab)
+    return render_template("manifests/index.html", tabs=TABS, tab=tab, sheets=sheets)
+
+
+def _sheet(manifest_no: str):
+    made, packets = handovers.view_manifest(g.db, g.actor, manifest_no)
+    return made, handovers.manifest_answer(made, packets)
+
+
+def _render_sheet(manifest_no: str, errors=None, scanned=(), status=200):
+    made, sheet = _sheet(manifest_no)
+    office = g.actor.office_code
+    history = worklists.sheet_history(g.db, made)
+    counting = made.to_party == f"office:{office}" and made.handed_over_at is not None \
+        and made.cancelled_at is None and made.confirmed_at is None
+    return make_response(render_template("manifests/sheet.html", sheet=sheet, history=history,
+                                         mine=made.from_office == office, counting=counting,
+                                         errors=errors or {}, scanned=list(scanned)), status)
+
+
+@bp.get("/<manifest_no>")
+@role_required("clerk", "officer")
+def sheet(manifest_no):
+    return _render_sheet(manifest_no)
+
+
+@bp.post("/<manifest_no>/cancel")
+@role_required("clerk", "officer")
+def cancel(manifest_no):
+    try:
+        made = handovers.cancel_manifest(g.db, g.actor, manifest_no)
+    except Refused as e:
+        g.db.rollback()
+        return _render_sheet(manifest_no, field_errors(e), status=e.status)
+    number = made.manifest_no
+    committed()
+    flash(f"交接清单 {number} 已作废，清单上的邮件可重新制作清单。", "success")
+    return redirect(url_for("manifests.sheet", manifest_no=number), 303)
+
+
+@bp.post("/<manifest_no>/receipt")
+@role_required("clerk", "officer")
+def receipt(manifest_no):
+    """Counting an arrived sheet: every packet scanned on arrival against the sheet."""
+    scanned = _numbers(request.form.getlist("tracking_nos"), [request.form.get("scan", "")])
+
+    def run():
+        if not scanned and request.form.get("none_arrived") != "yes":
+            return _render_sheet(manifest_no, {"scan": "请逐件扫描到达的邮件；一件都没有到达时，请勾选“没有邮件到达”。"},
+                                 scanned, 400)
+        try:
+            answer = scans.confirm_manifest_receipt(g.db, _env(), g.actor, manifest_no,
+                                                    {"office_code": g.actor.office_code, "tracking_nos": scanned})
+        except Refused as e:
+            g.db.rollback()
+            return _render_sheet(manifest_no, {"scan" if e.field == "tracking_nos" else "_": e.message},
+                                 scanned, e.status)
+        committed()
+        trouble = len(answer["missing"]) + len(answer["extra"])
+        flash(f"已确认接收 {answer['received']} 件" + (f"，有 {trouble} 件不符，请查看清点结果。" if trouble else "，与清单相符。"),
+              "warning" if trouble else "success")
+        return redirect(url_for("manifests.sheet", manifest_no=manifest_no.upper()), 303)
+
+    return once(run)

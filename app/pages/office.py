@@ -1,14 +1,250 @@
-"""办理 pages (/office)."""
+"""办理 pages (/office): the owning office's inbound packets, scan-to-receive with the contents check,
+and the officer's steps on a case (accept, supplement request, reject, decision)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import base64
+import uuid
 
-from app.web import role_required
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+
+from app.web import committed, once, role_required
+from config import clock
+from mailing import s10
+from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
+from mailing.states import PacketStatus, ScanType
+from routing.reference import directory as load_directory
+from routing.tables import Matter
+from tracking import actions, scans, states, views, worklists
+from tracking.errors import Refused
+from tracking.states import CaseAction, CaseStatus
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
+# the statuses a packet may be signed for in (the packet state machine's own table)
+RECEIVABLE = {s.value for s in PACKET_TRANSITIONS[ScanType.RECEIVED]}
+# the lists an officer works from: (status filter, tab title)
+LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("accepted", "待办结"),
+         ("decided", "已办结"), ("", "全部")]
+# each case form's fields carry a prefix, so that a refusal's field finds its input on a page with four forms
+FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_"}
+
+
+def _env():
+    return current_app.extensions["tongban"]["env"]
+
+
+def _tracking_no(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+# -- the desk -----------------------------------------------------------------------------------
 
 @bp.get("")
 @role_required("officer")
 def home():
-    return render_template("office/home.html")
+    office = g.actor.office_code
+    cases = worklists.office_cases(g.db, _env().settings, office)
+    return render_template("office/home.html", office_name=views.office_ref(load_directory(g.db), office)["name"],
+                           packets=worklists.inbound_packets(g.db, office),
+                           sheets=worklists.manifests_to_count(g.db, office), cases=cases,
+                           overdue=sum(row["overdue"] for rows in cases.values() for row in rows))
+
+
+@bp.get("/cases")
+@role_required("officer")
+def cases():
+    status = request.args.get("status", "received")
+    overdue = request.args.get("overdue") == "1"
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    found = views.list_cases(g.db, _env(), g.actor, status=status or None, office=None, page=page, per_page=50,
+                             overdue=overdue)
+    heading = "已超期的办件" if overdue else dict(LISTS).get(status) or CaseStatus(status).title
+    return render_template("office/cases.html", found=found, status=status, overdue=overdue, lists=LISTS,
+                           heading=heading)
+
+
+# -- scan to receive ----------------------------------------------------------------------------
+
+def _receive_page(*, number: str = "", errors: dict | None = None, done: dict | None = None, status: int = 200):
+    arrived = worklists.inbound_packets(g.db, g.actor.office_code)["arrived"]
+    return make_response(render_template("office/receive.html", number=number, errors=errors or {}, done=done,
+                                         arrived=arrived), status)
+
+
+def _receipt_scan(number: str, event_id: str, contents: list | None) -> dict:
+    """One `received` scan by this office, now, through the scanners' use case; its result."""
+    scan = {"event_id": event_id, "type": ScanType.RECEIVED.value, "tracking_no": number,
+            "office_code": g.actor.office_code, "at": clock.iso(clock.now())}
+    if contents is not None:
+        scan["contents"] = contents
+    result = scans.record_scans(g.db, _env(), g.actor, [scan])[0]
+    if result["status"] == "recorded":
+        committed()  # its notifications go out (a refusal recorded nothing)
+    return result
+
+
+def _after_scan(number: str, event_id: str, result: dict):
+    if result["status"] in ("recorded", "duplicate"):
+        return redirect(url_for(".receive", last=event_id), 303)
+    error = result["error"]
+    return _receive_page(number=number, errors={"tracking_no": error["message"]}, status=422)
+
+
+@bp.get("/receive")
+@role_required("officer")
+def receive():
+    last = request.args.get("last")
+    done = worklists.receipt_of(g.db, g.actor.office_code, last) if last else None
+    return _receive_page(done=done)
+
+
+@bp.post("/receive")
+@role_required("officer")
+def scanned():
+    """A number scanned: the packet's contents to check, or why it cannot be signed for here."""
+    number = _tracking_no(request.form.get("tracking_no"))
+    if not number:
+        return _receive_page(errors={"tracking_no": "请扫描或输入邮件号。"}, status=400)
+    if not s10.is_valid_tracking_no(number):  # a misread barcode: scan again before anything else
+        return _receive_page(number=number, errors={"tracking_no": "邮件号格式或校验位有误，请重新扫描。"},
+                             status=400)
+    packet = worklists.packet_to_receive(g.db, g.actor.office_code, number)
+    if packet is not None and packet["status"] == PacketStatus.RECEIVED.value:  # scanned twice: say so plainly
+        return _receive_page(number=number, errors={"tracking_no": "该邮件已签收，无需再次签收。"}, status=409)
+    if packet is None or packet["status"] not in RECEIVABLE:
+        # not addressed here, unknown, not yet sent, lost or void: the receipt scan itself refuses it
+        # with its reason (nothing is recorded)
+        event_id = str(uuid.uuid4())
+        return _after_scan(number, event_id, _receipt_scan(number, event_id, None))
+    return render_template("office/checklist.html", packet=packet, event_id=str(uuid.uuid4()))
+
+
+@bp.post("/receive/confirm")
+@role_required("officer")
+def confirm_receipt():
+    """The contents checked: sign for the packet, with what is missing or damaged."""
+    number = _tracking_no(request.form.get("tracking_no"))
+    event_id = request.form.get("event_id") or str(uuid.uuid4())
+    packet = worklists.packet_to_receive(g.db, g.actor.office_code, number) if number else None
+    contents = [{"code": m["code"], "status": request.form.get(f"status-{m['code']}", "ok")}
+                for m in packet["contents"]] if packet else None
+    return _after_scan(number, event_id, _receipt_scan(number, event_id, contents))
+
+
+# -- a case ---------------------------------------------------------------------------------------
+
+def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None = None, form=None,
+               status: int = 200):
+    g.db.rollback()  # whatever a refused step left half-done is never committed by the page's own reads
+    case = views.case_view(g.db, _env(), g.actor, case_no)
+    mine = case["owning_office"]["code"] == g.actor.office_code
+    current = CaseStatus(case["status"])
+    may = {"accept": states.can(current, CaseAction.ACCEPT),
+           "supplement": states.can(current, CaseAction.REQUEST_SUPPLEMENT) and not case["supplement"],
+           "reject": states.can(current, CaseAction.REJECT),
+           "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
+    matter = g.db.get(Matter, case["matter_code"])
+    return make_response(render_template(
+        "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
+        failed=failed, form=form or request.form, settings=_env().settings), status)
+
+
+def _refused(case_no: str, which: str, e: Refused, message: str | None = None):
+    prefix = FORMS[which]
+    errors = {prefix + e.field if e.field else "_": message or e.message}
+    return _case_page(case_no, errors=errors, failed=which, status=e.status)
+
+
+@bp.get("/cases/<case_no>")
+@role_required("officer")
+def case(case_no):
+    return _case_page(case_no)
+
+
+@bp.post("/cases/<case_no>/accept")
+@role_required("officer")
+def accept(case_no):
+    def run():
+        try:
+            actions.accept_case(g.db, _env(), g.actor, case_no)
+        except Refused as e:
+            return _refused(case_no, "accept", e)
+        committed()
+        flash(f"办件 {case_no} 已受理。请在办理时限内作出决定。", "success")
+        return redirect(url_for(".case", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.post("/cases/<case_no>/supplement-request")
+@role_required("officer")
+def supplement_request(case_no):
+    body = {"materials": request.form.getlist("sup_materials"), "note": request.form.get("sup_note", "").strip()}
+    if request.form.get("sup_due"):
+        body["due"] = request.form["sup_due"]
+
+    def run():
+        try:
+            made = actions.request_supplement(g.db, _env(), g.actor, case_no, body)
+        except Refused as e:
+            return _refused(case_no, "supplement", e)
+        due = made.supplement_due
+        committed()
+        flash(f"已一次性告知补正，补正期限 {due.year}年{due.month}月{due.day}日。申请人将收到短信通知，"
+              f"收件窗口可打印补正材料告知书。", "success")
+        return redirect(url_for(".case", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.post("/cases/<case_no>/reject")
+@role_required("officer")
+def reject(case_no):
+    body = {"reason": request.form.get("rej_reason", ""), "apply_to": request.form.get("rej_apply_to", "")}
+
+    def run():
+        try:
+            actions.reject_case(g.db, _env(), g.actor, case_no, body)
+        except Refused as e:
+            return _refused(case_no, "reject", e)
+        committed()
+        return redirect(url_for(".done", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.post("/cases/<case_no>/decision")
+@role_required("officer")
+def decide(case_no):
+    body = {"outcome": request.form.get("dec_outcome"), "note": request.form.get("dec_note", "").strip()}
+    upload = request.files.get("dec_result_file")
+    if upload is not None and upload.filename:
+        body["result_file"] = base64.b64encode(upload.read()).decode()
+        body["filename"] = upload.filename
+
+    def run():
+        try:
+            actions.decide_case(g.db, _env(), g.actor, case_no, body)
+        except Refused as e:
+            missing = e.field == "result_file" and "result_file" not in body
+            return _refused(case_no, "decide", e, "请选择要上传的办理结果文件（PDF 等）。" if missing else None)
+        committed()
+        return redirect(url_for(".done", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.get("/cases/<case_no>/done")
+@role_required("officer")
+def done(case_no):
+    """The confirmation after a decision or a rejection: the case number large, and the label of the
+    packet this office now sends (the paper result, or the originals going back)."""
+    case = views.case_view(g.db, _env(), g.actor, case_no)
+    if case["owning_office"]["code"] != g.actor.office_code or case["status"] not in (
+            CaseStatus.DECIDED.value, CaseStatus.RESULT_IN_TRANSIT.value, CaseStatus.REJECTED.value):
+        return redirect(url_for(".case", case_no=case_no))
+    kind = "return" if case["status"] == CaseStatus.REJECTED.value else "result"
+    to_send = [p for p in case["packets"] if p["kind"] == kind and p["from_office"] == g.actor.office_code
+               and p["status"] != PacketStatus.CANCELLED.value]
+    files = worklists.result_files(g.db, case_no) if case["result_delivery"]["method"] == "electronic" else []
+    return render_template("office/done.html", case=case, packet=to_send[-1] if to_send else None, files=files,
+                           settings=_env().settings)

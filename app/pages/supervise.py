@@ -1,14 +1,169 @@
-"""监督 pages (/supervise)."""
+"""监督 pages (/supervise): the overdue board, statistics, ratings and exceptions, each table also as CSV.
+
+Everything here only reads: the filters are GET forms (bookmarkable, no CSRF token needed), and every
+figure comes from `tracking.statistics` over the cases the supervisor's office may see."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 
-from app.web import role_required
+from app.web import field_errors, role_required
+from config import clock
+from labels import charts
+from mailing.states import EXCEPTION_REASONS
+from tracking import statistics as st
+from tracking import views
+from tracking.deadlines import STAGE_TITLES, STAGES
+from tracking.errors import Refused
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
+
+CHART_ROWS = 15      # a chart shows the largest items; its table beside it has them all
+PAGE_ROWS = 300      # rows of a long list shown on the page; the CSV has them all
+RATING_ROWS = 2000
+EXCEPTION_ROWS = 500
+
+
+def _env():
+    return current_app.extensions["tongban"]["env"]
+
+
+def csv_url(table: str) -> str:
+    """This page with its filters, as the CSV of one of its tables."""
+    args = request.args.to_dict()
+    args.update(format="csv", table=table)
+    return url_for(request.endpoint, **args)
+
+
+@bp.context_processor
+def _helpers():
+    return {"csv_url": csv_url, "STAGE_TITLES": STAGE_TITLES, "STAGES": STAGES}
+
+
+def _export(tables: dict[str, st.Table], stem: str) -> Response | None:
+    """With `format=csv`: the table named by `table` (the page's first by default) as a download."""
+    if request.args.get("format") != "csv":
+        return None
+    name = request.args.get("table") or next(iter(tables))
+    if name not in tables:
+        abort(404)
+    return Response(st.to_csv(tables[name]), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{stem}-{name}.csv"',
+                             "Cache-Control": "no-store"})
+
+
+def _date_arg(name: str, errors: dict, default=None):
+    try:
+        return st.parse_date(request.args.get(name)) or default
+    except ValueError:
+        errors[name] = "请按 年-月-日 填写日期，例如 2026-03-02。"
+        return default
 
 
 @bp.get("")
 @role_required("supervisor")
 def home():
-    return render_template("supervise/home.html")
+    """The overdue board: counts by stage and responsible office, and the cases behind them."""
+    errors: dict[str, str] = {}
+    today = clock.beijing_date()
+    as_of = _date_arg("as_of", errors, today)
+    stage = request.args.get("stage", "")
+    if stage and stage not in STAGES:
+        errors["stage"] = "请从列表中选择环节。"
+        stage = ""
+    office = request.args.get("office", "").strip()
+    items = st.overdue_items(g.db, _env().settings, g.actor, as_of)
+    listed = st.filter_overdue(items, stage, office)
+    names = st.names(g.db)
+    tables = st.overdue_tables(items, listed, names)
+    exported = _export(tables, f"overdue-{as_of.isoformat()}")
+    if exported:
+        return exported
+    offices = sorted({i.office_code for i in items} | ({office} if office else set()),
+                     key=lambda code: (names.office(code), code))
+    return render_template("supervise/home.html", errors=errors, as_of=as_of, today=today, stage=stage,
+                           office=office, offices=offices, names=names, tables=tables, listed=listed[:PAGE_ROWS],
+                           shown=min(len(listed), PAGE_ROWS), total_listed=len(listed),
+                           totals=st.stage_totals(items), cases=len({i.case_no for i in items}))
+
+
+@bp.get("/stats")
+@role_required("supervisor")
+def stats():
+    """Volumes, median times per stage and ratings over a period, by office or by matter."""
+    today = clock.beijing_date()
+    period, errors = st.parse_period(request.args.get("since"), request.args.get("until"), today)
+    by = request.args.get("by") or "office"
+    if by not in st.GROUPINGS:
+        errors["by"] = "请选择按单位或按事项统计。"
+        by = "office"
+    names = st.names(g.db)
+    facts = st.case_facts(g.db, g.actor, period)
+    rated = st.ratings(g.db, g.actor, period)
+    overall = st.overall_medians(facts, period)
+    overall_table = st.Table("medians_overall", "各环节用时中位数（全部，单位：小时）",
+                             ["环节", "中位数（小时）", "约合（天）", "件数"],
+                             [[title, value, st.rounded(value / 24) if value is not None else None, count]
+                              for _, title, value, count in overall])
+    volumes = st.volume_tables(facts, period, by, names)
+    rating_tables = st.rating_tables(rated, by, names)
+    tables = {**volumes, "medians_overall": overall_table, "medians": st.median_table(facts, period, by, names),
+              **rating_tables}
+    exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
+    if exported:
+        return exported
+
+    volume_charts = {name: charts.bar_chart([(row[0], row[2]) for row in table.rows[:CHART_ROWS]],
+                                            title=table.caption, chart_id=f"chart-{name}", unit=" 件")
+                     for name, table in volumes.items()}
+    median_chart = charts.bar_chart([(title, value) for _, title, value, _ in overall if value is not None],
+                                    title="各环节用时中位数（小时）", chart_id="chart-medians", unit=" 小时",
+                                    decimals=1)
+    distribution = rating_tables["scores"].rows
+    score_chart = charts.column_chart([(row[0], row[2]) for row in distribution], title="评价等级分布",
+                                      chart_id="chart-scores", unit="",
+                                      colors=[charts.ALERT if row[1] <= st.BAD_SCORE else charts.BRAND
+                                              for row in distribution])
+    return render_template("supervise/stats.html", errors=errors, period=period, by=by, tables=tables,
+                           volume_charts=volume_charts, median_chart=median_chart, score_chart=score_chart,
+                           registered=len(st.registered_in(facts, period)), summary=st.summarise(rated),
+                           chart_rows=CHART_ROWS, groupings=st.GROUPINGS,
+                           stage_titles=[title for _, title, _ in st.TIMED_STAGES])
+
+
+@bp.get("/ratings")
+@role_required("supervisor")
+def ratings():
+    """Recent evaluations, bad ones marked with their follow-up."""
+    period, errors = st.parse_period(request.args.get("since"), request.args.get("until"), clock.beijing_date())
+    only_bad, only_open = request.args.get("bad") == "1", request.args.get("open") == "1"
+    rated = st.ratings(g.db, g.actor, period, only_bad=only_bad, only_open=only_open, limit=RATING_ROWS)
+    names = st.names(g.db)
+    table = st.ratings_list_table(rated, names)
+    exported = _export({"ratings": table}, f"ratings-{period.since.isoformat()}-{period.until.isoformat()}")
+    if exported:
+        return exported
+    return render_template("supervise/ratings.html", errors=errors, period=period, only_bad=only_bad,
+                           only_open=only_open, rated=rated[:PAGE_ROWS], total=len(rated), names=names,
+                           summary=st.summarise(rated), limit=RATING_ROWS, score_titles=st.SCORE_TITLES,
+                           follow_up_titles=st.FOLLOW_UP_TITLES, bad_score=st.BAD_SCORE)
+
+
+@bp.get("/exceptions")
+@role_required("supervisor")
+def exceptions():
+    """Exception scans on the packets of the cases in scope (damaged, lost, misrouted …)."""
+    period, errors = st.parse_period(request.args.get("since"), request.args.get("until"), clock.beijing_date())
+    reason = request.args.get("reason", "")
+    try:
+        found = views.list_exceptions(g.db, g.actor, since=period.since, until=period.until,
+                                      reason=reason or None, limit=EXCEPTION_ROWS)["exceptions"]
+    except Refused as e:
+        errors.update(field_errors(e))
+        found = []
+    table = st.exceptions_table(found, st.names(g.db))
+    exported = _export({"exceptions": table}, f"exceptions-{period.since.isoformat()}-{period.until.isoformat()}")
+    if exported:
+        return exported
+    return render_template("supervise/exceptions.html", errors=errors, period=period, reason=reason,
+                           reasons=EXCEPTION_REASONS, table=table, found=found, limit=EXCEPTION_ROWS,
+                           rows=list(zip(found, table.rows)))

@@ -1,11 +1,138 @@
-"""The applicant's tracking pages (/track): no account, phone-first."""
+"""The applicant's tracking pages (/track): no account, phone-first.
+
+The look-up form posts the check code (so it stays out of the address bar, the history and server
+logs); `/track?no=NUMBER&check=CODE`, the contract's address, shows the same timeline. Look-ups and
+evaluations go through the same rate limit, lock and use cases as the API.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import unicodedata
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+
+from app.ratelimit import rate_limited
+from app.web import committed
+from tracking import public
+from tracking.errors import Refused
 
 bp = Blueprint("track", __name__, url_prefix="/track")
 
+SCORES = [(str(score), text) for score, text in sorted(public.SCORE_TEXT.items(), reverse=True)]
+LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议"}
 
-@bp.get("")
+
+def _env():
+    return current_app.extensions["tongban"]["env"]
+
+
+def _clean(value: str | None) -> str:
+    """What a phone keyboard types: full-width digits and letters folded (NFKC), spaces dropped."""
+    return "".join(unicodedata.normalize("NFKC", value or "").split())
+
+
+@bp.after_request
+def _private(response):
+    # a timeline (and the evaluation form's check code) is for the person who asked: not cached,
+    # and the address (which may carry the check code) is never sent on as a referrer
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- look-up -----------------------------------------------------------------------------------
+
+@bp.route("", methods=["GET", "POST"])
 def form():
-    return render_template("track/form.html")
+    source = request.form if request.method == "POST" else request.args
+    number = _clean(source.get("no"))
+    if request.method == "GET" and "check" not in request.args:
+        return _form(number)
+    return _look_up(number, _clean(source.get("check")))
+
+
+@bp.get("/<number>")
+def ask_code(number):
+    """The QR code's target: the number is filled in, the code is asked for."""
+    return _form(_clean(number))
+
+
+def _form(number: str = "", errors: dict | None = None, status: int = 200, *, named: bool = True):
+    """The look-up form; `named`: the summary names the field of each error (not for "not found",
+    which is about the number and the code together)."""
+    return render_template("track/form.html", number=number, errors=errors or {}, labels=LABELS,
+                           summary_labels=LABELS if named else {}), status
+
+
+def _look_up(number: str, check: str):
+    errors = {}
+    if not number:
+        errors["no"] = "请输入办件编号或邮件号。"
+    if not check:
+        errors["check"] = "请输入查询密码。"
+    elif not (len(check) == 6 and check.isdigit()):
+        errors["check"] = "查询密码是6位数字，请核对收件回执。"
+    if errors:
+        return _form(number, errors, 400)
+    try:
+        rate_limited()
+        answer = public.track(g.db, _env(), number, check)
+    except Refused as e:
+        return _refused(e, number)
+    return _timeline(answer, check)
+
+
+def _refused(e: Refused, number: str):
+    """Too many tries: the 429 page. Not found: the form again, the same for a wrong code and an unknown
+    number. Anything else: the error page."""
+    if e.status == 429:
+        wait = 60 if e.code == "too_many_requests" else 3600
+        return render_template("track/limited.html", message=e.message, minutes=wait // 60), 429, \
+            {"Retry-After": str(wait)}
+    if e.status == 404:
+        return _form(number, {"no": e.message}, 404, named=False)
+    raise e
+
+
+def _timeline(answer: dict, check: str, *, errors: dict | None = None, notice: str = "", score: str = "",
+              comment: str = "", status: int = 200):
+    return render_template("track/case.html", t=answer, check=check, errors=errors or {}, notice=notice,
+                           score=score, comment=comment, scores=SCORES, labels=LABELS), status
+
+
+# -- evaluation (好差评) -------------------------------------------------------------------------
+
+@bp.post("/<case_no>/evaluation")
+def evaluation(case_no):
+    check = _clean(request.form.get("check"))
+    score = request.form.get("score", "")
+    comment = request.form.get("comment", "")
+    try:
+        rate_limited()
+        if score not in dict(SCORES):
+            # nothing chosen: the page again, the error next to the choices (the code is checked first)
+            answer = public.track(g.db, _env(), case_no, check)
+            return _timeline(answer, check, errors={"score": "请选择您对本次服务的满意程度。"}, comment=comment,
+                             status=400)
+        made, case = public.evaluate(g.db, _env(), case_no, {"check": check, "score": int(score),
+                                                             "comment": comment})
+        done = {"case_no": case.case_no, "score": made.score}
+        committed()
+    except Refused as e:
+        g.db.rollback()
+        if e.status == 409:  # already evaluated, or not yet over: the timeline says which
+            return _timeline(public.track(g.db, _env(), case_no, check), check, notice=e.message, status=409)
+        if e.field in ("score", "comment"):
+            return _timeline(public.track(g.db, _env(), case_no, check), check, errors={e.field: e.message},
+                             score=score, comment=comment, status=400)
+        return _refused(e, case_no)
+    session["track_evaluated"] = done
+    return redirect(url_for("track.thanks", case_no=done["case_no"]), 303)
+
+
+@bp.get("/<case_no>/evaluated")
+def thanks(case_no):
+    done = session.pop("track_evaluated", None)
+    if not done or done.get("case_no") != case_no:  # not just evaluated here: the look-up instead
+        return redirect(url_for("track.ask_code", number=case_no))
+    return render_template("track/thanks.html", case_no=case_no, score=done["score"],
+                           score_text=public.SCORE_TEXT.get(done["score"]))

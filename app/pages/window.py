@@ -1,14 +1,214 @@
-"""窗口 pages (/window)."""
+"""窗口 pages (/window): the collecting window's desk, its cases, pick-ups and the packets leaving it."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 
-from app.web import role_required
+from app.pages.manifests import packets_page
+from app.web import committed, once, role_required
+from tracking import actions, views, worklists
+from tracking.errors import Refused
+from tracking.states import CaseStatus
 
 bp = Blueprint("window", __name__, url_prefix="/window")
+
+PER_PAGE = 25
+CHECK_METHODS = [("id_card_reader", "身份证读卡器"), ("face", "人脸识别"), ("manual", "人工核验证件")]
+
+
+def _env():
+    return current_app.extensions["tongban"]["env"]
+
+
+# -- the desk ------------------------------------------------------------------------------------
+
+def _home(errors=None, number="", status=200):
+    desk = worklists.window_desk(g.db, _env(), g.actor)
+    desk["sheets"] = len(worklists.sheets_from(g.db, g.actor.office_code, "open"))
+    return make_response(render_template("window/home.html", desk=desk, errors=errors or {}, number=number), status)
 
 
 @bp.get("")
 @role_required("clerk")
 def home():
-    return render_template("window/home.html")
+    return _home()
+
+
+@bp.get("/find")
+@role_required("clerk")
+def find():
+    """A case number or a packet's tracking number, typed or scanned: that case's page."""
+    number = "".join(request.args.get("no", "").split()).upper()
+    if not number:
+        return _home({"no": "请输入或扫描办件编号、邮件号。"}, status=400)
+    case_no = worklists.find_case_no(g.db, number)
+    if case_no is None:
+        return _home({"no": f"未找到“{number}”，请核对办件编号或邮件号。"}, number, 404)
+    return redirect(url_for("window.case", case_no=case_no))
+
+
+@bp.get("/exceptions")
+@role_required("clerk")
+def exceptions():
+    return render_template("window/exceptions.html", rows=worklists.recent_exceptions(g.db, g.actor),
+                           days=worklists.EXCEPTION_DAYS)
+
+
+@bp.route("/packets", methods=["GET", "POST"])
+@role_required("clerk")
+def packets():
+    return packets_page()
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+@bp.get("/cases")
+@role_required("clerk")
+def cases():
+    status = request.args.get("status") or None
+    if status not in {s.value for s in CaseStatus}:
+        status = None
+    overdue = request.args.get("overdue") in ("1", "true", "on")
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    found = views.list_cases(g.db, _env(), g.actor, status=status, office=None, page=page, per_page=PER_PAGE,
+                             overdue=overdue)
+    pages = max(1, -(-found["total"] // PER_PAGE))
+    return render_template("window/cases.html", found=found, status=status, overdue=overdue, page=page,
+                           pages=pages, statuses=[(s.value, s.title) for s in CaseStatus])
+
+
+@bp.get("/pickups")
+@role_required("clerk")
+def pickups():
+    id_number = "".join(request.args.get("id_number", "").split())
+    id_hash = _env().sealer.lookup_hash(id_number) if id_number else None
+    found = views.list_cases(g.db, _env(), g.actor, status=CaseStatus.READY_FOR_PICKUP.value,
+                             office=g.actor.office_code, page=1, per_page=200, id_hash=id_hash)
+    return render_template("window/pickups.html", found=found, id_number=id_number)
+
+
+def _lost_to_replace(case: dict) -> list[dict]:
+    """Lost packets this window sent that no replacement follows yet."""
+    replaced = {p["replaces"] for p in case["packets"] if p["replaces"] and p["status"] != "cancelled"}
+    return [p for p in case["packets"] if p["status"] == "lost" and p["from_office"] == g.actor.office_code
+            and p["tracking_no"] not in replaced]
+
+
+def _case_page(case_no: str, template: str = "window/case.html", errors=None, status: int = 200, **extra):
+    case = views.case_view(g.db, _env(), g.actor, case_no)
+    form = request.form if request.method == "POST" else {}
+    return make_response(render_template(template, case=case, errors=errors or {}, form=form,
+                                         lost=_lost_to_replace(case), check_methods=CHECK_METHODS, **extra), status)
+
+
+@bp.get("/cases/<case_no>")
+@role_required("clerk")
+def case(case_no):
+    return _case_page(case_no)
+
+
+@bp.post("/cases/<case_no>/supplement")
+@role_required("clerk")
+def supplement(case_no):
+    """The materials the owning office asked for, brought by the applicant: a supplement packet."""
+    def run():
+        chosen = request.form.getlist("materials")
+        if not chosen:
+            return _case_page(case_no, errors={"materials": "请勾选申请人交来的补正材料。"}, status=400)
+        given = []
+        for code in chosen:
+            copies = request.form.get(f"copies-{code}", "1").strip()
+            given.append({"code": code, "copies": int(copies) if copies.isdigit() else copies,
+                          "original": request.form.get(f"original-{code}") == "yes"})
+        try:
+            _, packet = actions.send_supplement(g.db, _env(), g.actor, case_no, {"materials": given})
+        except Refused as e:
+            g.db.rollback()
+            return _case_page(case_no, errors={"materials" if (e.field or "").startswith("materials") else "_": e.message},
+                              status=e.status)
+        number = packet.tracking_no
+        committed()
+        flash(f"补正材料已制单，邮件号 {number}。请打印面单贴在信封上，随今天的交接清单寄出。", "success")
+        return redirect(url_for("window.packet", case_no=case_no, tracking_no=number), 303)
+    return once(run)
+
+
+@bp.route("/cases/<case_no>/withdraw", methods=["GET", "POST"])
+@role_required("clerk")
+def withdraw(case_no):
+    if request.method == "GET":
+        return _case_page(case_no, "window/withdraw.html")
+
+    def run():
+        try:
+            made, packet = actions.withdraw_case(g.db, _env(), g.actor, case_no,
+                                                 {"reason": request.form.get("reason", "")})
+        except Refused as e:
+            g.db.rollback()
+            return _case_page(case_no, "window/withdraw.html", errors={e.field or "_": e.message}, status=e.status)
+        number = packet.tracking_no if packet else None
+        committed()
+        if number:
+            flash(f"办件已撤回。已寄出的材料将由办理部门装入退回件 {number} 寄回，请留意。", "success")
+        else:
+            flash("办件已撤回。材料尚未寄出，请将材料当面退还申请人。", "success")
+        return redirect(url_for("window.case", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.route("/cases/<case_no>/handover", methods=["GET", "POST"])
+@role_required("clerk")
+def handover(case_no):
+    """Handing the paper result to the applicant, after checking who they are."""
+    if request.method == "GET":
+        return _case_page(case_no, "window/handover.html")
+
+    def run():
+        method = request.form.get("method", "")
+        errors = {}
+        if method not in dict(CHECK_METHODS):
+            errors["method"] = "请选择身份核验方式。"
+        if request.form.get("passed") not in ("yes", "no"):
+            errors["passed"] = "请选择核验结果。"
+        if errors:
+            return _case_page(case_no, "window/handover.html", errors=errors, status=400)
+        try:
+            actions.hand_over(g.db, _env(), g.actor, case_no,
+                              {"identity_check": {"method": method, "passed": request.form["passed"] == "yes"}})
+        except Refused as e:
+            g.db.rollback()
+            field = "passed" if e.code == "identity_check_failed" else "_"
+            return _case_page(case_no, "window/handover.html", errors={field: e.message}, status=e.status)
+        committed()
+        flash("办理结果已交付申请人，办件已送达。", "success")
+        return redirect(url_for("window.case", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.post("/cases/<case_no>/packets/<tracking_no>/replacement")
+@role_required("clerk")
+def replacement(case_no, tracking_no):
+    """Copies of everything a lost packet held, sent again and linked to it."""
+    def run():
+        try:
+            _, packet = actions.send_replacement(g.db, _env(), g.actor, tracking_no, {})
+        except Refused as e:
+            g.db.rollback()
+            return _case_page(case_no, errors={"_": e.message}, status=e.status)
+        number = packet.tracking_no
+        committed()
+        flash(f"补寄件已制单，邮件号 {number}（补寄丢失邮件 {tracking_no.upper()}）。请打印面单，随交接清单寄出。", "success")
+        return redirect(url_for("window.packet", case_no=case_no, tracking_no=number), 303)
+    return once(run)
+
+
+@bp.get("/cases/<case_no>/packets/<tracking_no>")
+@role_required("clerk")
+def packet(case_no, tracking_no):
+    """A packet just made at the window: its number large and its label ready to print."""
+    found = views.packet_for_staff(g.db, g.actor, tracking_no)
+    if found["case_no"] != case_no:
+        return redirect(url_for("window.packet", case_no=found["case_no"], tracking_no=found["tracking_no"]))
+    return render_template("window/packet.html", packet=found, case_no=case_no)
