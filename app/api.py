@@ -15,6 +15,7 @@ from app import idempotency
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
+from app.web import csrf, env, page_error
 from app.users import authenticate, courier_name, display_name, issue_token, user_for_token
 from config import clock
 from routing.reference import department_names, search_matters
@@ -27,9 +28,6 @@ from tracking.states import CaseStatus
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-
-def env():
-    return current_app.extensions["tongban"]["env"]
 
 
 def body(optional: bool = False) -> dict:
@@ -500,14 +498,12 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     # the API is called with a bearer token, which a foreign page cannot send: no CSRF token needed
     # (a call made with the pages' cookie checks the token in `staff`)
-    from app.web import csrf
     csrf.exempt(bp)
 
     def _error(e):
         code, title, message = _HTTP_ERRORS[e.code]
         if request.path.startswith("/api/"):
             return jsonify({"error": {"code": code, "message": message}}), e.code
-        from app.web import page_error
         return page_error(e.code, title, message)
 
     for status in _HTTP_ERRORS:

@@ -56,6 +56,11 @@ def role_required(*roles: str):
     return decorate
 
 
+def env():
+    """What every use case needs besides the session (settings, sealer, calendar)."""
+    return current_app.extensions["tongban"]["env"]
+
+
 def committed() -> None:
     """After a page's change: commit, end the transaction, and send the notifications it queued
     (as the API's `changes` does)."""
@@ -159,6 +164,14 @@ def _expire_session():
     session["seen_at"] = now
 
 
+def _not_cached(response):
+    """Pages carry personal data, check codes, one-time passwords: no browser or proxy keeps them.
+    Static files and documents that set their own policy are left alone."""
+    if request.blueprint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 # -- template helpers ----------------------------------------------------------------------------
 
 def _when(value) -> str:
@@ -200,6 +213,7 @@ def init_app(app) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     app.before_request(_expire_session)
+    app.after_request(_not_cached)
     app.add_template_filter(_when, "when")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_status_text, "status_text")

@@ -239,11 +239,9 @@ def reset_password(user_id: int):
     if way == "choose":
         flash(f"账号 {username} 的密码已重置，本人原有的登录和接口令牌均已失效。", "success")
         return redirect(url_for("admin.user", user_id=user_id), 303)
-    # the temporary password is shown on this answer only: stored nowhere, never cached
-    answer = make_response(render_template("admin/user_password_done.html", user_id=user_id,
-                                           username=username, name=name, password=password))
-    answer.headers["Cache-Control"] = "no-store"
-    return answer
+    # the temporary password is shown on this answer only: stored nowhere (and, as every page, not cached)
+    return render_template("admin/user_password_done.html", user_id=user_id, username=username, name=name,
+                           password=password)
 
 
 # -- offices ---------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from app.web import committed, once, page_error, role_required
+from app.web import committed, env, once, page_error, role_required
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Matter
@@ -34,16 +34,6 @@ PERSON = ("name", "id_number", "phone", "address", "division_code")
 ORGANISATION = ("name", "credit_code", "phone", "address", "division_code")
 SIX_DIGITS = re.compile(r"^\s*([0-9]{6})\b")
 
-
-def env():
-    return current_app.extensions["tongban"]["env"]
-
-
-def _no_store(response):
-    # the pages carry an applicant's ID number or a check code: never kept by a cache
-    response = make_response(response)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # -- 1. the catalogue ----------------------------------------------------------------------------
@@ -257,12 +247,12 @@ def _render_form(matter: Matter, kind: str, values: dict, errors: dict, missing=
     divisions = sorted((code, place_label(directory, code)) for code in directory.places)
     labels = {code: place_label(directory, code) for code in
               {values.get(n) for n in values if n.endswith("division_code")} if code and directory.place(code)}
-    return _no_store((render_template(
+    return render_template(
         "intake/form.html", matter=matter, kind=kind, values=values, errors=errors, missing=set(missing),
         focus=focus, divisions=divisions, division_labels=labels, department=department_names(g.db).get(
             matter.department, matter.department), LEVELS=LEVELS, KINDS=KINDS, ID_METHODS=ID_METHODS,
         methods=[(m, f"{RESULT_WAYS[m]}：{RESULT_HINTS[m]}") for m in _methods(matter)], method_keys=_methods(matter),
-        subject_place=SUBJECT_PLACES.get(matter.department, "事项所涉地点")), status))
+        subject_place=SUBJECT_PLACES.get(matter.department, "事项所涉地点")), status
 
 
 @bp.route("/<matter_code>", methods=["GET", "POST"])
@@ -343,9 +333,9 @@ def _answers(matter: Matter, kind: str, values: dict, body: dict, directory) -> 
 
 def _render_check(matter: Matter, kind: str, values: dict, body: dict, preview: dict):
     directory = load_directory(g.db)
-    return _no_store(render_template(
+    return render_template(
         "intake/check.html", matter=matter, kind=kind, values=values, preview=preview, KINDS=KINDS,
-        sections=_answers(matter, kind, values, body, directory)))
+        sections=_answers(matter, kind, values, body, directory))
 
 
 # -- 4. confirm, once -----------------------------------------------------------------------------
@@ -384,5 +374,5 @@ def done(case_no):
     case = views.case_view(g.db, env(), g.actor, case_no)
     if "check_code" not in case:
         abort(403)
-    return _no_store(render_template("intake/done.html", case=case,
-                                     result_way=RESULT_WAYS.get(case["result_delivery"]["method"], "")))
+    return render_template("intake/done.html", case=case,
+                           result_way=RESULT_WAYS.get(case["result_delivery"]["method"], ""))

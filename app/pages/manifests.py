@@ -1,11 +1,11 @@
 """交接清单: handover sheets built, printed, voided and counted by windows and offices (/manifests)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlmodel import select
 
 from app.users import User, courier_name
-from app.web import committed, field_errors, once, role_required
+from app.web import committed, env, field_errors, once, role_required
 from tracking import handovers, scans, worklists
 from tracking.errors import Refused
 
@@ -13,9 +13,6 @@ bp = Blueprint("manifests", __name__, url_prefix="/manifests")
 
 TABS = [("open", "待交接"), ("handed_over", "已交接"), ("cancelled", "已作废"), ("arriving", "交给本机构的清单")]
 
-
-def _env():
-    return current_app.extensions["tongban"]["env"]
 
 
 def _numbers(*groups) -> list[str]:
@@ -145,7 +142,7 @@ def receipt(manifest_no):
             return _render_sheet(manifest_no, {"scan": "请逐件扫描到达的邮件；一件都没有到达时，请勾选“没有邮件到达”。"},
                                  scanned, 400)
         try:
-            answer = scans.confirm_manifest_receipt(g.db, _env(), g.actor, manifest_no,
+            answer = scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no,
                                                     {"office_code": g.actor.office_code, "tracking_nos": scanned})
         except Refused as e:
             g.db.rollback()

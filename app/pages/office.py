@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import uuid
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
-from app.web import committed, once, role_required
+from app.web import committed, env, once, role_required
 from config import clock
 from mailing import s10
 from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
@@ -29,9 +29,6 @@ LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("acc
 FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_"}
 
 
-def _env():
-    return current_app.extensions["tongban"]["env"]
-
 
 def _tracking_no(value: str | None) -> str:
     return "".join((value or "").split()).upper()
@@ -43,7 +40,7 @@ def _tracking_no(value: str | None) -> str:
 @role_required("officer")
 def home():
     office = g.actor.office_code
-    cases = worklists.office_cases(g.db, _env().settings, office)
+    cases = worklists.office_cases(g.db, env().settings, office)
     return render_template("office/home.html", office_name=views.office_ref(load_directory(g.db), office)["name"],
                            packets=worklists.inbound_packets(g.db, office),
                            sheets=worklists.manifests_to_count(g.db, office), cases=cases,
@@ -59,7 +56,7 @@ def cases():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    found = views.list_cases(g.db, _env(), g.actor, status=status or None, office=None, page=page, per_page=50,
+    found = views.list_cases(g.db, env(), g.actor, status=status or None, office=None, page=page, per_page=50,
                              overdue=overdue)
     heading = "已超期的办件" if overdue else dict(LISTS).get(status) or CaseStatus(status).title
     return render_template("office/cases.html", found=found, status=status, overdue=overdue, lists=LISTS,
@@ -80,7 +77,7 @@ def _receipt_scan(number: str, event_id: str, contents: list | None) -> dict:
             "office_code": g.actor.office_code, "at": clock.iso(clock.now())}
     if contents is not None:
         scan["contents"] = contents
-    result = scans.record_scans(g.db, _env(), g.actor, [scan])[0]
+    result = scans.record_scans(g.db, env(), g.actor, [scan])[0]
     if result["status"] == "recorded":
         committed()  # its notifications go out (a refusal recorded nothing)
     return result
@@ -139,7 +136,7 @@ def confirm_receipt():
 def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None = None, form=None,
                status: int = 200):
     g.db.rollback()  # whatever a refused step left half-done is never committed by the page's own reads
-    case = views.case_view(g.db, _env(), g.actor, case_no)
+    case = views.case_view(g.db, env(), g.actor, case_no)
     mine = case["owning_office"]["code"] == g.actor.office_code
     current = CaseStatus(case["status"])
     may = {"accept": states.can(current, CaseAction.ACCEPT),
@@ -149,7 +146,7 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
     matter = g.db.get(Matter, case["matter_code"])
     return make_response(render_template(
         "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
-        failed=failed, form=form or request.form, settings=_env().settings), status)
+        failed=failed, form=form or request.form, settings=env().settings), status)
 
 
 def _refused(case_no: str, which: str, e: Refused, message: str | None = None):
@@ -169,7 +166,7 @@ def case(case_no):
 def accept(case_no):
     def run():
         try:
-            actions.accept_case(g.db, _env(), g.actor, case_no)
+            actions.accept_case(g.db, env(), g.actor, case_no)
         except Refused as e:
             return _refused(case_no, "accept", e)
         committed()
@@ -187,7 +184,7 @@ def supplement_request(case_no):
 
     def run():
         try:
-            made = actions.request_supplement(g.db, _env(), g.actor, case_no, body)
+            made = actions.request_supplement(g.db, env(), g.actor, case_no, body)
         except Refused as e:
             return _refused(case_no, "supplement", e)
         due = made.supplement_due
@@ -205,7 +202,7 @@ def reject(case_no):
 
     def run():
         try:
-            actions.reject_case(g.db, _env(), g.actor, case_no, body)
+            actions.reject_case(g.db, env(), g.actor, case_no, body)
         except Refused as e:
             return _refused(case_no, "reject", e)
         committed()
@@ -224,7 +221,7 @@ def decide(case_no):
 
     def run():
         try:
-            actions.decide_case(g.db, _env(), g.actor, case_no, body)
+            actions.decide_case(g.db, env(), g.actor, case_no, body)
         except Refused as e:
             missing = e.field == "result_file" and "result_file" not in body
             return _refused(case_no, "decide", e, "请选择要上传的办理结果文件（PDF 等）。" if missing else None)
@@ -238,7 +235,7 @@ def decide(case_no):
 def done(case_no):
     """The confirmation after a decision or a rejection: the case number large, and the label of the
     packet this office now sends (the paper result, or the originals going back)."""
-    case = views.case_view(g.db, _env(), g.actor, case_no)
+    case = views.case_view(g.db, env(), g.actor, case_no)
     if case["owning_office"]["code"] != g.actor.office_code or case["status"] not in (
             CaseStatus.DECIDED.value, CaseStatus.RESULT_IN_TRANSIT.value, CaseStatus.REJECTED.value):
         return redirect(url_for(".case", case_no=case_no))
@@ -247,4 +244,4 @@ def done(case_no):
                and p["status"] != PacketStatus.CANCELLED.value]
     files = worklists.result_files(g.db, case_no) if case["result_delivery"]["method"] == "electronic" else []
     return render_template("office/done.html", case=case, packet=to_send[-1] if to_send else None, files=files,
-                           settings=_env().settings)
+                           settings=env().settings)

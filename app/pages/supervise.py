@@ -4,9 +4,9 @@ Everything here only reads: the filters are GET forms (bookmarkable, no CSRF tok
 figure comes from `tracking.statistics` over the cases the supervisor's office may see."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 
-from app.web import field_errors, role_required
+from app.web import env, field_errors, role_required
 from config import clock
 from labels import charts
 from mailing.states import EXCEPTION_REASONS
@@ -22,9 +22,6 @@ PAGE_ROWS = 300      # rows of a long list shown on the page; the CSV has them a
 RATING_ROWS = 2000
 EXCEPTION_ROWS = 500
 
-
-def _env():
-    return current_app.extensions["tongban"]["env"]
 
 
 def csv_url(table: str) -> str:
@@ -71,7 +68,7 @@ def home():
         errors["stage"] = "请从列表中选择环节。"
         stage = ""
     office = request.args.get("office", "").strip()
-    items = st.overdue_items(g.db, _env().settings, g.actor, as_of)
+    items = st.overdue_items(g.db, env().settings, g.actor, as_of)
     listed = st.filter_overdue(items, stage, office)
     names = st.names(g.db)
     tables = st.overdue_tables(items, listed, names)

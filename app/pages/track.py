@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
 from app.ratelimit import rate_limited
-from app.web import committed
+from app.web import committed, env
 from tracking import public
 from tracking.errors import Refused
 
@@ -21,9 +21,6 @@ SCORES = [(str(score), text) for score, text in sorted(public.SCORE_TEXT.items()
 LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议"}
 
 
-def _env():
-    return current_app.extensions["tongban"]["env"]
-
 
 def _clean(value: str | None) -> str:
     """What a phone keyboard types: full-width digits and letters folded (NFKC), spaces dropped."""
@@ -32,9 +29,7 @@ def _clean(value: str | None) -> str:
 
 @bp.after_request
 def _private(response):
-    # a timeline (and the evaluation form's check code) is for the person who asked: not cached,
-    # and the address (which may carry the check code) is never sent on as a referrer
-    response.headers["Cache-Control"] = "no-store"
+    # the address may carry the check code: never sent on as a referrer (no page is cached: app.web)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -75,7 +70,7 @@ def _look_up(number: str, check: str):
         return _form(number, errors, 400)
     try:
         rate_limited()
-        answer = public.track(g.db, _env(), number, check)
+        answer = public.track(g.db, env(), number, check)
     except Refused as e:
         return _refused(e, number)
     return _timeline(answer, check)
@@ -110,19 +105,19 @@ def evaluation(case_no):
         rate_limited()
         if score not in dict(SCORES):
             # nothing chosen: the page again, the error next to the choices (the code is checked first)
-            answer = public.track(g.db, _env(), case_no, check)
+            answer = public.track(g.db, env(), case_no, check)
             return _timeline(answer, check, errors={"score": "请选择您对本次服务的满意程度。"}, comment=comment,
                              status=400)
-        made, case = public.evaluate(g.db, _env(), case_no, {"check": check, "score": int(score),
+        made, case = public.evaluate(g.db, env(), case_no, {"check": check, "score": int(score),
                                                              "comment": comment})
         done = {"case_no": case.case_no, "score": made.score}
         committed()
     except Refused as e:
         g.db.rollback()
         if e.status == 409:  # already evaluated, or not yet over: the timeline says which
-            return _timeline(public.track(g.db, _env(), case_no, check), check, notice=e.message, status=409)
+            return _timeline(public.track(g.db, env(), case_no, check), check, notice=e.message, status=409)
         if e.field in ("score", "comment"):
-            return _timeline(public.track(g.db, _env(), case_no, check), check, errors={e.field: e.message},
+            return _timeline(public.track(g.db, env(), case_no, check), check, errors={e.field: e.message},
                              score=score, comment=comment, status=400)
         return _refused(e, case_no)
     session["track_evaluated"] = done

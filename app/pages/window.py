@@ -1,10 +1,10 @@
 """窗口 pages (/window): the collecting window's desk, its cases, pick-ups and the packets leaving it."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
 from app.pages.manifests import packets_page
-from app.web import committed, once, role_required
+from app.web import committed, env, once, role_required
 from tracking import actions, views, worklists
 from tracking.errors import Refused
 from tracking.states import CaseStatus
@@ -15,14 +15,11 @@ PER_PAGE = 25
 CHECK_METHODS = [("id_card_reader", "身份证读卡器"), ("face", "人脸识别"), ("manual", "人工核验证件")]
 
 
-def _env():
-    return current_app.extensions["tongban"]["env"]
-
 
 # -- the desk ------------------------------------------------------------------------------------
 
 def _home(errors=None, number="", status=200):
-    desk = worklists.window_desk(g.db, _env(), g.actor)
+    desk = worklists.window_desk(g.db, env(), g.actor)
     desk["sheets"] = len(worklists.sheets_from(g.db, g.actor.office_code, "open"))
     return make_response(render_template("window/home.html", desk=desk, errors=errors or {}, number=number), status)
 
@@ -72,7 +69,7 @@ def cases():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    found = views.list_cases(g.db, _env(), g.actor, status=status, office=None, page=page, per_page=PER_PAGE,
+    found = views.list_cases(g.db, env(), g.actor, status=status, office=None, page=page, per_page=PER_PAGE,
                              overdue=overdue)
     pages = max(1, -(-found["total"] // PER_PAGE))
     return render_template("window/cases.html", found=found, status=status, overdue=overdue, page=page,
@@ -83,8 +80,8 @@ def cases():
 @role_required("clerk")
 def pickups():
     id_number = "".join(request.args.get("id_number", "").split())
-    id_hash = _env().sealer.lookup_hash(id_number) if id_number else None
-    found = views.list_cases(g.db, _env(), g.actor, status=CaseStatus.READY_FOR_PICKUP.value,
+    id_hash = env().sealer.lookup_hash(id_number) if id_number else None
+    found = views.list_cases(g.db, env(), g.actor, status=CaseStatus.READY_FOR_PICKUP.value,
                              office=g.actor.office_code, page=1, per_page=200, id_hash=id_hash)
     return render_template("window/pickups.html", found=found, id_number=id_number)
 
@@ -97,7 +94,7 @@ def _lost_to_replace(case: dict) -> list[dict]:
 
 
 def _case_page(case_no: str, template: str = "window/case.html", errors=None, status: int = 200, **extra):
-    case = views.case_view(g.db, _env(), g.actor, case_no)
+    case = views.case_view(g.db, env(), g.actor, case_no)
     form = request.form if request.method == "POST" else {}
     return make_response(render_template(template, case=case, errors=errors or {}, form=form,
                                          lost=_lost_to_replace(case), check_methods=CHECK_METHODS, **extra), status)
@@ -123,7 +120,7 @@ def supplement(case_no):
             given.append({"code": code, "copies": int(copies) if copies.isdigit() else copies,
                           "original": request.form.get(f"original-{code}") == "yes"})
         try:
-            _, packet = actions.send_supplement(g.db, _env(), g.actor, case_no, {"materials": given})
+            _, packet = actions.send_supplement(g.db, env(), g.actor, case_no, {"materials": given})
         except Refused as e:
             g.db.rollback()
             return _case_page(case_no, errors={"materials" if (e.field or "").startswith("materials") else "_": e.message},
@@ -143,7 +140,7 @@ def withdraw(case_no):
 
     def run():
         try:
-            made, packet = actions.withdraw_case(g.db, _env(), g.actor, case_no,
+            made, packet = actions.withdraw_case(g.db, env(), g.actor, case_no,
                                                  {"reason": request.form.get("reason", "")})
         except Refused as e:
             g.db.rollback()
@@ -175,7 +172,7 @@ def handover(case_no):
         if errors:
             return _case_page(case_no, "window/handover.html", errors=errors, status=400)
         try:
-            actions.hand_over(g.db, _env(), g.actor, case_no,
+            actions.hand_over(g.db, env(), g.actor, case_no,
                               {"identity_check": {"method": method, "passed": request.form["passed"] == "yes"}})
         except Refused as e:
             g.db.rollback()
@@ -193,7 +190,7 @@ def replacement(case_no, tracking_no):
     """Copies of everything a lost packet held, sent again and linked to it."""
     def run():
         try:
-            _, packet = actions.send_replacement(g.db, _env(), g.actor, tracking_no, {})
+            _, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, {})
         except Refused as e:
             g.db.rollback()
             return _case_page(case_no, errors={"_": e.message}, status=e.status)
