@@ -16,6 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def import_tables() -> None:
     # tables register with SQLModel's metadata when their modules are imported
+    import app.audit  # noqa: F401
     import app.idempotency  # noqa: F401
     import app.users  # noqa: F401
     import mailing.tables  # noqa: F401

@@ -1,4 +1,4 @@
-"""Staff accounts and API tokens."""
+"""Staff accounts and API tokens, and the admin's changes to accounts (each in the audit log)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,14 +6,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import ClassVar, Optional
 
-from sqlalchemy import JSON, Column, Index, delete, func
+from sqlalchemy import delete, func
 from sqlmodel import Field, Session, SQLModel, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.audit import apply_changes, audit, every_error
 from config import clock
 from config.database import utc_column
-from routing.tables import Matter, Office
-from tracking import identity
+from routing.tables import Office
 from tracking.context import Actor
 from tracking.errors import Refused, not_found
 
@@ -146,53 +146,8 @@ def courier_name(session: Session, username: str) -> str | None:
     return user.name or user.username
 
 
-# -- the admin's changes, each written to the audit log in the same transaction -------------------
-
-class AdminAudit(SQLModel, table=True):
-    """One change an admin made to an account, an office or a matter: who, when, and each field's old
-    and new value ({field: [old, new]}). Never a password or its hash."""
-    id: Optional[int] = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_column=utc_column(False))
-    actor: str = Field(max_length=64, index=True)
-    action: str = Field(max_length=32)  # see AUDIT_ACTIONS
-    target_kind: str = Field(max_length=16)  # user | office | matter
-    target_id: str = Field(max_length=64)
-    changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-
-    __table_args__ = (Index("admin_audit_target", "target_kind", "target_id"),)
-
-
-AUDIT_ACTIONS = {"user_created": "新建账号", "user_updated": "修改账号", "user_disabled": "停用账号",
-                 "user_enabled": "启用账号", "password_reset": "重置密码", "office_updated": "修改机构",
-                 "matter_updated": "修改事项"}
-TARGET_KINDS = {"user": "账号", "office": "机构", "matter": "事项"}
 USER_FIELDS = ("username", "name", "role", "office_code", "active")
-OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active")
-MATTER_FIELDS = ("name", "legal_days", "promised_days", "active")
 _TEMPORARY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"  # nothing read as 0/O or 1/l/I
-
-
-def audit(session: Session, by: str, action: str, kind: str, target_id: str, changes: dict) -> AdminAudit:
-    row = AdminAudit(at=clock.now(), actor=by, action=action, target_kind=kind, target_id=str(target_id),
-                     changes=changes)
-    session.add(row)
-    return row
-
-
-def _apply(obj, values: dict, fields: tuple[str, ...]) -> dict:
-    """Sets the fields that differ; returns {field: [old, new]} for them."""
-    changes = {}
-    for name in fields:
-        if name in values and getattr(obj, name) != values[name]:
-            changes[name] = [getattr(obj, name), values[name]]
-            setattr(obj, name, values[name])
-    return changes
-
-
-def _refused(errors: dict[str, str]) -> Refused:
-    """Every error of a form at once: the first as the refusal, all of them in `errors`."""
-    field, message = next(iter(errors.items()))
-    return Refused(400, "invalid_request", message, None if field == "_" else field, errors=errors)
 
 
 def _account(session: Session, user_id: int) -> User:
@@ -214,7 +169,7 @@ def add_user(session: Session, by: str, username: str, role: str, password: str,
     if len(name) > 64:
         errors["name"] = "姓名不超过64个字符。"
     if errors:
-        raise _refused(errors)
+        raise every_error(errors)
     user = create_user(session, username, role, password, office_code, name)
     audit(session, by, "user_created", "user", user.username,
           {f: [None, getattr(user, f)] for f in USER_FIELDS})
@@ -235,8 +190,8 @@ def update_user(session: Session, by: str, user_id: int, name: str, role: str, o
     if user.username == by and role != user.role:
         errors.setdefault("role", "不能更改自己的角色（请另一位管理员操作）。")
     if errors:
-        raise _refused(errors)
-    changes = _apply(user, {"name": name, "role": role, "office_code": office_code}, USER_FIELDS)
+        raise every_error(errors)
+    changes = apply_changes(user, {"name": name, "role": role, "office_code": office_code}, USER_FIELDS)
     if changes:
         session.add(user)
         audit(session, by, "user_updated", "user", user.username, changes)
@@ -290,76 +245,7 @@ def reset_password(session: Session, by: str, user_id: int, password: str | None
     return password
 
 
-def update_office(session: Session, by: str, code: str, values: dict) -> dict:
-    """An admin edits an office's name, address, postcode, phone or whether it is in service. The row is
-    marked edited, so that loading the reference data again leaves it alone."""
-    office = session.get(Office, code)
-    if office is None:
-        raise not_found("没有这个机构。")
-    clean = {k: (values.get(k) or "").strip() for k in ("name", "address", "postcode", "phone")}
-    clean["active"] = bool(values.get("active"))
-    errors = {}
-    if not clean["name"] or len(clean["name"]) > 100:
-        errors["name"] = "请填写机构名称（不超过100个字）。"
-    if len(clean["address"]) > 200:
-        errors["address"] = "地址不超过200个字。"
-    if clean["postcode"] and not (clean["postcode"].isdigit() and len(clean["postcode"]) == 6):
-        errors["postcode"] = "邮政编码应为6位数字。"
-    if clean["phone"] and not (identity.is_valid_landline(clean["phone"]) or identity.is_valid_mobile(clean["phone"])):
-        errors["phone"] = "电话应为带区号的固定电话（如 0350-3033333）或11位手机号码。"
-    if errors:
-        raise _refused(errors)
-    changes = _apply(office, clean, OFFICE_FIELDS)
-    if changes:
-        office.edited = True
-        session.add(office)
-        audit(session, by, "office_updated", "office", office.code, changes)
-    return changes
-
-
-def update_matter(session: Session, by: str, code: str, values: dict) -> dict:
-    """An admin edits a matter's name, time limits or whether windows may take it in; marked edited,
-    as an office is. Cases already registered keep the due date they were given."""
-    matter = session.get(Matter, code)
-    if matter is None:
-        raise not_found("没有这个事项。")
-    errors, clean = {}, {"name": (values.get("name") or "").strip(), "active": bool(values.get("active"))}
-    if not clean["name"] or len(clean["name"]) > 100:
-        errors["name"] = "请填写事项名称（不超过100个字）。"
-    for name, label in (("legal_days", "法定办结时限"), ("promised_days", "承诺办结时限")):
-        text = str(values.get(name) or "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= 999:
-            errors[name] = f"{label}应为1至999之间的整数（工作日）。"
-        else:
-            clean[name] = int(text)
-    if "promised_days" in clean and "legal_days" in clean and clean["promised_days"] > clean["legal_days"]:
-        errors["promised_days"] = f"承诺办结时限不能超过法定办结时限（{clean['legal_days']}个工作日）。"
-    if errors:
-        raise _refused(errors)
-    changes = _apply(matter, clean, MATTER_FIELDS)
-    if changes:
-        matter.edited = True
-        session.add(matter)
-        audit(session, by, "matter_updated", "matter", matter.code, changes)
-    return changes
-
-
-def audit_log(session: Session, kind: str | None = None, actor: str | None = None, target_id: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[AdminAudit], int]:
-    """The admin's changes, newest first, and how many there are in all."""
-    query = select(AdminAudit)
-    if kind:
-        query = query.where(AdminAudit.target_kind == kind)
-    if actor:
-        query = query.where(AdminAudit.actor == actor)
-    if target_id:
-        query = query.where(AdminAudit.target_id == target_id)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(AdminAudit.at.desc(), AdminAudit.id.desc()).offset(offset).limit(limit))
-    return list(rows), total
-
-
-# -- the admin's lists -------------------------------------------------------------------------------
+# -- the admin's list of accounts -------------------------------------------------------------------------------
 
 def list_users(session: Session, role: str | None = None, office_prefix: str | None = None,
                active: bool | None = None, q: str | None = None) -> list[User]:
@@ -379,37 +265,3 @@ def token_count(session: Session, user: User) -> int:
     """The API tokens an account holds that have not expired."""
     return session.exec(select(func.count()).select_from(ApiToken).where(
         ApiToken.user_id == user.id, ApiToken.expires_at > clock.now())).one()
-
-
-def list_offices(session: Session, kind: str | None = None, division_prefix: str | None = None,
-                 q: str | None = None, active: bool | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list[Office], int]:
-    """Offices by code, with how many match in all. A division code names its subdivisions' offices too
-    (140900 is the city: its 1409xx offices)."""
-    query = select(Office)
-    if kind:
-        query = query.where(Office.kind == kind)
-    if division_prefix:
-        while len(division_prefix) > 2 and division_prefix.endswith("00"):
-            division_prefix = division_prefix[:-2]
-        query = query.where(Office.division_code.startswith(division_prefix))
-    if q:
-        query = query.where(Office.name.contains(q, autoescape=True)
-                            | Office.code.contains(q.upper(), autoescape=True))
-    if active is not None:
-        query = query.where(Office.active == active)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    return list(session.exec(query.order_by(Office.code).offset(offset).limit(limit))), total
-
-
-def list_matters(session: Session, department: str | None = None, q: str | None = None,
-                 active: bool | None = None) -> list[Matter]:
-    query = select(Matter)
-    if department:
-        query = query.where(Matter.department == department)
-    if q:
-        query = query.where(Matter.name.contains(q, autoescape=True)
-                            | Matter.code.contains(q.upper(), autoescape=True))
-    if active is not None:
-        query = query.where(Matter.active == active)
-    return list(session.exec(query.order_by(Matter.code)))

@@ -8,7 +8,9 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from sqlmodel import select
 
 from app import users as accounts
-from app.users import AUDIT_ACTIONS, ROLES, TARGET_KINDS, User
+from app import reference_admin as reference
+from app.audit import AUDIT_ACTIONS, TARGET_KINDS, audit_log
+from app.users import ROLES, User
 from app.web import ROLE_TITLES, committed, field_errors, once, role_required
 from routing.reference import invalidate_directory
 from routing.tables import Department, Division, Matter, Office
@@ -111,7 +113,7 @@ def home():
         "offices_edited": len(g.db.exec(select(Office.code).where(Office.edited == True)).all()),  # noqa: E712
         "matters": len(g.db.exec(select(Matter.code).where(Matter.active == True)).all()),  # noqa: E712
     }
-    recent, _total = accounts.audit_log(g.db, limit=5)
+    recent, _total = audit_log(g.db, limit=5)
     return render_template("admin/home.html", counts=counts, recent=_audit_rows(recent))
 
 
@@ -162,7 +164,7 @@ def _user_form(form: dict, errors: dict, status: int = 200):
 def user(user_id: int):
     account = _get(User, user_id)
     office = g.db.get(Office, account.office_code) if account.office_code else None
-    history, _total = accounts.audit_log(g.db, kind="user", target_id=account.username, limit=20)
+    history, _total = audit_log(g.db, kind="user", target_id=account.username, limit=20)
     return render_template("admin/user.html", user=account, office=office, history=_audit_rows(history),
                            tokens=accounts.token_count(g.db, account))
 
@@ -254,7 +256,7 @@ def offices():
     q = request.args.get("q", "").strip()
     state = request.args.get("active", "")
     page = _page()
-    rows, total = accounts.list_offices(g.db, kind=kind if kind in OFFICE_KINDS else None,
+    rows, total = reference.list_offices(g.db, kind=kind if kind in OFFICE_KINDS else None,
                                         division_prefix=division if division.isdigit() else None, q=q or None,
                                         active={"yes": True, "no": False}.get(state),
                                         limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
@@ -269,7 +271,7 @@ def office(code: str):
     division = g.db.get(Division, row.division_code)
     department = g.db.get(Department, row.department) if row.department else None
     staff = list(g.db.exec(select(User).where(User.office_code == row.code).order_by(User.username)))
-    history, _total = accounts.audit_log(g.db, kind="office", target_id=row.code, limit=20)
+    history, _total = audit_log(g.db, kind="office", target_id=row.code, limit=20)
     return render_template("admin/office.html", office=row, division=division, department=department, staff=staff,
                            serves=g.db.get(Division, row.serves) if row.serves else None,
                            history=_audit_rows(history))
@@ -280,12 +282,12 @@ def office(code: str):
 def edit_office(code: str):
     row = _get(Office, code)
     if request.method == "GET":
-        form = {k: getattr(row, k) for k in accounts.OFFICE_FIELDS}
+        form = {k: getattr(row, k) for k in reference.OFFICE_FIELDS}
         return render_template("admin/office_edit.html", office=row, form=form, errors={})
     form = {k: request.form.get(k, "") for k in ("name", "address", "postcode", "phone")}
     form["active"] = request.form.get("active") == "yes"
     try:
-        changes = accounts.update_office(g.db, g.actor.username, code, form)
+        changes = reference.update_office(g.db, g.actor.username, code, form)
     except Refused as e:
         g.db.rollback()
         return render_template("admin/office_edit.html", office=row, form=form, errors=_errors(e)), 400
@@ -304,7 +306,7 @@ def matters():
     department = request.args.get("department", "")
     q = request.args.get("q", "").strip()
     state = request.args.get("active", "")
-    rows = accounts.list_matters(g.db, department=department or None, q=q or None,
+    rows = reference.list_matters(g.db, department=department or None, q=q or None,
                                  active={"yes": True, "no": False}.get(state))
     departments = list(g.db.exec(select(Department).order_by(Department.code)))
     return render_template("admin/matters.html", rows=rows, departments=departments, department=department,
@@ -316,7 +318,7 @@ def matters():
 def matter(code: str):
     row = _get(Matter, code)
     department = g.db.get(Department, row.department)
-    history, _total = accounts.audit_log(g.db, kind="matter", target_id=row.code, limit=20)
+    history, _total = audit_log(g.db, kind="matter", target_id=row.code, limit=20)
     return render_template("admin/matter.html", matter=row, department=department, history=_audit_rows(history),
                            MODES=MODES, JURISDICTIONS=JURISDICTIONS, APPLICANT_KINDS=APPLICANT_KINDS,
                            RESULT_TYPES=RESULT_TYPES, LEVELS=LEVELS)
@@ -327,12 +329,12 @@ def matter(code: str):
 def edit_matter(code: str):
     row = _get(Matter, code)
     if request.method == "GET":
-        form = {k: getattr(row, k) for k in accounts.MATTER_FIELDS}
+        form = {k: getattr(row, k) for k in reference.MATTER_FIELDS}
         return render_template("admin/matter_edit.html", matter=row, form=form, errors={})
     form = {k: request.form.get(k, "") for k in ("name", "legal_days", "promised_days")}
     form["active"] = request.form.get("active") == "yes"
     try:
-        changes = accounts.update_matter(g.db, g.actor.username, code, form)
+        changes = reference.update_matter(g.db, g.actor.username, code, form)
     except Refused as e:
         g.db.rollback()
         return render_template("admin/matter_edit.html", matter=row, form=form, errors=_errors(e)), 400
@@ -350,7 +352,7 @@ def audit():
     kind = request.args.get("kind", "")
     actor = request.args.get("actor", "").strip()
     page = _page()
-    rows, total = accounts.audit_log(g.db, kind=kind if kind in TARGET_KINDS else None, actor=actor or None,
+    rows, total = audit_log(g.db, kind=kind if kind in TARGET_KINDS else None, actor=actor or None,
                                      limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     admins = list(g.db.exec(select(User.username).where(User.role == "admin").order_by(User.username)))
     return render_template("admin/audit.html", rows=_audit_rows(rows), kind=kind, actor=actor, admins=admins,

@@ -110,7 +110,7 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     # check your answers: nothing registered yet, and where the case will go
     answers = clerk.inner_text("main")
     for text in ["张晓明", resident_id(), "13812345678", "山西省太原市小店区（140105）", "无犯罪记录证明申请表",
-                 "原件 1 份", "居民身份证", "复印件 1 份", "身份证读卡器读取", "邮寄送达", "太原市小店区公安局",
+                 "原件 1 份", "居民身份证", "复印件 1 份", "身份证读卡器读取", "邮寄送达", "太原市公安局小店分局户政科",
                  "2026年3月5日", "忻府区"]:
         assert text in answers, text
     clerk.screenshot(path=shots / "03-intake-check.png", full_page=True)
@@ -221,7 +221,7 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     officer.screenshot(path=shots / "11-office-decided.png", full_page=True)
     label = pdf(office_ctx, server, result_label)
     label_text = pdfs.text(label).replace(" ", "")
-    assert result_no in label_text and "张晓明" in label_text
+    assert result_no in label_text and "张晓明" in label_text, label_text
     office_ctx.close()
 
     # -- the courier brings the result to the applicant's door -----------------------------------------

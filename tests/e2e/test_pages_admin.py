@@ -7,7 +7,8 @@ import re
 import pytest
 from sqlmodel import select
 
-from app.users import AdminAudit, ApiToken, User
+from app.audit import AdminAudit
+from app.users import ApiToken, User
 from routing.tables import Matter, Office
 from tests.e2e.conftest import csrf_token
 from tests.e2e.steps import rows
