@@ -88,6 +88,27 @@ def _checked(session: Session, env: Env, number: str, check: str | None) -> Case
     raise not_found(NOT_FOUND)
 
 
+# A scan that moves the case too is one step for the applicant, not two: the case's own words stay
+# ("申请材料已寄出"), the packet's echo of the same moment ("申请材料已交寄") goes.
+_ECHOES = {"packet_dispatched": {"in_transit", "supplement_in_transit", "result_in_transit"},
+           "packet_received": {"received", "ready_for_pickup"},
+           "packet_delivered": {"delivered"}}
+
+
+def _without_echoes(events: list[dict]) -> list[dict]:
+    case_steps = {(ev["at"], ev["type"]): ev for ev in events if not ev["type"].startswith("packet_")}
+    kept = []
+    for ev in events:
+        echoed = [case_steps.get((ev["at"], t)) for t in _ECHOES.get(ev["type"], ())]
+        echoed = [c for c in echoed if c is not None]
+        if echoed:
+            echoed[0]["place"] = echoed[0]["place"] or ev["place"]
+            echoed[0]["tracking_no"] = ev["tracking_no"]
+            continue
+        kept.append(ev)
+    return kept
+
+
 def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     case = _checked(session, env, number, check)
     directory = load_directory(session)
@@ -117,6 +138,7 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
                                "tracking_no": packet.tracking_no,
                                "text": PACKET_TEXT[e.type].format(kind=kind, place=place(e.office_code) or "处理中心"),
                                "place": place(e.office_code)})
+    events = _without_echoes(events)
     events.sort(key=lambda ev: (ev["at"], ev["seq"]))  # same second: the order they were recorded
     for ev in events:
         ev["at"] = clock.iso(ev["at"])
