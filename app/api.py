@@ -22,7 +22,7 @@ from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
 from labels import label, manifest, notices, receipt, zpl
-from tracking import actions, handovers, intake, printing, public, scans, views
+from tracking import actions, follow_ups, handovers, intake, printing, public, scans, views
 from tracking.errors import Refused, bad_request
 from tracking.states import CaseStatus
 
@@ -293,6 +293,16 @@ def decision(case_no):
         extra["delivery_url"] = made["delivery_url"]
         extra["delivery_expires"] = clock.iso(made["delivery_expires"])
     answer = _case_answer(made["case"], **extra)
+    g.db.commit()
+    return answer, 200
+
+
+@bp.post("/cases/<case_no>/follow-up")
+@staff
+@creating
+def follow_up(case_no):
+    case, evaluation = follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body())
+    answer = _case_answer(case, evaluation=follow_ups.evaluation_view(evaluation))
     g.db.commit()
     return answer, 200
 

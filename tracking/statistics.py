@@ -201,6 +201,8 @@ class Rating:
     matter_code: str
     owning_office: str
     follow_up_status: str | None = None
+    follow_up_note: str | None = None       # what the owning office did, once done
+    followed_up_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -407,11 +409,13 @@ def rating_tables(ratings: Sequence[Rating], by: str, n: Names) -> dict[str, Tab
 
 
 def ratings_list_table(ratings: Sequence[Rating], n: Names) -> Table:
-    table = Table("ratings", "评价记录", ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态"])
+    table = Table("ratings", "评价记录", ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态",
+                                                "整改情况", "整改时间"])
     for r in ratings:
         table.rows.append([clock.beijing(r.at).strftime("%Y-%m-%d %H:%M"), r.case_no, r.score, SCORE_TITLES[r.score],
                            n.matter(r.matter_code), n.office(r.owning_office), r.comment,
-                           FOLLOW_UP_TITLES.get(r.follow_up_status or "", "")])
+                           FOLLOW_UP_TITLES.get(r.follow_up_status or "", ""), r.follow_up_note or "",
+                           clock.beijing(r.followed_up_at).strftime("%Y-%m-%d %H:%M") if r.followed_up_at else ""])
     return table
 
 
@@ -485,5 +489,6 @@ def ratings(session: Session, actor: Actor, period: Period | None = None, *, onl
     query = query.order_by(Evaluation.at.desc(), Evaluation.id.desc())
     if limit:
         query = query.limit(limit)
-    return [Rating(e.at, case_no, e.score, e.comment, matter, owning, e.follow_up_status)
+    return [Rating(e.at, case_no, e.score, e.comment, matter, owning, e.follow_up_status, e.follow_up_note,
+                   e.followed_up_at)
             for e, case_no, matter, owning in session.exec(query)]

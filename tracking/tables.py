@@ -107,6 +107,9 @@ class Evaluation(SQLModel, table=True):
     at: datetime = Field(sa_column=utc_column(False))
     follow_up_office: Optional[str] = None  # set for scores 1–2 (整改)
     follow_up_status: Optional[str] = None  # open | done
+    follow_up_note: Optional[str] = None    # what the owning office did about it
+    followed_up_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    followed_up_by: Optional[str] = None    # the officer's username
 
 
 class TrackLock(SQLModel, table=True):

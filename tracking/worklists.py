@@ -17,7 +17,8 @@ from tracking.context import Actor, Env
 from tracking.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
 from tracking.handovers import piece_count
 from tracking.states import CaseStatus
-from tracking.tables import Case, ResultFile
+from tracking.public import SCORE_TEXT
+from tracking.tables import Case, Evaluation, ResultFile
 
 # -- the collecting window: packets leaving, pick-ups, … --------------------------------------
 
@@ -232,6 +233,17 @@ def office_cases(session: Session, settings: Settings, office_code: str,
     for rows in found.values():
         rows.sort(key=lambda r: (not r["overdue"], r["step_due"] or date.max, r["case_no"]))
     return found
+
+
+def open_follow_ups(session: Session, office_code: str) -> list[dict]:
+    """Bad ratings of the office's cases still to be followed up (整改), the longest waiting first."""
+    rows = session.exec(select(Evaluation, Case.case_no, Case.matter_code).join(Case, Case.id == Evaluation.case_id)
+                        .where(Evaluation.follow_up_office == office_code, Evaluation.follow_up_status == "open")
+                        .order_by(Evaluation.at, Evaluation.id)).all()
+    names = {m.code: m.name for m in session.exec(select(Matter).where(
+        Matter.code.in_(sorted({matter for _, _, matter in rows}))))} if rows else {}
+    return [{"case_no": case_no, "matter": names.get(matter, matter), "score": e.score,
+             "score_text": SCORE_TEXT[e.score], "comment": e.comment, "at": e.at} for e, case_no, matter in rows]
 
 
 def packet_to_receive(session: Session, office_code: str, tracking_no: str) -> dict | None:

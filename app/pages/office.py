@@ -14,7 +14,7 @@ from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
 from mailing.states import PacketStatus, ScanType
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking import actions, scans, states, views, worklists
+from tracking import actions, follow_ups, scans, states, views, worklists
 from tracking.errors import Refused
 from tracking.states import CaseAction, CaseStatus
 
@@ -26,7 +26,7 @@ RECEIVABLE = {s.value for s in PACKET_TRANSITIONS[ScanType.RECEIVED]}
 LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("accepted", "待办结"),
          ("decided", "已办结"), ("", "全部")]
 # each case form's fields carry a prefix, so that a refusal's field finds its input on a page with four forms
-FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_"}
+FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_", "follow_up": "fu_"}
 
 
 
@@ -44,6 +44,7 @@ def home():
     return render_template("office/home.html", office_name=views.office_ref(load_directory(g.db), office)["name"],
                            packets=worklists.inbound_packets(g.db, office),
                            sheets=worklists.manifests_to_count(g.db, office), cases=cases,
+                           follow_ups=worklists.open_follow_ups(g.db, office),
                            overdue=sum(row["overdue"] for rows in cases.values() for row in rows))
 
 
@@ -144,9 +145,10 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
            "reject": states.can(current, CaseAction.REJECT),
            "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
     matter = g.db.get(Matter, case["matter_code"])
+    evaluation = follow_ups.evaluation_view(follow_ups.evaluation_of(g.db, actions.load_case(g.db, case_no)))
     return make_response(render_template(
         "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
-        failed=failed, form=form or request.form, settings=env().settings), status)
+        failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation), status)
 
 
 def _refused(case_no: str, which: str, e: Refused, message: str | None = None):
@@ -227,6 +229,23 @@ def decide(case_no):
             return _refused(case_no, "decide", e, "请选择要上传的办理结果文件（PDF 等）。" if missing else None)
         committed()
         return redirect(url_for(".done", case_no=case_no), 303)
+    return once(run)
+
+
+@bp.post("/cases/<case_no>/follow-up")
+@role_required("officer")
+def follow_up(case_no):
+    """整改 of a bad rating: what the office did about it closes the follow-up."""
+    body = {"note": request.form.get("fu_note", "")}
+
+    def run():
+        try:
+            follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body)
+        except Refused as e:
+            return _refused(case_no, "follow_up", e)
+        committed()
+        flash(f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", "success")
+        return redirect(url_for(".case", case_no=case_no, _anchor="evaluation"), 303)
     return once(run)
 
 

@@ -276,7 +276,8 @@ def test_ratings_are_counted_averaged_and_the_bad_share_and_open_follow_ups_show
     assert "1 分 非常不满意" in text and "5 分 非常满意" in text and "待整改" in text and "很快" in text
     only_bad = csv_rows(pages.get("/supervise/ratings?since=2026-03-01&until=2026-03-04&bad=1&format=csv",
                                   as_="supervisor"))
-    assert only_bad[0] == ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态"]
+    assert only_bad[0] == ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态",
+                           "整改情况", "整改时间"]
     assert len(only_bad) == 2
     row = only_bad[1]
     assert row[1] == bad["case_no"] and row[2] == "1" and row[7] == "待整改"
