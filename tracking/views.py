@@ -37,8 +37,10 @@ def route_progress(packet: Packet, events: list[PacketEvent]) -> list[dict]:
     """The planned route with, for each stop, when the packet was first scanned there (None: not yet)."""
     first: dict[str, str] = {}
     for e in events:  # in time order
-        if e.office_code and e.type != "exception":
-            first.setdefault(e.office_code, clock.iso(e.at))
+        # a courier's pick-up scan may name no office: the packet has left where it started all the same
+        office = e.office_code or (packet.from_office if e.type == "dispatched" else None)
+        if office and e.type != "exception":
+            first.setdefault(office, clock.iso(e.at))
     return [{**item, "reached_at": first.get(item["office_code"])} for item in packet.route]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlmodel import select
 
-from app.users import User, courier_name
+from app.users import User, courier_name, display_name
 from app.web import committed, env, field_errors, once, role_required
 from tracking import handovers, scans, worklists
 from tracking.errors import Refused
@@ -107,6 +107,7 @@ def _render_sheet(manifest_no: str, errors=None, scanned=(), status=200):
     counting = made.to_party == f"office:{office}" and made.handed_over_at is not None \
         and made.cancelled_at is None and made.confirmed_at is None
     return make_response(render_template("manifests/sheet.html", sheet=sheet, history=history,
+                                         maker=display_name(g.db, made.created_by),
                                          mine=made.from_office == office, counting=counting,
                                          errors=errors or {}, scanned=list(scanned)), status)
 

@@ -88,10 +88,37 @@ def _refused(e: Refused, number: str):
     raise e
 
 
+_ON_THE_WAY = {"packet_arrived_hub", "packet_departed_hub"}
+
+
+def folded(events: list[dict]) -> list[dict]:
+    """The timeline as an applicant reads it on a phone: the hub scans between two steps fold into one
+    line ("途经 3 个邮件处理中心", opened on a tap), and a packet's number is named on its first line only."""
+    steps, named = [], set()
+    for e in events:
+        e = dict(e)
+        if e.get("tracking_no") in named:
+            del e["tracking_no"]
+        elif e.get("tracking_no"):
+            named.add(e["tracking_no"])
+        if e["type"] in _ON_THE_WAY:
+            if not steps or "hubs" not in steps[-1]:
+                steps.append({"hubs": [], "at": e["at"]})
+            steps[-1]["hubs"].append(e)
+            continue
+        steps.append(e)
+    for step in steps:
+        if "hubs" in step:
+            places = list(dict.fromkeys(h["place"] or "邮件处理中心" for h in step["hubs"]))
+            step.update(text=f"途经 {len(places)} 个邮件处理中心", places=places, at=step["hubs"][-1]["at"])
+    return steps
+
+
 def _timeline(answer: dict, check: str, *, errors: dict | None = None, notice: str = "", score: str = "",
               comment: str = "", status: int = 200):
-    return render_template("track/case.html", t=answer, check=check, errors=errors or {}, notice=notice,
-                           score=score, comment=comment, scores=SCORES, labels=LABELS), status
+    return render_template("track/case.html", t=answer, steps=folded(answer["events"]), check=check,
+                           errors=errors or {}, notice=notice, score=score, comment=comment, scores=SCORES,
+                           labels=LABELS), status
 
 
 # -- evaluation (好差评) -------------------------------------------------------------------------

@@ -416,3 +416,14 @@ def test_a_count_sent_again_with_the_same_idempotency_key_gets_the_first_answer(
     assert [e.reason for e in packet_events(db, b["tracking_no"])].count("missing_from_manifest") == 1
     assert_error(api.post(path, {"tracking_nos": [a["tracking_no"]]}, as_="courier", key="count-2"),
                  409, "already_confirmed")
+
+
+def test_a_couriers_pick_up_scan_naming_no_office_marks_the_window_as_left(staff, frozen):
+    api = staff
+    number = packets(api, 1)[0]["tracking_no"]
+    m = made(api, [number])
+    result = scan_sheet(api, m["manifest_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="courier")
+    assert result["status"] == "recorded"
+    route = packet_of(api, number)["route"]
+    assert route[0]["office_code"] == "H140902" and route[0]["reached_at"] == "2026-03-02T10:00:00+08:00"
+    assert [stop["reached_at"] for stop in route[1:]] == [None] * (len(route) - 1)
