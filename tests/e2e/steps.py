@@ -103,3 +103,12 @@ def delivered_electronically(api, frozen) -> dict:
     assert case_of(api, case["case_no"])["status"] == "delivered"
     return case
 
+
+def rated(api, frozen, score: int = 2, comment: str = "等了很久才有人处理") -> dict:
+    """A case delivered on 4 March and rated on 5 March at nine (scores 1–2 open a follow-up)."""
+    case = delivered_electronically(api, frozen)
+    frozen.set("2026-03-05T09:00:00+08:00")
+    r = api.post(f"/api/v1/track/{case['case_no']}/evaluation",
+                 {"check": case["check_code"], "score": score, "comment": comment})
+    assert r.status_code == 201, r.get_json()
+    return case

@@ -6,20 +6,11 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from tests.e2e.steps import assert_error, case_of, count, delivered_electronically, rows
+from tests.e2e.steps import assert_error, case_of, count, delivered_electronically, rated, rows
 from tracking.tables import CaseEvent, Evaluation
 
 NOTE = "已电话联系申请人致歉，说明材料在途延误的原因；已要求窗口当日交寄。"
 
-
-def rated(api, frozen, score: int = 2, comment: str = "等了很久才有人处理") -> dict:
-    """A case delivered on 4 March and rated on 5 March at nine."""
-    case = delivered_electronically(api, frozen)
-    frozen.set("2026-03-05T09:00:00+08:00")
-    r = api.post(f"/api/v1/track/{case['case_no']}/evaluation",
-                 {"check": case["check_code"], "score": score, "comment": comment})
-    assert r.status_code == 201, r.get_json()
-    return case
 
 
 def follow_up(api, case_no: str, note=NOTE, as_: str = "officer", key: str | None = None):

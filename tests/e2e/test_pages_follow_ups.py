@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
-from tests.e2e.steps import count, delivered_electronically, rows
+from tests.e2e.steps import count, delivered_electronically, rated, rows
 from tests.helpers import intake_body
 from tracking.tables import CaseEvent, Evaluation
 
@@ -19,15 +19,6 @@ def officer(staff, pages, frozen):
     pages.login("officer")
     return pages
 
-
-def rated(api, frozen, score: int = 2, comment: str = "材料寄了一个星期才到") -> dict:
-    """A case delivered on 4 March and rated on 5 March at nine."""
-    case = delivered_electronically(api, frozen)
-    frozen.set("2026-03-05T09:00:00+08:00")
-    r = api.post(f"/api/v1/track/{case['case_no']}/evaluation",
-                 {"check": case["check_code"], "score": score, "comment": comment})
-    assert r.status_code == 201, r.get_json()
-    return case
 
 
 def text_of(html: str) -> str:
@@ -62,7 +53,7 @@ def test_the_desk_lists_a_bad_rating_to_follow_up_with_its_matter_score_comment_
     listed = section(page.text, "follow-ups")
     assert bad["case_no"] in listed and good["case_no"] not in listed
     assert "无犯罪记录证明" in listed and "2 分 不满意" in listed
-    assert "材料寄了一个星期才到" in listed and "2026-03-05 09:00" in listed
+    assert "等了很久才有人处理" in listed and "2026-03-05 09:00" in listed
     assert f'/office/cases/{bad["case_no"]}#evaluation' in page.text
 
 
@@ -85,7 +76,7 @@ def test_the_case_page_shows_the_rating_and_the_form_and_recording_the_note_clos
     page = officer.get(f"/office/cases/{case['case_no']}", as_="officer")
     shown = section(page.text, "evaluation", "facts")
     assert "申请人评价" in shown and "待整改" in shown
-    assert "2 分 不满意" in shown and "材料寄了一个星期才到" in shown
+    assert "2 分 不满意" in shown and "等了很久才有人处理" in shown
     assert f'action="/office/cases/{case["case_no"]}/follow-up"' in page.text
 
     frozen.set("2026-03-06T15:30:00+08:00")
