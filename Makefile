@@ -42,9 +42,10 @@ browser:
 	if [ "$(SUDO)" != none ] && command -v apt-get >/dev/null; then \
 	  echo "== installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei \
-	  || echo "!! could not install chromium: the browser layer (tests/browser) will be skipped"; \
+	  || echo "!! could not install chromium: the browser layer (tests/browser) will be skipped if it is missing"; \
 	else \
-	  echo "!! chromium is not installed and this user cannot install it: the browser layer (tests/browser) will be skipped"; \
+	  [ -x $(CHROMIUM) ] && echo "!! no CJK font (fonts-wqy-microhei): browser screenshots will show boxes for Chinese" \
+	    || echo "!! chromium is not installed and this user cannot install it: the browser layer (tests/browser) will be skipped"; \
 	fi
 
 ## scale-out processes (TONGBAN_DATABASE_URL and TONGBAN_BROKER_URL set)

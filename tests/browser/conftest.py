@@ -22,9 +22,10 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 def pytest_collection_modifyitems(config, items):
     if Path(CHROMIUM).exists():
         return
-    why = f"浏览器测试层已跳过：未找到 Chromium（{CHROMIUM}）。安装：apt-get install -y chromium fonts-wqy-microhei"
+    why = (f"browser layer (tests/browser) skipped: no Chromium at {CHROMIUM} "
+           "(apt-get install -y chromium fonts-wqy-microhei)")
     if os.environ.get("CI"):
-        raise pytest.UsageError(why.replace("已跳过", "不能跳过（CI）"))
+        raise pytest.UsageError(why.replace("skipped", "cannot be skipped under CI"))
     for item in items:
         if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.skip(reason=why))
