@@ -8,8 +8,8 @@ from config import clock
 from tracking.actions import _as_officer, load_case
 from tracking.context import Actor, Env
 from tracking.errors import bad_request, conflict
-from tracking.public import SCORE_TEXT
 from tracking.records import case_event
+from tracking.states import SCORE_TITLES
 from tracking.tables import Case, Evaluation
 
 NOTE_MIN = 5      # characters: "已电话回访" at the least, never an empty "ok"
@@ -64,5 +64,5 @@ def evaluation_view(evaluation: Evaluation | None) -> dict | None:
                      "status_text": STATUS_TEXT.get(evaluation.follow_up_status, evaluation.follow_up_status),
                      "office_code": evaluation.follow_up_office, "note": evaluation.follow_up_note,
                      "at": clock.iso(evaluation.followed_up_at), "by": evaluation.followed_up_by}
-    return {"score": evaluation.score, "score_text": SCORE_TEXT[evaluation.score], "comment": evaluation.comment,
+    return {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score], "comment": evaluation.comment,
             "at": clock.iso(evaluation.at), "follow_up": follow_up}

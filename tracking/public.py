@@ -17,7 +17,7 @@ from tracking.deadlines import packet_late
 from tracking.errors import Refused, bad_request, conflict, not_found
 from tracking.links import make_token
 from tracking.records import case_event, notify, transition
-from tracking.states import BEFORE_DECISION, EVALUABLE, CaseAction, CaseStatus, is_overdue
+from tracking.states import BAD_SCORE, BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseAction, CaseStatus, is_overdue
 from tracking.tables import Case, CaseEvent, Evaluation, ResultFile, TrackLock
 
 LOCK_AFTER = 10
@@ -45,7 +45,6 @@ CASE_TEXT = {
     "result_returned_to_window": "办理结果未能投递，已退回收件窗口",
 }
 DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
-SCORE_TEXT = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RESULT_METHOD_TEXT = {"mail": "邮寄送达", "pickup": "到收件窗口领取", "electronic": "网上下载电子结果"}
 PACKET_TEXT = {
     "dispatched": "{kind}已交寄",
@@ -165,7 +164,7 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             "next": upcoming(session, env, case, list(packets.values()), place(case.collecting_office))
             + ([{"text": "评价本次服务（好差评）", "expected": None, "yours": True}] if evaluable else []),
             "electronic_result": electronic_result(session, env, case),
-            "evaluation": {"score": evaluation.score, "score_text": SCORE_TEXT[evaluation.score],
+            "evaluation": {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score],
                            "at": clock.iso(evaluation.at)} if evaluation else None}
 
 
@@ -261,7 +260,7 @@ def evaluate(session: Session, env: Env, case_no: str, body: dict) -> tuple[Eval
     if CaseStatus(case.status) not in EVALUABLE:
         raise conflict(message="办件尚未办结送达，暂不能评价。", status=case.status)
     evaluation = Evaluation(case_id=case.id, score=score, comment=comment.strip()[:500], at=clock.now())
-    if score <= 2:
+    if score <= BAD_SCORE:
         evaluation.follow_up_office, evaluation.follow_up_status = case.owning_office, "open"
         notify(session, case, f"办件{case.case_no}收到差评（{score}分），请及时整改回访。",
                office_code=case.owning_office)

@@ -96,3 +96,9 @@ def apply(current: CaseStatus, action: CaseAction) -> CaseStatus:
     if current not in sources:
         raise InvalidTransition(current.value, action.value)
     return target
+
+
+# 好差评: the five levels, and the score at or below which a rating is bad and the owning office must
+# follow it up (整改)
+SCORE_TITLES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD_SCORE = 2

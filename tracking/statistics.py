@@ -24,12 +24,10 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.context import Actor
 from tracking.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
-from tracking.states import CaseStatus
+from tracking.states import BAD_SCORE, SCORE_TITLES, CaseStatus
 from tracking.tables import Case, Evaluation
 from tracking.views import _in_scope
 
-SCORE_TITLES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-BAD_SCORE = 2  # a score at or below it is a bad rating, followed up by the owning office (整改)
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
 
 # The stages whose elapsed time is measured: (key, title, the office that answers for it). The collecting

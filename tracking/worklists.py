@@ -16,8 +16,7 @@ from tracking import views
 from tracking.context import Actor, Env
 from tracking.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
 from tracking.handovers import piece_count
-from tracking.states import CaseStatus
-from tracking.public import SCORE_TEXT
+from tracking.states import SCORE_TITLES, CaseStatus
 from tracking.tables import Case, Evaluation, ResultFile
 
 # -- the collecting window: packets leaving, pick-ups, … --------------------------------------
@@ -243,7 +242,7 @@ def open_follow_ups(session: Session, office_code: str) -> list[dict]:
     names = {m.code: m.name for m in session.exec(select(Matter).where(
         Matter.code.in_(sorted({matter for _, _, matter in rows}))))} if rows else {}
     return [{"case_no": case_no, "matter": names.get(matter, matter), "score": e.score,
-             "score_text": SCORE_TEXT[e.score], "comment": e.comment, "at": e.at} for e, case_no, matter in rows]
+             "score_text": SCORE_TITLES[e.score], "comment": e.comment, "at": e.at} for e, case_no, matter in rows]
 
 
 def packet_to_receive(session: Session, office_code: str, tracking_no: str) -> dict | None:

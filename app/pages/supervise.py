@@ -14,6 +14,7 @@ from tracking import statistics as st
 from tracking import views
 from tracking.deadlines import STAGE_TITLES, STAGES
 from tracking.errors import Refused
+from tracking.states import BAD_SCORE, SCORE_TITLES
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 
@@ -118,7 +119,7 @@ def stats():
     distribution = rating_tables["scores"].rows
     score_chart = charts.column_chart([(row[0], row[2]) for row in distribution], title="评价等级分布",
                                       chart_id="chart-scores", unit="",
-                                      colors=[charts.ALERT if row[1] <= st.BAD_SCORE else charts.BRAND
+                                      colors=[charts.ALERT if row[1] <= BAD_SCORE else charts.BRAND
                                               for row in distribution])
     return render_template("supervise/stats.html", errors=errors, period=period, by=by, tables=tables,
                            volume_charts=volume_charts, median_chart=median_chart, score_chart=score_chart,
@@ -141,8 +142,8 @@ def ratings():
         return exported
     return render_template("supervise/ratings.html", errors=errors, period=period, only_bad=only_bad,
                            only_open=only_open, rated=rated[:PAGE_ROWS], total=len(rated), names=names,
-                           summary=st.summarise(rated), limit=RATING_ROWS, score_titles=st.SCORE_TITLES,
-                           follow_up_titles=st.FOLLOW_UP_TITLES, bad_score=st.BAD_SCORE)
+                           summary=st.summarise(rated), limit=RATING_ROWS, score_titles=SCORE_TITLES,
+                           follow_up_titles=st.FOLLOW_UP_TITLES, bad_score=BAD_SCORE)
 
 
 @bp.get("/exceptions")

@@ -14,10 +14,11 @@ from app.ratelimit import rate_limited
 from app.web import committed, env
 from tracking import public
 from tracking.errors import Refused
+from tracking.states import SCORE_TITLES
 
 bp = Blueprint("track", __name__, url_prefix="/track")
 
-SCORES = [(str(score), text) for score, text in sorted(public.SCORE_TEXT.items(), reverse=True)]
+SCORES = [(str(score), text) for score, text in sorted(SCORE_TITLES.items(), reverse=True)]
 LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议"}
 
 
@@ -157,4 +158,4 @@ def thanks(case_no):
     if not done or done.get("case_no") != case_no:  # not just evaluated here: the look-up instead
         return redirect(url_for("track.ask_code", number=case_no))
     return render_template("track/thanks.html", case_no=case_no, score=done["score"],
-                           score_text=public.SCORE_TEXT.get(done["score"]))
+                           score_text=SCORE_TITLES.get(done["score"]))
