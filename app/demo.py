@@ -11,7 +11,7 @@ from app.users import User, create_user
 from config import clock
 from mailing.tables import Packet
 from routing.calendars import work_calendar
-from tracking import actions, intake, scans
+from tracking import actions, intake, public, scans
 from tracking.context import Env
 from tracking.identity import resident_id_check_char
 
@@ -94,10 +94,13 @@ def load_demo(session: Session, env: Env) -> int:
     people = [("demo", "张晓明", "14010519900307123", "13812345678", "pickup"),
               ("in_transit", "李娜", "14010519851112002", "13912345678", "pickup"),
               ("accepted", "王强", "14010519780501101", "13712345678", "mail"),
-              ("decided", "刘洋", "14010520000229202", "13612345678", "electronic")]
+              ("decided", "刘洋", "14010520000229202", "13612345678", "electronic"),
+              ("arrived", "陈静", "14010519920815304", "13512345678", "mail"),
+              ("rated", "赵磊", "14010519700101405", "13412345678", "electronic")]
     made = 0
     for stage, name, id17, phone, delivery in people:
-        case = intake.register_case(session, env, clerk, _intake(delivery, name, id17, phone))["case"]
+        registered = intake.register_case(session, env, clerk, _intake(delivery, name, id17, phone))
+        case = registered["case"]
         session.commit()
         made += 1
         if stage == "demo":
@@ -112,13 +115,23 @@ def load_demo(session: Session, env: Env) -> int:
         for i, hop in enumerate(hops):
             _scan(session, env, courier, packet.tracking_no, "arrived_hub", at + timedelta(hours=1 + 2 * i), hop)
             _scan(session, env, courier, packet.tracking_no, "departed_hub", at + timedelta(hours=2 + 2 * i), hop)
+        if stage == "arrived":  # at the office's door, waiting for its scan and contents check
+            _scan(session, env, courier, packet.tracking_no, "out_for_delivery",
+                  at + timedelta(hours=1 + 2 * len(hops)), packet.to_office)
+            continue
         _scan(session, env, officer, packet.tracking_no, "received", at + timedelta(hours=2 + 2 * len(hops)),
               contents=[{"code": "application_form", "status": "ok"}, {"code": "id_card", "status": "ok"}])
         actions.accept_case(session, env, officer, case.case_no)
         session.commit()
-        if stage == "decided":
+        if stage in ("decided", "rated"):
             pdf = b"%PDF-1.4\n% demo result\n"
-            actions.decide_case(session, env, officer, case.case_no,
-                                {"outcome": "approved", "note": "准予", "result_file": base64.b64encode(pdf).decode()})
+            decided = actions.decide_case(session, env, officer, case.case_no,
+                                          {"outcome": "approved", "note": "准予",
+                                           "result_file": base64.b64encode(pdf).decode()})
+            session.commit()
+        if stage == "rated":  # downloaded, then rated badly: a follow-up (整改) waits for the office
+            actions.download_result(session, env, decided["delivery_url"].rsplit("/", 1)[-1])
+            public.evaluate(session, env, case.case_no, {"check": registered["check_code"], "score": 2,
+                                                         "comment": "材料在路上走了好几天，希望快一些。"})
             session.commit()
     return made + _overdue_cases(session, env, clerk, officer)

@@ -48,7 +48,12 @@ def test_demo_loads_once_and_changes_nothing_the_second_time(app, db):
     assert first.exit_code == 0, first.output
     assert "xinfu-clerk" in first.output and "tongban-demo" in first.output
     cases = db.exec(select(Case)).all()
-    assert {c.status for c in cases} >= {"collected", "in_transit", "accepted", "decided"}
+    assert {c.status for c in cases} >= {"collected", "in_transit", "accepted", "decided", "closed"}
+    # every desk has something on it: a packet at the office's door, a bad rating to follow up
+    from mailing.tables import Packet
+    from tracking.tables import Evaluation
+    assert db.exec(select(Packet).where(Packet.status == "out_for_delivery")).first() is not None
+    assert [(e.score, e.follow_up_status) for e in db.exec(select(Evaluation))] == [(2, "open")]
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
     db.expire_all()
