@@ -19,6 +19,7 @@ from tracking.errors import Refused
 from tracking.states import CaseAction, CaseStatus
 
 bp = Blueprint("office", __name__, url_prefix="/office")
+DESK_ROWS = 50  # a queue longer than this shows its most urgent cases and links to the whole list
 
 # the statuses a packet may be signed for in (the packet state machine's own table)
 RECEIVABLE = {s.value for s in PACKET_TRANSITIONS[ScanType.RECEIVED]}
@@ -41,7 +42,8 @@ def _tracking_no(value: str | None) -> str:
 def home():
     office = g.actor.office_code
     cases = worklists.office_cases(g.db, env().settings, office)
-    return render_template("office/home.html", office_name=views.office_ref(load_directory(g.db), office)["name"],
+    return render_template("office/home.html", desk_rows=DESK_ROWS,
+                           office_name=views.office_ref(load_directory(g.db), office)["name"],
                            packets=worklists.inbound_packets(g.db, office),
                            sheets=worklists.manifests_to_count(g.db, office), cases=cases,
                            follow_ups=worklists.open_follow_ups(g.db, office),

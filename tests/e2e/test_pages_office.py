@@ -380,3 +380,16 @@ def test_a_clerk_gets_403_on_the_office_pages(staff, pages):
     pages.login("clerk")
     for path in ("/office", "/office/receive", "/office/cases?status=received"):
         assert pages.get(path, as_="clerk").status_code == 403
+
+
+def test_a_long_queue_on_the_desk_shows_its_most_urgent_cases_and_links_to_the_whole_list(
+        staff, officer, frozen, monkeypatch):
+    import app.pages.office
+    monkeypatch.setattr(app.pages.office, "DESK_ROWS", 2)
+    numbers = [received(staff)["case_no"] for _ in range(3)]
+    page = officer.get("/office", as_="officer").text
+    shown = [n for n in numbers if n in page]
+    assert len(shown) == 2
+    assert "以上是最紧急的 2 件，共 3 件。" in page and 'href="/office/cases?status=received">查看全部' in page
+    everything = officer.get("/office/cases?status=received", as_="officer").text
+    assert all(n in everything for n in numbers)
