@@ -117,7 +117,7 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
         return post.name if post else None
 
     events = []
-    for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)):
+    for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)):
         if e.type in CASE_TEXT:
             text = DEEMED_TEXT if e.type == "accepted" and e.data.get("deemed") else CASE_TEXT[e.type]
             events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": text,
@@ -127,9 +127,10 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             events.append({"at": e.at, "seq": e.recorded_at, "type": "exception",
                            "text": f"邮件异常：{EXCEPTION_REASONS.get(reason, reason)}",
                            "place": place(e.office_code)})
-    packets = {p.id: p for p in session.exec(select(Packet).where(Packet.case_id == case.id))}
+    packets = {p.id: p for p in session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))}
     if packets:
-        for e in session.exec(select(PacketEvent).where(PacketEvent.packet_id.in_(list(packets)))):
+        for e in session.exec(select(PacketEvent).where(PacketEvent.packet_id.in_(list(packets)))
+                              .order_by(PacketEvent.id)):
             if e.type in PACKET_TEXT:
                 packet = packets[e.packet_id]
                 kind = PacketKind(packet.kind).title
