@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
 from datetime import date, datetime, timedelta
 from functools import wraps
@@ -35,7 +36,7 @@ def session_id(user: User) -> str:
 
 @login_manager.user_loader
 def _load_user(value: str):
-    user_id, _, stamp = value.partition(".")
+    user_id = value.partition(".")[0]
     user = g.db.get(User, int(user_id)) if user_id.isdigit() else None
     if user is None or not user.active or session_id(user) != value:
         return None
@@ -95,6 +96,12 @@ def once(run):
         g.db.rollback()
         idempotency.settle(g.db, who, path, key, 500, None)
     return answer
+
+
+def typed(value: str | None) -> str:
+    """A number as a scanner or a person typed it (tracking number, case number, check code, ID number):
+    full-width characters folded (NFKC, as phone keyboards type them), spaces dropped, letters upper-case."""
+    return "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
 
 
 def new_txn() -> str:
@@ -174,11 +181,17 @@ def _not_cached(response):
 
 # -- template helpers ----------------------------------------------------------------------------
 
-def _when(value) -> str:
-    if value is None or value == "":
-        return ""
+def _moment(value):
+    """A date or time as a view gives it: a date, an aware datetime, or either in ISO text."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return value
+
+
+def _when(value) -> str:
+    if not value:
+        return ""
+    value = _moment(value)
     if isinstance(value, datetime):
         return clock.beijing(value).strftime("%Y-%m-%d %H:%M")
     return value.isoformat()
@@ -187,8 +200,7 @@ def _when(value) -> str:
 def _day(value) -> str:
     if not value:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    value = _moment(value)
     if isinstance(value, datetime):
         value = clock.beijing(value).date()
     return f"{value.year}年{value.month}月{value.day}日"

@@ -5,7 +5,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from sqlmodel import select
 
 from app.users import User, courier_name, display_name
-from app.web import committed, env, field_errors, once, role_required
+from app.web import committed, env, field_errors, once, role_required, typed
 from tracking import handovers, scans, worklists
 from tracking.errors import Refused
 
@@ -20,7 +20,7 @@ def _numbers(*groups) -> list[str]:
     seen: dict[str, None] = {}
     for group in groups:
         for value in group:
-            value = "".join((value or "").split()).upper()
+            value = typed(value)
             if value:
                 seen.setdefault(value)
     return list(seen)

@@ -7,7 +7,7 @@ import uuid
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
-from app.web import committed, env, once, role_required
+from app.web import committed, env, once, role_required, typed
 from config import clock
 from mailing import s10
 from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
@@ -29,10 +29,6 @@ LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("acc
 # each case form's fields carry a prefix, so that a refusal's field finds its input on a page with four forms
 FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_", "follow_up": "fu_"}
 
-
-
-def _tracking_no(value: str | None) -> str:
-    return "".join((value or "").split()).upper()
 
 
 # -- the desk -----------------------------------------------------------------------------------
@@ -105,7 +101,7 @@ def receive():
 @role_required("officer")
 def scanned():
     """A number scanned: the packet's contents to check, or why it cannot be signed for here."""
-    number = _tracking_no(request.form.get("tracking_no"))
+    number = typed(request.form.get("tracking_no"))
     if not number:
         return _receive_page(errors={"tracking_no": "请扫描或输入邮件号。"}, status=400)
     if not s10.is_valid_tracking_no(number):  # a misread barcode: scan again before anything else
@@ -126,7 +122,7 @@ def scanned():
 @role_required("officer")
 def confirm_receipt():
     """The contents checked: sign for the packet, with what is missing or damaged."""
-    number = _tracking_no(request.form.get("tracking_no"))
+    number = typed(request.form.get("tracking_no"))
     event_id = request.form.get("event_id") or str(uuid.uuid4())
     packet = worklists.packet_to_receive(g.db, g.actor.office_code, number) if number else None
     contents = [{"code": m["code"], "status": request.form.get(f"status-{m['code']}", "ok")}

@@ -6,12 +6,10 @@ evaluations go through the same rate limit, lock and use cases as the API.
 """
 from __future__ import annotations
 
-import unicodedata
-
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
 from app.ratelimit import rate_limited
-from app.web import committed, env
+from app.web import committed, env, typed
 from tracking import public
 from tracking.errors import Refused
 from tracking.states import SCORE_TITLES
@@ -21,11 +19,6 @@ bp = Blueprint("track", __name__, url_prefix="/track")
 SCORES = [(str(score), text) for score, text in sorted(SCORE_TITLES.items(), reverse=True)]
 LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议"}
 
-
-
-def _clean(value: str | None) -> str:
-    """What a phone keyboard types: full-width digits and letters folded (NFKC), spaces dropped."""
-    return "".join(unicodedata.normalize("NFKC", value or "").split())
 
 
 @bp.after_request
@@ -40,16 +33,16 @@ def _private(response):
 @bp.route("", methods=["GET", "POST"])
 def form():
     source = request.form if request.method == "POST" else request.args
-    number = _clean(source.get("no"))
+    number = typed(source.get("no"))
     if request.method == "GET" and "check" not in request.args:
         return _form(number)
-    return _look_up(number, _clean(source.get("check")))
+    return _look_up(number, typed(source.get("check")))
 
 
 @bp.get("/<number>")
 def ask_code(number):
     """The QR code's target: the number is filled in, the code is asked for."""
-    return _form(_clean(number))
+    return _form(typed(number))
 
 
 def _form(number: str = "", errors: dict | None = None, status: int = 200, *, named: bool = True):
@@ -126,7 +119,7 @@ def _timeline(answer: dict, check: str, *, errors: dict | None = None, notice: s
 
 @bp.post("/<case_no>/evaluation")
 def evaluation(case_no):
-    check = _clean(request.form.get("check"))
+    check = typed(request.form.get("check"))
     score = request.form.get("score", "")
     comment = request.form.get("comment", "")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
 from app.pages.manifests import packets_page
-from app.web import committed, env, once, role_required
+from app.web import committed, env, once, role_required, typed
 from tracking import actions, views, worklists
 from tracking.errors import Refused
 from tracking.states import CaseStatus
@@ -34,7 +34,7 @@ def home():
 @role_required("clerk")
 def find():
     """A case number or a packet's tracking number, typed or scanned: that case's page."""
-    number = "".join(request.args.get("no", "").split()).upper()
+    number = typed(request.args.get("no"))
     if not number:
         return _home({"no": "请输入或扫描办件编号、邮件号。"}, status=400)
     case_no = worklists.find_case_no(g.db, number)
@@ -79,7 +79,7 @@ def cases():
 @bp.get("/pickups")
 @role_required("clerk")
 def pickups():
-    id_number = "".join(request.args.get("id_number", "").split())
+    id_number = typed(request.args.get("id_number"))
     id_hash = env().sealer.lookup_hash(id_number) if id_number else None
     found = views.list_cases(g.db, env(), g.actor, status=CaseStatus.READY_FOR_PICKUP.value,
                              office=g.actor.office_code, page=1, per_page=200, id_hash=id_hash)
