@@ -83,28 +83,25 @@ def account_errors(session: Session, username: str, role: str, password: str,
         errors["username"] = f"用户名 {username} 已存在。"
     if len(password) < 8:
         errors["password"] = "密码至少8位。"
-    try:
-        check_role_office(session, role, office_code)
-    except UserError as e:
-        errors[e.field or "_"] = str(e)
-    return errors
+    return {**errors, **role_office_errors(session, role, office_code)}
 
 
-def check_role_office(session: Session, role: str, office_code: str | None) -> None:
+def role_office_errors(session: Session, role: str, office_code: str | None) -> dict[str, str]:
     """Which office each role may belong to (the same rule for a new account and an edited one)."""
     if not role:
-        raise UserError("请选择角色。", "role")
+        return {"role": "请选择角色。"}
     if role not in ROLES:
-        raise UserError(f"角色应为 {', '.join(ROLES)} 之一。", "role")
+        return {"role": f"角色应为 {', '.join(ROLES)} 之一。"}
     office = session.get(Office, office_code) if office_code else None
     if office_code and office is None:
-        raise UserError(f"机构代码 {office_code} 不存在。", "office_code")
+        return {"office_code": f"机构代码 {office_code} 不存在。"}
     if role == "clerk" and (office is None or office.kind != "hall"):
-        raise UserError("窗口人员（clerk）必须属于一个政务服务大厅（机构代码以 H 开头）。", "office_code")
+        return {"office_code": "窗口人员（clerk）必须属于一个政务服务大厅（机构代码以 H 开头）。"}
     if role == "officer" and (office is None or office.kind != "department"):
-        raise UserError("办理人员（officer）必须属于一个办理部门（机构代码以 D 开头）。", "office_code")
+        return {"office_code": "办理人员（officer）必须属于一个办理部门（机构代码以 D 开头）。"}
     if role == "courier" and office is not None and office.kind != "hub":
-        raise UserError("寄递人员（courier）只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。", "office_code")
+        return {"office_code": "寄递人员（courier）只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。"}
+    return {}
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -180,11 +177,7 @@ def update_user(session: Session, by: str, user_id: int, name: str, role: str, o
     """An admin changes an account's name, role or office; returns the changes as audited."""
     user = _account(session, user_id)
     name, office_code = name.strip(), (office_code or "").strip().upper() or None
-    errors = {}
-    try:
-        check_role_office(session, role, office_code)
-    except UserError as e:
-        errors[e.field or "_"] = str(e)
+    errors = role_office_errors(session, role, office_code)
     if len(name) > 64:
         errors["name"] = "姓名不超过64个字符。"
     if user.username == by and role != user.role:
