@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from datetime import date, timedelta
+from datetime import date
 
 from sqlmodel import Session, select
 
@@ -18,7 +18,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.context import Actor, Env
 from tracking.errors import Refused, bad_request, conflict, forbidden, not_found, rule
-from tracking.links import LinkError, make_token, read_token
+from tracking.links import LinkError, delivery_link, read_token
 from tracking.records import case_event, notify, transition
 from tracking.states import CaseAction, CaseStatus
 from tracking.tables import Case, ResultFile
@@ -304,9 +304,8 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, body: di
                             sha256=hashlib.sha256(file_bytes).hexdigest(), data=file_bytes, created_at=now)
         session.add(stored)
         session.flush()
-        expires = now + timedelta(days=env.settings.delivery_link_days)
-        result["delivery_url"] = f"/api/v1/deliveries/{make_token(env.settings.secret_key, stored.id, expires)}"
-        result["delivery_expires"] = expires
+        result["delivery_url"], result["delivery_expires"] = delivery_link(
+            env.settings.secret_key, stored.id, now, env.settings.delivery_link_days)
         notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.settings.public_url}"
                               f"{result['delivery_url']}（{env.settings.delivery_link_days}天内有效）")
     else:

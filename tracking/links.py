@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 
 class LinkError(Exception):
@@ -21,6 +21,13 @@ def make_token(secret: str, file_id: int, expires: datetime) -> str:
     body = f"{file_id}.{int(expires.timestamp())}"
     mac = hmac.new(secret.encode(), b"delivery:" + body.encode(), hashlib.sha256).digest()[:18]
     return f"{_b64(body.encode())}.{_b64(mac)}"
+
+
+def delivery_link(secret: str, file_id: int, created_at: datetime, days: int) -> tuple[str, datetime]:
+    """A stored result's download address and its expiry, `days` after the file was stored: the same
+    address whenever it is made again (for the applicant's message, and again on the tracking page)."""
+    expires = created_at + timedelta(days=days)
+    return f"/api/v1/deliveries/{make_token(secret, file_id, expires)}", expires
 
 
 def read_token(secret: str, token: str, now: datetime) -> int:

@@ -15,7 +15,7 @@ from routing.tables import Matter
 from tracking.context import Actor, Env
 from tracking.deadlines import packet_late
 from tracking.errors import Refused, bad_request, conflict, not_found
-from tracking.links import make_token
+from tracking.links import delivery_link
 from tracking.records import case_event, notify, transition
 from tracking.states import BAD_SCORE, BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseAction, CaseStatus, is_overdue
 from tracking.tables import Case, CaseEvent, Evaluation, ResultFile, TrackLock
@@ -179,9 +179,10 @@ def electronic_result(session: Session, env: Env, case: Case) -> dict | None:
     if stored is None:
         return None
     file_id, created_at, downloaded_at = stored
-    expires = clock.beijing(created_at) + timedelta(days=env.settings.delivery_link_days)
+    url, expires = delivery_link(env.settings.secret_key, file_id, clock.beijing(created_at),
+                                 env.settings.delivery_link_days)
     valid = clock.now() < expires
-    return {"url": f"/api/v1/deliveries/{make_token(env.settings.secret_key, file_id, expires)}" if valid else None,
+    return {"url": url if valid else None,
             "expires": clock.iso(expires), "expired": not valid, "downloaded": downloaded_at is not None}
 
 
