@@ -161,18 +161,27 @@ def case(case_no):
     return _case_page(case_no)
 
 
+def _act(case_no: str, form: str, use_case, *, then: str = ".case", said=None, anchor: str | None = None,
+         refused_message=None):
+    """An officer's form on the case page: the use case once (`once`), committed, then the case page (or
+    `then`) with `said(made)` as the message; a refusal shows the case page again with the error at `form`."""
+    def run():
+        try:
+            made = use_case()
+        except Refused as e:
+            return _refused(case_no, form, e, refused_message(e) if refused_message else None)
+        committed()
+        if said:
+            flash(said(made), "success")
+        return redirect(url_for(then, case_no=case_no, _anchor=anchor), 303)
+    return once(run)
+
+
 @bp.post("/cases/<case_no>/accept")
 @role_required("officer")
 def accept(case_no):
-    def run():
-        try:
-            actions.accept_case(g.db, env(), g.actor, case_no)
-        except Refused as e:
-            return _refused(case_no, "accept", e)
-        committed()
-        flash(f"办件 {case_no} 已受理。请在办理时限内作出决定。", "success")
-        return redirect(url_for(".case", case_no=case_no), 303)
-    return once(run)
+    return _act(case_no, "accept", lambda: actions.accept_case(g.db, env(), g.actor, case_no),
+                said=lambda _: f"办件 {case_no} 已受理。请在办理时限内作出决定。")
 
 
 @bp.post("/cases/<case_no>/supplement-request")
@@ -182,32 +191,19 @@ def supplement_request(case_no):
     if request.form.get("sup_due"):
         body["due"] = request.form["sup_due"]
 
-    def run():
-        try:
-            made = actions.request_supplement(g.db, env(), g.actor, case_no, body)
-        except Refused as e:
-            return _refused(case_no, "supplement", e)
+    def said(made):
         due = made.supplement_due
-        committed()
-        flash(f"已一次性告知补正，补正期限 {due.year}年{due.month}月{due.day}日。申请人将收到短信通知，"
-              f"收件窗口可打印补正材料告知书。", "success")
-        return redirect(url_for(".case", case_no=case_no), 303)
-    return once(run)
+        return (f"已一次性告知补正，补正期限 {due.year}年{due.month}月{due.day}日。申请人将收到短信通知，"
+                f"收件窗口可打印补正材料告知书。")
+    return _act(case_no, "supplement", lambda: actions.request_supplement(g.db, env(), g.actor, case_no, body),
+                said=said)
 
 
 @bp.post("/cases/<case_no>/reject")
 @role_required("officer")
 def reject(case_no):
     body = {"reason": request.form.get("rej_reason", ""), "apply_to": request.form.get("rej_apply_to", "")}
-
-    def run():
-        try:
-            actions.reject_case(g.db, env(), g.actor, case_no, body)
-        except Refused as e:
-            return _refused(case_no, "reject", e)
-        committed()
-        return redirect(url_for(".done", case_no=case_no), 303)
-    return once(run)
+    return _act(case_no, "reject", lambda: actions.reject_case(g.db, env(), g.actor, case_no, body), then=".done")
 
 
 @bp.post("/cases/<case_no>/decision")
@@ -219,15 +215,11 @@ def decide(case_no):
         body["result_file"] = base64.b64encode(upload.read()).decode()
         body["filename"] = upload.filename
 
-    def run():
-        try:
-            actions.decide_case(g.db, env(), g.actor, case_no, body)
-        except Refused as e:
-            missing = e.field == "result_file" and "result_file" not in body
-            return _refused(case_no, "decide", e, "请选择要上传的办理结果文件（PDF 等）。" if missing else None)
-        committed()
-        return redirect(url_for(".done", case_no=case_no), 303)
-    return once(run)
+    def no_file(e: Refused):  # the use case speaks of Base64; an officer chose no file
+        missing = e.field == "result_file" and "result_file" not in body
+        return "请选择要上传的办理结果文件（PDF 等）。" if missing else None
+    return _act(case_no, "decide", lambda: actions.decide_case(g.db, env(), g.actor, case_no, body), then=".done",
+                refused_message=no_file)
 
 
 @bp.post("/cases/<case_no>/follow-up")
@@ -235,16 +227,8 @@ def decide(case_no):
 def follow_up(case_no):
     """整改 of a bad rating: what the office did about it closes the follow-up."""
     body = {"note": request.form.get("fu_note", "")}
-
-    def run():
-        try:
-            follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body)
-        except Refused as e:
-            return _refused(case_no, "follow_up", e)
-        committed()
-        flash(f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", "success")
-        return redirect(url_for(".case", case_no=case_no, _anchor="evaluation"), 303)
-    return once(run)
+    return _act(case_no, "follow_up", lambda: follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body),
+                said=lambda _: f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", anchor="evaluation")
 
 
 @bp.get("/cases/<case_no>/done")
