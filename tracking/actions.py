@@ -41,7 +41,7 @@ def load_packet(session: Session, tracking_no: str) -> Packet:
     return packet
 
 
-def _as_officer(actor: Actor, case: Case) -> None:
+def as_officer(actor: Actor, case: Case) -> None:
     if actor.role != "officer" or actor.office_code != case.owning_office:
         raise forbidden("只有办理地部门的办理人员可以进行此操作。")
 
@@ -108,7 +108,7 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
 
 def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     case = load_case(session, case_no, lock=True)
-    _as_officer(actor, case)
+    as_officer(actor, case)
     required = {m["code"] for m in session.get(Matter, case.matter_code).materials if m["required"]}
     short = [p for p in case.contents_problems if p["code"] in required]
     if short:
@@ -123,7 +123,7 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
 
 def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> Case:
     case = load_case(session, case_no, lock=True)
-    _as_officer(actor, case)
+    as_officer(actor, case)
     if case.supplement_requested_at is not None:
         raise conflict("supplement_already_requested", "补正只能一次性告知，本办件已发出过补正通知。")
     matter = session.get(Matter, case.matter_code)
@@ -251,7 +251,7 @@ def _where_instead(session: Session, body: dict) -> dict:
 
 def reject_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet | None]:
     case = load_case(session, case_no, lock=True)
-    _as_officer(actor, case)
+    as_officer(actor, case)
     reason = _reason(body)
     data = {"reason": reason, **_where_instead(session, body)}
     case.reason, case.ended_at = reason, clock.now()
@@ -275,7 +275,7 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, body: 
 
 def decide_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> dict:
     case = load_case(session, case_no, lock=True)
-    _as_officer(actor, case)
+    as_officer(actor, case)
     outcome = body.get("outcome")
     if outcome not in ("approved", "refused"):
         raise bad_request("办理结果应为 approved（准予）或 refused（不予）。", "outcome")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from config import clock
-from tracking.actions import _as_officer, load_case
+from tracking.actions import as_officer, load_case
 from tracking.context import Actor, Env
 from tracking.errors import bad_request, conflict
 from tracking.records import case_event
@@ -39,7 +39,7 @@ def record_follow_up(session: Session, env: Env, actor: Actor, case_no: str, bod
     if not isinstance(body, dict):
         raise bad_request("请求内容应为对象。")
     case = load_case(session, case_no, lock=True)
-    _as_officer(actor, case)
+    as_officer(actor, case)
     evaluation = evaluation_of(session, case)
     if evaluation is None or evaluation.follow_up_status != "open":
         done = evaluation is not None and evaluation.follow_up_status == "done"

@@ -93,7 +93,7 @@ def masked_applicant(applicant: dict) -> dict:
             "phone": identity.mask_phone(applicant["phone"])}
 
 
-def _materials(matter: Matter, given) -> list[dict]:
+def check_materials(matter: Matter, given) -> list[dict]:
     if not isinstance(given, list):
         raise bad_request("“materials”应为材料清单。", "materials")
     specs = {m["code"]: m for m in matter.materials}
@@ -148,7 +148,7 @@ def register_case(session: Session, env: Env, actor: Actor, body: dict) -> dict:
     if check.get("passed") is not True:
         raise rule("identity_check_failed", "身份核验未通过，不能收件。", "identity_check")
 
-    materials = _materials(matter, body.get("materials"))
+    materials = check_materials(matter, body.get("materials"))
 
     delivery = _obj(body.get("result_delivery"), "result_delivery")
     method = delivery.get("method")

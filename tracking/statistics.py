@@ -1,5 +1,5 @@
 """What supervisors read: the overdue board, volumes, median times per stage and ratings, over the cases
-their office may see (the same scope as every case list: `views._in_scope`).
+their office may see (the same scope as every case list: `views.in_scope`).
 
 The queries read plain rows; the arithmetic (medians, shares, counts, tables, CSV) is pure functions below
 them, tested without a database. Nothing here is stored: every figure is computed when it is asked for."""
@@ -26,7 +26,7 @@ from tracking.context import Actor
 from tracking.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
 from tracking.states import BAD_SCORE, SCORE_TITLES, CaseStatus
 from tracking.tables import Case, Evaluation
-from tracking.views import _in_scope
+from tracking.views import in_scope
 
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
 
@@ -438,7 +438,7 @@ def overdue_items(session: Session, settings: Settings, actor: Actor, as_of: dat
     """Every stage open past its due date as of `as_of`, over the cases the actor may see, the longest
     overdue first. Computed on each request from the cases and their packets (about 100 µs a case, so
     some tenths of a second for a city's active cases): nothing is stored, and the figure is never stale."""
-    query = _in_scope(select(Case), actor, load_directory(session)).order_by(Case.id)
+    query = in_scope(select(Case), actor, load_directory(session)).order_by(Case.id)
     items = [OverdueItem(case.case_no, case.matter_code, case.status, case.collecting_office, case.owning_office,
                          s.stage, s.office_code, s.due, (as_of - s.due).days)
              for case, late in overdue_cases(session, settings, query, as_of) for s in late]
@@ -455,7 +455,7 @@ def case_facts(session: Session, actor: Actor, period: Period) -> list[CaseFacts
     start, end = period.start, period.end
     dispatched = select(Packet.case_id).where(Packet.kind == PacketKind.OUTBOUND.value,
                                               Packet.dispatched_at >= start, Packet.dispatched_at < end)
-    query = _in_scope(select(Case), actor, load_directory(session)).options(load_only(*_FACT_FIELDS)).where(
+    query = in_scope(select(Case), actor, load_directory(session)).options(load_only(*_FACT_FIELDS)).where(
         Case.intake_date.between(period.since, period.until)
         | Case.received_at.between(start, end) | Case.accepted_at.between(start, end)
         | Case.decided_at.between(start, end) | Case.delivered_at.between(start, end)
@@ -476,7 +476,7 @@ def case_facts(session: Session, actor: Actor, period: Period) -> list[CaseFacts
 def ratings(session: Session, actor: Actor, period: Period | None = None, *, only_bad: bool = False,
             only_open: bool = False, limit: int | None = None) -> list[Rating]:
     """Evaluations of the cases the actor may see, the newest first."""
-    query = _in_scope(select(Evaluation, Case.case_no, Case.matter_code, Case.owning_office)
+    query = in_scope(select(Evaluation, Case.case_no, Case.matter_code, Case.owning_office)
                       .join(Case, Case.id == Evaluation.case_id), actor, load_directory(session))
     if period is not None:
         query = query.where(Evaluation.at >= period.start, Evaluation.at < period.end)

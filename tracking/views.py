@@ -135,7 +135,7 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
     return view
 
 
-def _in_scope(query, actor: Actor, directory):
+def in_scope(query, actor: Actor, directory):
     """Limits a query over cases to those the actor's office may see."""
     if actor.role in ("clerk", "officer"):
         return query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
@@ -154,7 +154,7 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     """Cases the actor's office may see. With `overdue`, those with a stage open past its due date as of
     `as_of` (default today), each with its overdue `stages`."""
     directory = load_directory(session)
-    query = _in_scope(select(Case), actor, directory)
+    query = in_scope(select(Case), actor, directory)
     if status:
         try:
             CaseStatus(status)
@@ -198,7 +198,7 @@ def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
 def list_exceptions(session: Session, actor: Actor, *, since: date | None = None, until: date | None = None,
                     reason: str | None = None, limit: int = 500) -> dict:
     """Exception events on the packets of the cases the actor's office may see, newest first."""
-    query = _in_scope(select(PacketEvent, Packet.tracking_no, Packet.kind, Packet.status, Case.case_no)
+    query = in_scope(select(PacketEvent, Packet.tracking_no, Packet.kind, Packet.status, Case.case_no)
                       .join(Packet, Packet.id == PacketEvent.packet_id).join(Case, Case.id == Packet.case_id)
                       .where(PacketEvent.type == "exception"), actor, load_directory(session))
     if since:

@@ -192,7 +192,7 @@ def _check(values: dict[str, str], matter: Matter, kind: str, directory) -> tupl
         given.append({"code": m["code"], "copies": int(copies), "original": values.get(prefix + "original") == "1"})
     missing: list[str] = []
     try:  # the use case's own checklist rule (required materials, originals where asked)
-        intake._materials(matter, given)
+        intake.check_materials(matter, given)
     except Refused as e:
         errors["materials"] = e.message
         missing = list(e.extra.get("materials", []))
