@@ -14,6 +14,17 @@ OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active")
 MATTER_FIELDS = ("name", "legal_days", "promised_days", "active")
 
 
+def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tuple[str, ...]) -> dict:
+    """Applies an admin's edit of a reference row: marked edited (init-db then leaves it alone) and
+    audited, when anything changed. Returns the changes."""
+    changes = apply_changes(row, clean, fields)
+    if changes:
+        row.edited = True
+        session.add(row)
+        audit(session, by, f"{kind}_updated", kind, row.code, changes)
+    return changes
+
+
 def update_office(session: Session, by: str, code: str, values: dict) -> dict:
     """An admin edits an office's name, address, postcode, phone or whether it is in service. The row is
     marked edited, so that loading the reference data again leaves it alone."""
@@ -33,12 +44,7 @@ def update_office(session: Session, by: str, code: str, values: dict) -> dict:
         errors["phone"] = "电话应为带区号的固定电话（如 0350-3033333）或11位手机号码。"
     if errors:
         raise every_error(errors)
-    changes = apply_changes(office, clean, OFFICE_FIELDS)
-    if changes:
-        office.edited = True
-        session.add(office)
-        audit(session, by, "office_updated", "office", office.code, changes)
-    return changes
+    return _edited(session, by, office, "office", clean, OFFICE_FIELDS)
 
 
 def update_matter(session: Session, by: str, code: str, values: dict) -> dict:
@@ -60,12 +66,7 @@ def update_matter(session: Session, by: str, code: str, values: dict) -> dict:
         errors["promised_days"] = f"承诺办结时限不能超过法定办结时限（{clean['legal_days']}个工作日）。"
     if errors:
         raise every_error(errors)
-    changes = apply_changes(matter, clean, MATTER_FIELDS)
-    if changes:
-        matter.edited = True
-        session.add(matter)
-        audit(session, by, "matter_updated", "matter", matter.code, changes)
-    return changes
+    return _edited(session, by, matter, "matter", clean, MATTER_FIELDS)
 
 
 def list_offices(session: Session, kind: str | None = None, division_prefix: str | None = None,
