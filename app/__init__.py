@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import Flask, g, jsonify, request
 
+from app.http_errors import status_of
 from config.database import make_engine, new_session
 from config.settings import Settings
 from labels import fonts
-from tracking.context import Env
-from tracking.errors import Refused
+from tracking.model.context import Env
+from tracking.model.errors import Refused
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,8 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
             g.db.rollback()
         if not request.path.startswith("/api/"):  # a page: the same refusal, as a page a clerk reads
             from app.web import page_error
-            return page_error(e.status, "无法完成", e.message)
-        return jsonify(e.body()), e.status
+            return page_error(status_of(e), "无法完成", e.message)
+        return jsonify(e.body()), status_of(e)
 
     from app import api, cli, tasks, web
     from app.pages import admin, intake, manifests, office, supervise, track, window

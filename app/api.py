@@ -11,6 +11,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 from sqlmodel import select
 
+from app.http_errors import status_of
 from app import idempotency
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
@@ -22,9 +23,12 @@ from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
 from labels import label, manifest, notices, receipt, zpl
-from tracking import actions, follow_ups, handovers, intake, printing, public, scans, views
-from tracking.errors import Refused, bad_request
-from tracking.states import CaseStatus
+from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
+from tracking.model import lookups
+from tracking.reads import documents, timeline, views
+from tracking.model.errors import Refused, bad_request
+from tracking.model.states import CaseStatus
+from tracking.model.errors import unauthenticated
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -48,7 +52,7 @@ def _session_user():
         try:
             validate_csrf(request.headers.get("X-CSRFToken"))
         except ValidationError:
-            raise Refused(400, "csrf_failed", "页面已过期，请刷新后重试。") from None
+            raise bad_request(code="csrf_failed", message="页面已过期，请刷新后重试。") from None
     return current_user._get_current_object()
 
 
@@ -62,7 +66,7 @@ def staff(view):
         else:
             user = _session_user()
         if user is None:
-            raise Refused(401, "unauthorized", "请先登录（缺少或无效的访问令牌）。")
+            raise unauthenticated("unauthorized", "请先登录（缺少或无效的访问令牌）。")
         g.actor = user.actor(request.headers.get("Idempotency-Key") or request.headers.get("X-Request-Id"))
         return view(*args, **kwargs)
     return wrapper
@@ -97,7 +101,7 @@ def creating(view):
             answer, status = view(*args, **kwargs)
         except Refused as e:
             g.db.rollback()
-            idempotency.settle(g.db, who, path, key, e.status, e.body())
+            idempotency.settle(g.db, who, path, key, status_of(e), e.body())
             raise
         except Exception:
             g.db.rollback()
@@ -115,7 +119,7 @@ def token():
     data = body()
     user = authenticate(g.db, str(data.get("username", "")), str(data.get("password", "")))
     if user is None:
-        raise Refused(401, "invalid_credentials", "用户名或密码错误。")
+        raise unauthenticated("invalid_credentials", "用户名或密码错误。")
     value = issue_token(g.db, user, current_app.config["TONGBAN"].token_hours)
     g.db.commit()
     return {"token": value, "role": user.role, "office_code": user.office_code, "username": user.username,
@@ -234,14 +238,14 @@ def _simple(use_case, *, with_body=True):
 @staff
 @creating
 def accept(case_no):
-    return _simple(actions.accept_case, with_body=False)(case_no)
+    return _simple(decisions.accept_case, with_body=False)(case_no)
 
 
 @bp.post("/cases/<case_no>/supplement-requests")
 @staff
 @creating
 def supplement_request(case_no):
-    case = actions.request_supplement(g.db, env(), g.actor, case_no, body())
+    case = decisions.request_supplement(g.db, env(), g.actor, case_no, body())
     answer = _case_answer(case, supplement={"materials": case.supplement_materials,
                                             "due": case.supplement_due.isoformat()})
     g.db.commit()
@@ -252,7 +256,7 @@ def supplement_request(case_no):
 @staff
 @creating
 def supplements(case_no):
-    case, packet = actions.send_supplement(g.db, env(), g.actor, case_no, body())
+    case, packet = decisions.send_supplement(g.db, env(), g.actor, case_no, body())
     answer = {**_case_answer(case), **_packet_ref(packet), "route": packet.route}
     g.db.commit()
     return answer, 201
@@ -271,21 +275,21 @@ def _with_return(use_case):
 @staff
 @creating
 def reject(case_no):
-    return _with_return(actions.reject_case)(case_no)
+    return _with_return(decisions.reject_case)(case_no)
 
 
 @bp.post("/cases/<case_no>/withdraw")
 @staff
 @creating
 def withdraw(case_no):
-    return _with_return(actions.withdraw_case)(case_no)
+    return _with_return(decisions.withdraw_case)(case_no)
 
 
 @bp.post("/cases/<case_no>/decision")
 @staff
 @creating
 def decision(case_no):
-    made = actions.decide_case(g.db, env(), g.actor, case_no, body())
+    made = decisions.decide_case(g.db, env(), g.actor, case_no, body())
     extra = {"outcome": made["case"].outcome}
     if "result_packet" in made:
         extra["result_packet"] = _packet_ref(made["result_packet"])
@@ -302,7 +306,7 @@ def decision(case_no):
 @creating
 def follow_up(case_no):
     case, evaluation = follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body())
-    answer = _case_answer(case, evaluation=follow_ups.evaluation_view(evaluation))
+    answer = _case_answer(case, evaluation=views.evaluation_view(evaluation))
     g.db.commit()
     return answer, 200
 
@@ -311,7 +315,7 @@ def follow_up(case_no):
 @staff
 @creating
 def handover(case_no):
-    return _simple(actions.hand_over)(case_no)
+    return _simple(decisions.hand_over)(case_no)
 
 
 # -- packets and scans -----------------------------------------------------------------------
@@ -326,7 +330,7 @@ def packet(tracking_no):
 @staff
 @creating
 def replacement(tracking_no):
-    case, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, body(optional=True))
+    case, packet = decisions.send_replacement(g.db, env(), g.actor, tracking_no, body(optional=True))
     answer = {**_case_answer(case), **_packet_ref(packet), "kind": packet.kind, "replaces": tracking_no.upper(),
               "route": packet.route, "expected_arrival": packet.expected_arrival.isoformat()}
     g.db.commit()
@@ -337,22 +341,22 @@ def replacement(tracking_no):
 @staff
 @changes
 def record_scans():
-    return {"results": scans.record_scans(g.db, env(), g.actor, body().get("scans"))}
+    return {"results": custody.record_scans(g.db, env(), g.actor, body().get("scans"))}
 
 
 @bp.post("/manifests/<manifest_no>/receipt")
 @staff
 @creating  # a scanner that lost the answer may send the count again with the same key
 def manifest_receipt(manifest_no):
-    return scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body()), 200
+    return custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body()), 200
 
 
 @bp.post("/manifests/<manifest_no>/cancel")
 @staff
 @creating
 def manifest_cancel(manifest_no):
-    made = handovers.cancel_manifest(g.db, g.actor, manifest_no)
-    answer = handovers.manifest_answer(made, handovers.manifest_packets(g.db, made))
+    made = manifests.cancel_manifest(g.db, g.actor, manifest_no)
+    answer = views.manifest_answer(made, lookups.manifest_packets(g.db, made))
     g.db.commit()
     return answer, 200
 
@@ -376,7 +380,7 @@ def _pdf(data: bytes, filename: str) -> Response:
 def _size(allowed, default: str) -> str:
     size = request.args.get("size", default)
     if size not in allowed:
-        raise Refused(400, "invalid_request", f"纸张规格“{size}”无效，可选：{'、'.join(allowed)}。", "size",
+        raise bad_request(f"纸张规格“{size}”无效，可选：{'、'.join(allowed)}。", "size",
                       allowed=list(allowed))
     return size
 
@@ -393,7 +397,7 @@ def _names(username: str) -> str:
 @staff
 def packet_label_pdf(tracking_no):
     size = _size(label.SIZES, label.DEFAULT_SIZE)
-    spec = printing.packet_label(g.db, env(), g.actor, tracking_no)
+    spec = documents.packet_label(g.db, env(), g.actor, tracking_no)
     g.db.close()
     return _pdf(label.label_pdf(spec, size, font_path=_font()), f"{spec.tracking_no}-{size}.pdf")
 
@@ -401,7 +405,7 @@ def packet_label_pdf(tracking_no):
 @bp.get("/packets/<tracking_no>/label.zpl")
 @staff
 def packet_label_zpl(tracking_no):
-    spec = printing.packet_label(g.db, env(), g.actor, tracking_no)
+    spec = documents.packet_label(g.db, env(), g.actor, tracking_no)
     g.db.close()
     return Response(zpl.label_zpl(spec, current_app.config["TONGBAN"].zpl_font),
                     content_type="text/plain; charset=utf-8",
@@ -413,12 +417,12 @@ def packet_label_zpl(tracking_no):
 @staff
 def receipt_pdf(case_no):
     size = _size(receipt.SIZES, "A4")
-    spec = printing.receipt_spec(g.db, env(), g.actor, case_no, _names)
+    spec = documents.receipt_spec(g.db, env(), g.actor, case_no, _names)
     g.db.commit()
     return _pdf(receipt.receipt_pdf(spec, size, font_path=_font()), f"收件回执-{spec.case_no}.pdf")
 
 
-_NOTICES = {"supplement": printing.supplement_notice, "rejection": printing.rejection_notice}
+_NOTICES = {"supplement": documents.supplement_notice, "rejection": documents.rejection_notice}
 
 
 @bp.get("/cases/<case_no>/<any(supplement, rejection):kind>-notice.pdf")
@@ -434,8 +438,8 @@ def notice_pdf(case_no, kind):
 @staff
 @creating
 def create_manifest():
-    made = handovers.create_manifest(g.db, g.actor, body(), lambda name: courier_name(g.db, name))
-    answer = handovers.manifest_answer(made, handovers.manifest_packets(g.db, made))
+    made = manifests.create_manifest(g.db, g.actor, body(), lambda name: courier_name(g.db, name))
+    answer = views.manifest_answer(made, lookups.manifest_packets(g.db, made))
     g.db.commit()
     return answer, 201
 
@@ -443,14 +447,14 @@ def create_manifest():
 @bp.get("/manifests/<manifest_no>")
 @staff
 def get_manifest(manifest_no):
-    return handovers.manifest_answer(*handovers.view_manifest(g.db, g.actor, manifest_no))
+    return views.manifest_answer(*lookups.view_manifest(g.db, g.actor, manifest_no))
 
 
 @bp.get("/manifests/<manifest_no>.pdf")
 @staff
 def manifest_pdf(manifest_no):
-    made, _ = handovers.view_manifest(g.db, g.actor, manifest_no)
-    spec = printing.manifest_spec(g.db, made, _names)
+    made, _ = lookups.view_manifest(g.db, g.actor, manifest_no)
+    spec = documents.manifest_spec(g.db, made, _names)
     g.db.close()
     return _pdf(manifest.manifest_pdf(spec, font_path=_font()), f"交接清单-{spec.manifest_no}.pdf")
 
@@ -459,8 +463,8 @@ def manifest_pdf(manifest_no):
 @staff
 def manifest_labels_pdf(manifest_no):
     size = _size(label.SIZES, label.DEFAULT_SIZE)
-    made, _ = handovers.view_manifest(g.db, g.actor, manifest_no)
-    specs = printing.manifest_labels(g.db, env(), made)
+    made, _ = lookups.view_manifest(g.db, g.actor, manifest_no)
+    specs = documents.manifest_labels(g.db, env(), made)
     g.db.close()
     return _pdf(label.labels_pdf(specs, size, font_path=_font(), title=f"面单 {made.manifest_no}"),
                 f"面单-{made.manifest_no}-{size}.pdf")
@@ -471,14 +475,14 @@ def manifest_labels_pdf(manifest_no):
 @bp.get("/track/<number>")
 def track(number):
     rate_limited()
-    return public.track(g.db, env(), number, request.args.get("check"))
+    return timeline.track(g.db, env(), number, request.args.get("check"))
 
 
 @bp.post("/track/<case_no>/evaluation")
 @changes
 def evaluation(case_no):
     rate_limited()
-    made, case = public.evaluate(g.db, env(), case_no, body())
+    made, case = evaluations.evaluate(g.db, env(), case_no, body())
     g.db.commit()
     return {"case_no": case.case_no, "score": made.score, "follow_up": made.follow_up_status == "open",
             "status": case.status, "status_text": CaseStatus(case.status).title}, 201
@@ -486,7 +490,7 @@ def evaluation(case_no):
 
 @bp.get("/deliveries/<token>")
 def delivery(token):
-    stored = actions.download_result(g.db, env(), token)
+    stored = decisions.download_result(g.db, env(), token)
     g.db.commit()
     return Response(stored.data, mimetype=stored.content_type,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}",

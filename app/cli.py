@@ -60,7 +60,7 @@ calendar = AppGroup("calendar", help="The official working-day calendar.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def calendar_load(file: Path) -> None:
     """Load a published year: JSON {"year", "holidays": {date: name}, "workdays": {date: reason}}."""
-    from tracking.deadlines import recompute_provisional
+    from tracking.commands.sweep import recompute_provisional
     try:
         spec = parse_year_file(file.read_text(encoding="utf-8"))
     except ValueError as e:
@@ -94,9 +94,9 @@ labels_group = AppGroup("labels", help="Printing.")
 @click.option("--size", default=DEFAULT_SIZE, type=click.Choice(list(SIZES)))
 def labels_print(manifest_no: str, out: Path, size: str) -> None:
     """Every label of a handover sheet in one PDF, one page each."""
-    from tracking.errors import Refused
-    from tracking.handovers import load_manifest
-    from tracking.printing import manifest_labels
+    from tracking.model.errors import Refused
+    from tracking.model.lookups import load_manifest
+    from tracking.reads.documents import manifest_labels
     settings = current_app.config["TONGBAN"]
     with _session() as session:
         try:

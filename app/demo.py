@@ -11,9 +11,9 @@ from app.users import User, create_user
 from config import clock
 from mailing.tables import Packet
 from routing.calendars import work_calendar
-from tracking import actions, intake, public, scans
-from tracking.context import Env
-from tracking.identity import resident_id_check_char
+from tracking.commands import custody, decisions, evaluations, intake
+from tracking.model.context import Env
+from tracking.model.identity import resident_id_check_char
 
 PASSWORD = "tongban-demo"
 ACCOUNTS = [  # username, role, office, name
@@ -48,7 +48,7 @@ def _intake(delivery: str, name: str, id17: str, phone: str) -> dict:
 def _scan(session, env, actor, tracking_no, type_, at, office=None, **extra):
     scan = {"event_id": str(uuid.uuid4()), "tracking_no": tracking_no, "type": type_,
             "at": at.isoformat(), "office_code": office, **extra}
-    result = scans.record_scans(session, env, actor, [scan])[0]
+    result = custody.record_scans(session, env, actor, [scan])[0]
     assert result["status"] == "recorded", result
 
 
@@ -121,17 +121,17 @@ def load_demo(session: Session, env: Env) -> int:
             continue
         _scan(session, env, officer, packet.tracking_no, "received", at + timedelta(hours=2 + 2 * len(hops)),
               contents=[{"code": "application_form", "status": "ok"}, {"code": "id_card", "status": "ok"}])
-        actions.accept_case(session, env, officer, case.case_no)
+        decisions.accept_case(session, env, officer, case.case_no)
         session.commit()
         if stage in ("decided", "rated"):
             pdf = b"%PDF-1.4\n% demo result\n"
-            decided = actions.decide_case(session, env, officer, case.case_no,
+            decided = decisions.decide_case(session, env, officer, case.case_no,
                                           {"outcome": "approved", "note": "准予",
                                            "result_file": base64.b64encode(pdf).decode()})
             session.commit()
         if stage == "rated":  # downloaded, then rated badly: a follow-up (整改) waits for the office
-            actions.download_result(session, env, decided["delivery_url"].rsplit("/", 1)[-1])
-            public.evaluate(session, env, case.case_no, {"check": registered["check_code"], "score": 2,
+            decisions.download_result(session, env, decided["delivery_url"].rsplit("/", 1)[-1])
+            evaluations.evaluate(session, env, case.case_no, {"check": registered["check_code"], "score": 2,
                                                          "comment": "材料在路上走了好几天，希望快一些。"})
             session.commit()
     return made + _overdue_cases(session, env, clerk, officer)

@@ -12,7 +12,9 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from config import clock
 from config.database import utc_column
-from tracking.errors import Refused, conflict
+from tracking.model.errors import conflict
+from tracking.model.errors import bad_request
+from tracking.model.errors import rule
 
 
 class IdempotentRequest(SQLModel, table=True):
@@ -38,7 +40,7 @@ def body_digest(raw: bytes) -> str:
 def claim(session: Session, username: str, path: str, key: str, digest: str) -> tuple[int, dict] | None:
     """None: go ahead (the key is now ours). Otherwise the stored (status, body) to answer again."""
     if not key or len(key) > 200:
-        raise Refused(400, "invalid_request", "Idempotency-Key 应为1至200个字符。", "Idempotency-Key")
+        raise bad_request("Idempotency-Key 应为1至200个字符。", "Idempotency-Key")
     session.add(IdempotentRequest(username=username, path=path, key=key, body_hash=digest, created_at=clock.now()))
     try:
         session.commit()
@@ -49,7 +51,7 @@ def claim(session: Session, username: str, path: str, key: str, digest: str) -> 
                                                        IdempotentRequest.path == path,
                                                        IdempotentRequest.key == key)).one()
     if row.body_hash != digest:
-        raise Refused(422, "idempotency_key_reused", "该 Idempotency-Key 已用于另一项不同的请求。", "Idempotency-Key")
+        raise rule("idempotency_key_reused", "该 Idempotency-Key 已用于另一项不同的请求。", "Idempotency-Key")
     if row.status is None:
         raise conflict("request_in_progress", "相同的请求正在处理中，请稍后重试。")
     return row.status, row.response

@@ -6,8 +6,8 @@ import time
 from collections import defaultdict, deque
 
 from flask import current_app, request
+from tracking.model.errors import too_many
 
-from tracking.errors import Refused
 
 
 class RateLimit:
@@ -36,4 +36,4 @@ public_limit = RateLimit()
 def rate_limited() -> None:
     """Refuses (429) a client that asked more often than the setting allows in the last minute."""
     if not public_limit.allow(request.remote_addr or "?", current_app.config["TONGBAN"].track_rate_per_minute):
-        raise Refused(429, "too_many_requests", "查询过于频繁，请稍后再试。")
+        raise too_many("too_many_requests", "查询过于频繁，请稍后再试。")

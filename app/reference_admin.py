@@ -7,8 +7,8 @@ from sqlmodel import Session, select
 
 from app.audit import apply_changes, audit, every_error
 from routing.tables import Matter, Office
-from tracking import identity
-from tracking.errors import not_found
+from tracking.model import identity
+from tracking.model.errors import not_found
 
 OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active")
 MATTER_FIELDS = ("name", "legal_days", "promised_days", "active")

@@ -21,7 +21,7 @@ def import_tables() -> None:
     import app.users  # noqa: F401
     import mailing.tables  # noqa: F401
     import routing.tables  # noqa: F401
-    import tracking.tables  # noqa: F401
+    import tracking.model.tables  # noqa: F401
 
 
 def _config(connection) -> Config:

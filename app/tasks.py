@@ -7,8 +7,8 @@ from flask import Flask
 from datetime import date
 
 from config.database import new_session
-from tracking.deadlines import sweep
-from tracking.notifications import send_pending
+from tracking.commands.sweep import sweep
+from tracking.commands.notifications import send_pending
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -14,8 +14,10 @@ from app.audit import apply_changes, audit, every_error
 from config import clock
 from config.database import utc_column
 from routing.tables import Office
-from tracking.context import Actor
-from tracking.errors import Refused, not_found
+from tracking.model.context import Actor
+from tracking.model.errors import not_found
+from tracking.model.errors import bad_request
+from tracking.model.errors import conflict
 
 ROLES = ("clerk", "officer", "courier", "supervisor", "admin")
 
@@ -196,7 +198,7 @@ def disable_user(session: Session, by: str, user_id: int) -> User:
     API tokens are deleted."""
     user = _account(session, user_id)
     if user.username == by:
-        raise Refused(409, "own_account", "不能停用自己的账号。")
+        raise conflict("own_account", "不能停用自己的账号。")
     _end_api_tokens(session, user)
     if user.active:
         user.active = False
@@ -228,7 +230,7 @@ def reset_password(session: Session, by: str, user_id: int, password: str | None
     if generated:
         password = temporary_password()
     elif len(password) < 8:
-        raise Refused(400, "invalid_request", "密码至少8位。", "password")
+        raise bad_request("密码至少8位。", "password")
     user.password_hash = generate_password_hash(password)
     session.add(user)
     _end_api_tokens(session, user)

@@ -17,8 +17,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from app import idempotency
 from app.users import User, authenticate
 from config import clock
-from tracking.errors import Refused
-from tracking.states import CaseStatus
+from tracking.model.errors import Refused
+from tracking.model.states import CaseStatus
 
 bp = Blueprint("web", __name__)
 login_manager = LoginManager()

@@ -29,9 +29,10 @@ from routing.calendars import work_calendar
 from routing.reference import directory as load_directory
 from routing.reference import load_reference_data
 from routing.transit import distance_km
-from tracking import actions, intake, scans, views
-from tracking.context import Actor, Env
-from tracking.identity import resident_id_check_char
+from tracking.commands import custody, decisions, intake
+from tracking.reads import views
+from tracking.model.context import Actor, Env
+from tracking.model.identity import resident_id_check_char
 
 CLERK = Actor("bench-clerk", "clerk", "H140902")
 OFFICER = Actor("bench-officer", "officer", "D140105-GA")
@@ -65,14 +66,14 @@ def build(session, env: Env, count: int) -> None:
                 continue  # never sent: the dispatch stage runs late
             batch = [{"event_id": str(uuid.uuid4()), "tracking_no": number, "type": "dispatched",
                       "at": (at + timedelta(hours=2)).isoformat()}]
-            scans.record_scans(session, env, CLERK, batch)
+            custody.record_scans(session, env, CLERK, batch)
             if i % 3 == 0:
                 continue  # still travelling
             batch = [{"event_id": str(uuid.uuid4()), "tracking_no": number, "type": "received",
                       "at": (at + timedelta(days=3)).isoformat()}]
-            scans.record_scans(session, env, OFFICER, batch)
+            custody.record_scans(session, env, OFFICER, batch)
             if i % 2 == 0:
-                actions.accept_case(session, env, OFFICER, case_no)
+                decisions.accept_case(session, env, OFFICER, case_no)
                 session.commit()
 
 

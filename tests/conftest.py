@@ -66,7 +66,7 @@ def settings(tmp_path, database_url):
 
 @pytest.fixture
 def env(settings):
-    from tracking.context import Env
+    from tracking.model.context import Env
     return Env(settings)
 
 

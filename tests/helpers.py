@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from tracking.identity import resident_id_check_char
+from tracking.model.identity import resident_id_check_char
 
 PASSWORD = "test-password-1"
 
@@ -41,7 +41,7 @@ def scan(tracking_no: str, type_: str, at: str, office_code: str | None = None, 
 
 def credit_code(first17: str = "91140105MA0K12345") -> str:
     """A unified social credit code with its GB 32100 check character."""
-    from tracking.identity import credit_code_check_char
+    from tracking.model.identity import credit_code_check_char
     return first17 + credit_code_check_char(first17)
 
 

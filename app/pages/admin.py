@@ -14,7 +14,7 @@ from app.users import ROLES, User
 from app.web import ROLE_TITLES, committed, field_errors, once, role_required
 from routing.reference import invalidate_directory
 from routing.tables import Department, Division, Matter, Office
-from tracking.errors import Refused, not_found
+from tracking.model.errors import Refused, not_found
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

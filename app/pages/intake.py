@@ -11,12 +11,15 @@ import re
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from app.http_errors import status_of
 from app.web import committed, env, once, page_error, role_required
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking import identity, intake, views
-from tracking.errors import Refused
+from tracking.commands import intake
+from tracking.model import identity
+from tracking.reads import views
+from tracking.model.errors import Refused
 
 bp = Blueprint("intake", __name__, url_prefix="/window/intake")
 
@@ -356,7 +359,7 @@ def confirm(matter_code):
         except Refused as e:
             g.db.rollback()
             return _render_form(matter, kind, values, {_form_field(e, set(values) | {"materials"}): e.message},
-                                e.extra.get("materials", []), status=e.status)
+                                e.extra.get("materials", []), status=status_of(e))
         case_no = made["case"].case_no
         committed()
         return redirect(url_for(".done", case_no=case_no), 303)

@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlmodel import select
 
+from app.http_errors import status_of
 from app.users import User, courier_name, display_name
 from app.web import committed, env, field_errors, once, role_required, typed
-from tracking import handovers, scans, worklists
-from tracking.errors import Refused
+from tracking.commands import custody, manifests
+from tracking.model import lookups
+from tracking.reads import desks, views
+from tracking.model.errors import Refused
 
 bp = Blueprint("manifests", __name__, url_prefix="/manifests")
 
@@ -48,21 +51,21 @@ def packets_page():
         if errors:
             return _render(400)
         try:
-            made = handovers.create_manifest(g.db, g.actor, {"to_party": f"courier:{courier}", "tracking_nos": numbers},
+            made = manifests.create_manifest(g.db, g.actor, {"to_party": f"courier:{courier}", "tracking_nos": numbers},
                                              lambda name: courier_name(g.db, name))
         except Refused as e:
             g.db.rollback()
             errors.update({"courier" if e.field == "to_party" else (e.field or "_"): e.message})
             faulty = e.extra.get("tracking_nos", [])
             elsewhere = e.extra.get("manifests", [])
-            return _render(e.status)
+            return _render(status_of(e))
         number = made.manifest_no
         committed()
         flash(f"交接清单 {number} 已生成。请打印清单和面单，由寄递人员核对签字后扫描清单交接。", "success")
         return redirect(url_for("manifests.sheet", manifest_no=number), 303)
 
     def _render(status=200):
-        waiting = worklists.waiting_to_leave(g.db, office)
+        waiting = desks.waiting_to_leave(g.db, office)
         if chosen is None:
             ticked = set() if request.args.get("tick") == "none" else {p["tracking_no"] for p in waiting}
         else:
@@ -91,19 +94,19 @@ def index():
     if tab not in dict(TABS):
         tab = "open"
     office = g.actor.office_code
-    sheets = worklists.sheets_to(g.db, office) if tab == "arriving" else worklists.sheets_from(g.db, office, tab)
+    sheets = desks.sheets_to(g.db, office) if tab == "arriving" else desks.sheets_from(g.db, office, tab)
     return render_template("manifests/index.html", tabs=TABS, tab=tab, sheets=sheets)
 
 
 def _sheet(manifest_no: str):
-    made, packets = handovers.view_manifest(g.db, g.actor, manifest_no)
-    return made, handovers.manifest_answer(made, packets)
+    made, packets = lookups.view_manifest(g.db, g.actor, manifest_no)
+    return made, views.manifest_answer(made, packets)
 
 
 def _render_sheet(manifest_no: str, errors=None, scanned=(), status=200):
     made, sheet = _sheet(manifest_no)
     office = g.actor.office_code
-    history = worklists.sheet_history(g.db, made)
+    history = desks.sheet_history(g.db, made)
     counting = made.to_party == f"office:{office}" and made.handed_over_at is not None \
         and made.cancelled_at is None and made.confirmed_at is None
     return make_response(render_template("manifests/sheet.html", sheet=sheet, history=history,
@@ -122,10 +125,10 @@ def sheet(manifest_no):
 @role_required("clerk", "officer")
 def cancel(manifest_no):
     try:
-        made = handovers.cancel_manifest(g.db, g.actor, manifest_no)
+        made = manifests.cancel_manifest(g.db, g.actor, manifest_no)
     except Refused as e:
         g.db.rollback()
-        return _render_sheet(manifest_no, field_errors(e), status=e.status)
+        return _render_sheet(manifest_no, field_errors(e), status=status_of(e))
     number = made.manifest_no
     committed()
     flash(f"交接清单 {number} 已作废，清单上的邮件可重新制作清单。", "success")
@@ -143,12 +146,12 @@ def receipt(manifest_no):
             return _render_sheet(manifest_no, {"scan": "请逐件扫描到达的邮件；一件都没有到达时，请勾选“没有邮件到达”。"},
                                  scanned, 400)
         try:
-            answer = scans.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no,
+            answer = custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no,
                                                     {"office_code": g.actor.office_code, "tracking_nos": scanned})
         except Refused as e:
             g.db.rollback()
             return _render_sheet(manifest_no, {"scan" if e.field == "tracking_nos" else "_": e.message},
-                                 scanned, e.status)
+                                 scanned, status_of(e))
         committed()
         trouble = len(answer["missing"]) + len(answer["extra"])
         flash(f"已确认接收 {answer['received']} 件" + (f"，有 {trouble} 件不符，请查看清点结果。" if trouble else "，与清单相符。"),

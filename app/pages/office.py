@@ -7,6 +7,7 @@ import uuid
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
+from app.http_errors import status_of
 from app.web import committed, env, once, role_required, typed
 from config import clock
 from mailing import s10
@@ -14,9 +15,11 @@ from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
 from mailing.states import PacketStatus, ScanType
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking import actions, follow_ups, scans, states, views, worklists
-from tracking.errors import Refused
-from tracking.states import CaseAction, CaseStatus
+from tracking.commands import custody, decisions, follow_ups
+from tracking.model import lookups, states
+from tracking.reads import desks, views
+from tracking.model.errors import Refused
+from tracking.model.states import CaseAction, CaseStatus
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 DESK_ROWS = 50  # a queue longer than this shows its most urgent cases and links to the whole list
@@ -37,12 +40,12 @@ FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "de
 @role_required("officer")
 def home():
     office = g.actor.office_code
-    cases = worklists.office_cases(g.db, env().settings, office)
+    cases = desks.office_cases(g.db, env().settings, office)
     return render_template("office/home.html", desk_rows=DESK_ROWS,
                            office_name=views.office_ref(load_directory(g.db), office)["name"],
-                           packets=worklists.inbound_packets(g.db, office),
-                           sheets=worklists.manifests_to_count(g.db, office), cases=cases,
-                           follow_ups=worklists.open_follow_ups(g.db, office),
+                           packets=desks.inbound_packets(g.db, office),
+                           sheets=desks.manifests_to_count(g.db, office), cases=cases,
+                           follow_ups=desks.open_follow_ups(g.db, office),
                            overdue=sum(row["overdue"] for rows in cases.values() for row in rows))
 
 
@@ -65,7 +68,7 @@ def cases():
 # -- scan to receive ----------------------------------------------------------------------------
 
 def _receive_page(*, number: str = "", errors: dict | None = None, done: dict | None = None, status: int = 200):
-    arrived = worklists.inbound_packets(g.db, g.actor.office_code)["arrived"]
+    arrived = desks.inbound_packets(g.db, g.actor.office_code)["arrived"]
     return make_response(render_template("office/receive.html", number=number, errors=errors or {}, done=done,
                                          arrived=arrived), status)
 
@@ -76,7 +79,7 @@ def _receipt_scan(number: str, event_id: str, contents: list | None) -> dict:
             "office_code": g.actor.office_code, "at": clock.iso(clock.now())}
     if contents is not None:
         scan["contents"] = contents
-    result = scans.record_scans(g.db, env(), g.actor, [scan])[0]
+    result = custody.record_scans(g.db, env(), g.actor, [scan])[0]
     if result["status"] == "recorded":
         committed()  # its notifications go out (a refusal recorded nothing)
     return result
@@ -93,7 +96,7 @@ def _after_scan(number: str, event_id: str, result: dict):
 @role_required("officer")
 def receive():
     last = request.args.get("last")
-    done = worklists.receipt_of(g.db, g.actor.office_code, last) if last else None
+    done = desks.receipt_of(g.db, g.actor.office_code, last) if last else None
     return _receive_page(done=done)
 
 
@@ -107,7 +110,7 @@ def scanned():
     if not s10.is_valid_tracking_no(number):  # a misread barcode: scan again before anything else
         return _receive_page(number=number, errors={"tracking_no": "邮件号格式或校验位有误，请重新扫描。"},
                              status=400)
-    packet = worklists.packet_to_receive(g.db, g.actor.office_code, number)
+    packet = desks.packet_to_receive(g.db, g.actor.office_code, number)
     if packet is not None and packet["status"] == PacketStatus.RECEIVED.value:  # scanned twice: say so plainly
         return _receive_page(number=number, errors={"tracking_no": "该邮件已签收，无需再次签收。"}, status=409)
     if packet is None or packet["status"] not in RECEIVABLE:
@@ -124,7 +127,7 @@ def confirm_receipt():
     """The contents checked: sign for the packet, with what is missing or damaged."""
     number = typed(request.form.get("tracking_no"))
     event_id = request.form.get("event_id") or str(uuid.uuid4())
-    packet = worklists.packet_to_receive(g.db, g.actor.office_code, number) if number else None
+    packet = desks.packet_to_receive(g.db, g.actor.office_code, number) if number else None
     contents = [{"code": m["code"], "status": request.form.get(f"status-{m['code']}", "ok")}
                 for m in packet["contents"]] if packet else None
     return _after_scan(number, event_id, _receipt_scan(number, event_id, contents))
@@ -143,7 +146,7 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
            "reject": states.can(current, CaseAction.REJECT),
            "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
     matter = g.db.get(Matter, case["matter_code"])
-    evaluation = follow_ups.evaluation_view(follow_ups.evaluation_of(g.db, actions.load_case(g.db, case_no)))
+    evaluation = views.evaluation_view(lookups.evaluation_of(g.db, lookups.load_case(g.db, case_no)))
     return make_response(render_template(
         "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
         failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation), status)
@@ -152,7 +155,7 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
 def _refused(case_no: str, which: str, e: Refused, message: str | None = None):
     prefix = FORMS[which]
     errors = {prefix + e.field if e.field else "_": message or e.message}
-    return _case_page(case_no, errors=errors, failed=which, status=e.status)
+    return _case_page(case_no, errors=errors, failed=which, status=status_of(e))
 
 
 @bp.get("/cases/<case_no>")
@@ -180,7 +183,7 @@ def _act(case_no: str, form: str, use_case, *, then: str = ".case", said=None, a
 @bp.post("/cases/<case_no>/accept")
 @role_required("officer")
 def accept(case_no):
-    return _act(case_no, "accept", lambda: actions.accept_case(g.db, env(), g.actor, case_no),
+    return _act(case_no, "accept", lambda: decisions.accept_case(g.db, env(), g.actor, case_no),
                 said=lambda _: f"办件 {case_no} 已受理。请在办理时限内作出决定。")
 
 
@@ -195,7 +198,7 @@ def supplement_request(case_no):
         due = made.supplement_due
         return (f"已一次性告知补正，补正期限 {due.year}年{due.month}月{due.day}日。申请人将收到短信通知，"
                 f"收件窗口可打印补正材料告知书。")
-    return _act(case_no, "supplement", lambda: actions.request_supplement(g.db, env(), g.actor, case_no, body),
+    return _act(case_no, "supplement", lambda: decisions.request_supplement(g.db, env(), g.actor, case_no, body),
                 said=said)
 
 
@@ -203,7 +206,7 @@ def supplement_request(case_no):
 @role_required("officer")
 def reject(case_no):
     body = {"reason": request.form.get("rej_reason", ""), "apply_to": request.form.get("rej_apply_to", "")}
-    return _act(case_no, "reject", lambda: actions.reject_case(g.db, env(), g.actor, case_no, body), then=".done")
+    return _act(case_no, "reject", lambda: decisions.reject_case(g.db, env(), g.actor, case_no, body), then=".done")
 
 
 @bp.post("/cases/<case_no>/decision")
@@ -218,7 +221,7 @@ def decide(case_no):
     def no_file(e: Refused):  # the use case speaks of Base64; an officer chose no file
         missing = e.field == "result_file" and "result_file" not in body
         return "请选择要上传的办理结果文件（PDF 等）。" if missing else None
-    return _act(case_no, "decide", lambda: actions.decide_case(g.db, env(), g.actor, case_no, body), then=".done",
+    return _act(case_no, "decide", lambda: decisions.decide_case(g.db, env(), g.actor, case_no, body), then=".done",
                 refused_message=no_file)
 
 
@@ -243,6 +246,6 @@ def done(case_no):
     kind = "return" if case["status"] == CaseStatus.REJECTED.value else "result"
     to_send = [p for p in case["packets"] if p["kind"] == kind and p["from_office"] == g.actor.office_code
                and p["status"] != PacketStatus.CANCELLED.value]
-    files = worklists.result_files(g.db, case_no) if case["result_delivery"]["method"] == "electronic" else []
+    files = desks.result_files(g.db, case_no) if case["result_delivery"]["method"] == "electronic" else []
     return render_template("office/done.html", case=case, packet=to_send[-1] if to_send else None, files=files,
                            settings=env().settings)

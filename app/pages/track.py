@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
+from app.http_errors import status_of
 from app.ratelimit import rate_limited
 from app.web import committed, env, typed
-from tracking import public
-from tracking.errors import Refused
-from tracking.states import SCORE_TITLES
+from tracking.commands import evaluations
+from tracking.reads import timeline
+from tracking.model.errors import Refused
+from tracking.model.states import SCORE_TITLES
 
 bp = Blueprint("track", __name__, url_prefix="/track")
 
@@ -64,7 +66,7 @@ def _look_up(number: str, check: str):
         return _form(number, errors, 400)
     try:
         rate_limited()
-        answer = public.track(g.db, env(), number, check)
+        answer = timeline.track(g.db, env(), number, check)
     except Refused as e:
         return _refused(e, number)
     return _timeline(answer, check)
@@ -73,11 +75,11 @@ def _look_up(number: str, check: str):
 def _refused(e: Refused, number: str):
     """Too many tries: the 429 page. Not found: the form again, the same for a wrong code and an unknown
     number. Anything else: the error page."""
-    if e.status == 429:
+    if status_of(e) == 429:
         wait = 60 if e.code == "too_many_requests" else 3600
         return render_template("track/limited.html", message=e.message, minutes=wait // 60), 429, \
             {"Retry-After": str(wait)}
-    if e.status == 404:
+    if status_of(e) == 404:
         return _form(number, {"no": e.message}, 404, named=False)
     raise e
 
@@ -126,19 +128,19 @@ def evaluation(case_no):
         rate_limited()
         if score not in dict(SCORES):
             # nothing chosen: the page again, the error next to the choices (the code is checked first)
-            answer = public.track(g.db, env(), case_no, check)
+            answer = timeline.track(g.db, env(), case_no, check)
             return _timeline(answer, check, errors={"score": "请选择您对本次服务的满意程度。"}, comment=comment,
                              status=400)
-        made, case = public.evaluate(g.db, env(), case_no, {"check": check, "score": int(score),
+        made, case = evaluations.evaluate(g.db, env(), case_no, {"check": check, "score": int(score),
                                                              "comment": comment})
         done = {"case_no": case.case_no, "score": made.score}
         committed()
     except Refused as e:
         g.db.rollback()
-        if e.status == 409:  # already evaluated, or not yet over: the timeline says which
-            return _timeline(public.track(g.db, env(), case_no, check), check, notice=e.message, status=409)
+        if status_of(e) == 409:  # already evaluated, or not yet over: the timeline says which
+            return _timeline(timeline.track(g.db, env(), case_no, check), check, notice=e.message, status=409)
         if e.field in ("score", "comment"):
-            return _timeline(public.track(g.db, env(), case_no, check), check, errors={e.field: e.message},
+            return _timeline(timeline.track(g.db, env(), case_no, check), check, errors={e.field: e.message},
                              score=score, comment=comment, status=400)
         return _refused(e, case_no)
     session["track_evaluated"] = done

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
+from app.http_errors import status_of
 from app.pages.manifests import packets_page
 from app.web import committed, env, once, role_required, typed
-from tracking import actions, views, worklists
-from tracking.errors import Refused
-from tracking.states import CaseStatus
+from tracking.commands import decisions
+from tracking.reads import desks, views
+from tracking.model.errors import Refused
+from tracking.model.states import CaseStatus
 
 bp = Blueprint("window", __name__, url_prefix="/window")
 
@@ -19,8 +21,8 @@ CHECK_METHODS = [("id_card_reader", "身份证读卡器"), ("face", "人脸识�
 # -- the desk ------------------------------------------------------------------------------------
 
 def _home(errors=None, number="", status=200):
-    desk = worklists.window_desk(g.db, env(), g.actor)
-    desk["sheets"] = len(worklists.sheets_from(g.db, g.actor.office_code, "open"))
+    desk = desks.window_desk(g.db, env(), g.actor)
+    desk["sheets"] = len(desks.sheets_from(g.db, g.actor.office_code, "open"))
     return make_response(render_template("window/home.html", desk=desk, errors=errors or {}, number=number), status)
 
 
@@ -37,7 +39,7 @@ def find():
     number = typed(request.args.get("no"))
     if not number:
         return _home({"no": "请输入或扫描办件编号、邮件号。"}, status=400)
-    case_no = worklists.find_case_no(g.db, number)
+    case_no = desks.find_case_no(g.db, number)
     if case_no is None:
         return _home({"no": f"未找到“{number}”，请核对办件编号或邮件号。"}, number, 404)
     return redirect(url_for("window.case", case_no=case_no))
@@ -46,8 +48,8 @@ def find():
 @bp.get("/exceptions")
 @role_required("clerk")
 def exceptions():
-    return render_template("window/exceptions.html", rows=worklists.recent_exceptions(g.db, g.actor),
-                           days=worklists.EXCEPTION_DAYS)
+    return render_template("window/exceptions.html", rows=desks.recent_exceptions(g.db, g.actor),
+                           days=desks.EXCEPTION_DAYS)
 
 
 @bp.route("/packets", methods=["GET", "POST"])
@@ -120,11 +122,11 @@ def supplement(case_no):
             given.append({"code": code, "copies": int(copies) if copies.isdigit() else copies,
                           "original": request.form.get(f"original-{code}") == "yes"})
         try:
-            _, packet = actions.send_supplement(g.db, env(), g.actor, case_no, {"materials": given})
+            _, packet = decisions.send_supplement(g.db, env(), g.actor, case_no, {"materials": given})
         except Refused as e:
             g.db.rollback()
             return _case_page(case_no, errors={"materials" if (e.field or "").startswith("materials") else "_": e.message},
-                              status=e.status)
+                              status=status_of(e))
         number = packet.tracking_no
         committed()
         flash(f"补正材料已制单，邮件号 {number}。请打印面单贴在信封上，随今天的交接清单寄出。", "success")
@@ -140,11 +142,11 @@ def withdraw(case_no):
 
     def run():
         try:
-            made, packet = actions.withdraw_case(g.db, env(), g.actor, case_no,
+            made, packet = decisions.withdraw_case(g.db, env(), g.actor, case_no,
                                                  {"reason": request.form.get("reason", "")})
         except Refused as e:
             g.db.rollback()
-            return _case_page(case_no, "window/withdraw.html", errors={e.field or "_": e.message}, status=e.status)
+            return _case_page(case_no, "window/withdraw.html", errors={e.field or "_": e.message}, status=status_of(e))
         number = packet.tracking_no if packet else None
         committed()
         if number:
@@ -172,12 +174,12 @@ def handover(case_no):
         if errors:
             return _case_page(case_no, "window/handover.html", errors=errors, status=400)
         try:
-            actions.hand_over(g.db, env(), g.actor, case_no,
+            decisions.hand_over(g.db, env(), g.actor, case_no,
                               {"identity_check": {"method": method, "passed": request.form["passed"] == "yes"}})
         except Refused as e:
             g.db.rollback()
             field = "passed" if e.code == "identity_check_failed" else "_"
-            return _case_page(case_no, "window/handover.html", errors={field: e.message}, status=e.status)
+            return _case_page(case_no, "window/handover.html", errors={field: e.message}, status=status_of(e))
         committed()
         flash("办理结果已交付申请人，办件已送达。", "success")
         return redirect(url_for("window.case", case_no=case_no), 303)
@@ -190,10 +192,10 @@ def replacement(case_no, tracking_no):
     """Copies of everything a lost packet held, sent again and linked to it."""
     def run():
         try:
-            _, packet = actions.send_replacement(g.db, env(), g.actor, tracking_no, {})
+            _, packet = decisions.send_replacement(g.db, env(), g.actor, tracking_no, {})
         except Refused as e:
             g.db.rollback()
-            return _case_page(case_no, errors={"_": e.message}, status=e.status)
+            return _case_page(case_no, errors={"_": e.message}, status=status_of(e))
         number = packet.tracking_no
         committed()
         flash(f"补寄件已制单，邮件号 {number}（补寄丢失邮件 {tracking_no.upper()}）。请打印面单，随交接清单寄出。", "success")

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from tests.e2e.steps import assert_error, case_of, collect, count, rows
 from tests.helpers import intake_body, person, resident_id
-from tracking.tables import AccessLog, CaseEvent
+from tracking.model.tables import AccessLog, CaseEvent
 
 ID_NUMBER = resident_id()
 

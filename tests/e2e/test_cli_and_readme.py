@@ -42,7 +42,7 @@ def test_a_clerk_needs_a_hall_and_an_officer_a_department(app, db):
 
 
 def test_demo_loads_once_and_changes_nothing_the_second_time(app, db):
-    from tracking.tables import Case
+    from tracking.model.tables import Case
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
@@ -51,7 +51,7 @@ def test_demo_loads_once_and_changes_nothing_the_second_time(app, db):
     assert {c.status for c in cases} >= {"collected", "in_transit", "accepted", "decided", "closed"}
     # every desk has something on it: a packet at the office's door, a bad rating to follow up
     from mailing.tables import Packet
-    from tracking.tables import Evaluation
+    from tracking.model.tables import Evaluation
     assert db.exec(select(Packet).where(Packet.status == "out_for_delivery")).first() is not None
     assert [(e.score, e.follow_up_status) for e in db.exec(select(Evaluation))] == [(2, "open")]
     second = runner.invoke(args=["demo"])
@@ -61,8 +61,8 @@ def test_demo_loads_once_and_changes_nothing_the_second_time(app, db):
 
 
 def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, env, frozen, tmp_path):
-    from tracking.context import Actor
-    from tracking.intake import register_case
+    from tracking.model.context import Actor
+    from tracking.commands.intake import register_case
     from app.users import create_user
     create_user(db, "clerk", "clerk", "pw-123456", "H140902")
     frozen.set("2026-12-30T10:00:00+08:00")  # 10 working days from here reach into 2027

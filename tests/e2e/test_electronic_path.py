@@ -8,7 +8,7 @@ from sqlmodel import select
 from mailing.tables import Packet
 from tests.e2e.steps import PDF, accepted, assert_error, case_of, count, decide, rows
 from tests.helpers import intake_body
-from tracking.tables import CaseEvent, Notification, ResultFile
+from tracking.model.tables import CaseEvent, Notification, ResultFile
 
 ELECTRONIC = {"method": "electronic"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from tests.e2e.steps import assert_error, case_of, collect, count, delivered_electronically, received, rows, track
-from tracking.tables import Evaluation, Notification
+from tracking.model.tables import Evaluation, Notification
 
 
 def _evaluate(api, case, **body):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from tests.e2e.steps import assert_error, case_of, count, delivered_electronically, rated, rows
-from tracking.tables import CaseEvent, Evaluation
+from tracking.model.tables import CaseEvent, Evaluation
 
 NOTE = "已电话联系申请人致歉，说明材料在途延误的原因；已要求窗口当日交寄。"
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 from mailing.tables import Packet
 from tests.e2e.steps import assert_error, collect, count, received, rows
 from tests.helpers import intake_body, person
-from tracking.tables import Case, CaseEvent
+from tracking.model.tables import Case, CaseEvent
 
 
 def test_the_same_intake_sent_twice_with_one_key_registers_one_case(staff, frozen, db):

@@ -6,7 +6,7 @@ import pytest
 from mailing.tables import Packet
 from tests.e2e.steps import assert_error, collect, count
 from tests.helpers import intake_body, materials, person, wrong_resident_id
-from tracking.tables import Case
+from tracking.model.tables import Case
 
 BDC_MATERIALS = materials("application_form", "id_card", "property_cert", "main_debt_contract", "mortgage_contract")
 

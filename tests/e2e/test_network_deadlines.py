@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from tests.e2e.steps import assert_error, case_of, collect, delivered_electronically, packet_of, record, rows
-from tracking.deadlines import STAGE_TITLES
-from tracking.tables import Case, CaseEvent, Notification, OverdueMark
+from tracking.model.deadlines import STAGE_TITLES
+from tracking.model.tables import Case, CaseEvent, Notification, OverdueMark
 
 SWEPT_NOTHING = "视为受理 0 件，归档 0 件，承诺日期顺延 0 件，新增超期 0 项，发出通知 0 条。"
 

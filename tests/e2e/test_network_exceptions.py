@@ -18,7 +18,7 @@ from mailing.tables import Packet, PacketEvent
 from tests import pdfs
 from tests.e2e.steps import assert_error, case_of, collect, packet_of, record, rows, scans
 from tests.helpers import intake_body, scan
-from tracking.tables import Notification
+from tracking.model.tables import Notification
 
 PICKUP = {"method": "pickup"}
 ROUTE = ["H140902", "P140900", "P140000", "P140100", "D140105-GA"]

@@ -16,7 +16,7 @@ from mailing.states import NEXT_STEPS
 from mailing.tables import Manifest, ManifestEvent, Packet, PacketEvent
 from tests.e2e.steps import assert_error, case_of, collect, packet_of, rows, scans
 from tests.helpers import unknown_tracking_no
-from tracking.tables import CaseEvent, Notification
+from tracking.model.tables import CaseEvent, Notification
 
 COURIER = "courier:courier"
 TO_OFFICE = "office:D140105-GA"

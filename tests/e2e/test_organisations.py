@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from tests.e2e.steps import assert_error, case_of, collect, count, rows
 from tests.helpers import credit_code, intake_body, org_intake_body, organisation, person, wrong_resident_id
-from tracking.tables import Case
+from tracking.model.tables import Case
 
 
 @pytest.mark.parametrize("matter_code, owner, due", [

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from tests.e2e.steps import count, delivered_electronically, rated, rows
 from tests.helpers import intake_body
-from tracking.tables import CaseEvent, Evaluation
+from tracking.model.tables import CaseEvent, Evaluation
 
 NOTE = "已电话联系申请人致歉并说明延误原因；窗口已改为当日交寄材料。"
 

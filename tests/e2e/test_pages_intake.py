@@ -10,7 +10,7 @@ from sqlmodel import select
 from tests import pdfs
 from tests.e2e.steps import count
 from tests.helpers import credit_code, resident_id, wrong_resident_id
-from tracking.tables import AccessLog, Case
+from tracking.model.tables import AccessLog, Case
 
 START = "/window/intake"
 WFZM = "/window/intake/GA-WFZM-01"

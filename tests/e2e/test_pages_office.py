@@ -12,7 +12,7 @@ from mailing.tables import Packet, PacketEvent
 from tests import pdfs
 from tests.e2e.steps import PDF, accepted, collect, count, packet_of, received, record, rows
 from tests.helpers import intake_body, org_intake_body, tracking_no_with_bad_check_digit
-from tracking.tables import Case, Notification, ResultFile
+from tracking.model.tables import Case, Notification, ResultFile
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlmodel import select
 from tests.e2e.conftest import csrf_token
 from tests.e2e.steps import PDF, accepted, case_of, collect, count, decide, packet_of, received, record, rows, track
 from tests.helpers import intake_body, resident_id
-from tracking.tables import Evaluation, TrackLock
+from tracking.model.tables import Evaluation, TrackLock
 
 UNKNOWN = "140902-20990101-0001"
 NOT_FOUND = "未找到该办件，请核对编号和查询密码。"

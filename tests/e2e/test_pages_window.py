@@ -11,7 +11,7 @@ from mailing.tables import Packet
 from tests import pdfs
 from tests.e2e.steps import accepted, case_of, collect, count, decide, received, record, rows
 from tests.helpers import intake_body, resident_id
-from tracking.tables import AccessLog, Case, CaseEvent
+from tracking.model.tables import AccessLog, Case, CaseEvent
 
 PICKUP = {"method": "pickup"}
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 from tests.e2e.steps import (accepted, assert_error, case_of, collect, count, decide, packet_of, received,
                              record, rows, track)
 from tests.helpers import intake_body
-from tracking.tables import CaseEvent, Notification
+from tracking.model.tables import CaseEvent, Notification
 
 PICKUP = {"method": "pickup"}
 PASSED = {"identity_check": {"method": "id_card_reader", "passed": True}}

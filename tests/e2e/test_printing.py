@@ -13,7 +13,7 @@ from sqlmodel import select
 from tests import pdfs
 from tests.e2e.steps import accepted, assert_error, case_of, collect, decide, received, record, rows
 from tests.helpers import intake_body, resident_id
-from tracking.tables import AccessLog
+from tracking.model.tables import AccessLog
 
 LABEL_SIZES = {"100x150": (100, 150), "100x180": (100, 180), "76x130": (76, 130)}
 PICKUP = {"method": "pickup"}

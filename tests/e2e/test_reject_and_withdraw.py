@@ -7,7 +7,7 @@ from mailing.tables import Packet
 from tests.e2e.steps import (accepted, assert_error, case_of, collect, count, decide,
                              packet_of, received, record, rows, scans, track)
 from tests.helpers import intake_body, scan
-from tracking.tables import Evaluation, Notification
+from tracking.model.tables import Evaluation, Notification
 
 PICKUP = {"method": "pickup"}
 REASON = {"reason": "申请人户籍不在本辖区，应向户籍地公安机关申请"}

@@ -7,7 +7,7 @@ from mailing.tables import Packet, PacketEvent
 from tests.e2e.steps import assert_error, case_of, collect, count, packet_of, record, rows, scans, track
 from tests.helpers import (intake_body, person, resident_id, scan, tracking_no_with_bad_check_digit,
                            unknown_tracking_no)
-from tracking.tables import CaseEvent
+from tracking.model.tables import CaseEvent
 
 
 def _events(db, tracking_no: str) -> list[tuple[str, str]]:

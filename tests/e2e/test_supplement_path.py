@@ -18,7 +18,7 @@ from mailing import s10
 from tests.e2e.steps import (assert_error, case_of, collect, decide, packet_of, received,
                              record, rows, track)
 from tests.helpers import intake_body
-from tracking.tables import Notification
+from tracking.model.tables import Notification
 
 AGAIN = {"materials": ["id_card", "application_form"], "note": "身份证复印件不清晰，申请表缺签名"}
 

@@ -276,12 +276,12 @@ def travel(stops: list[str], start: date, *, slip_from=None, stall_at=None, misr
 
 
 def _resident_id(first17: str) -> str:
-    from tracking.identity import resident_id_check_char
+    from tracking.model.identity import resident_id_check_char
     return first17 + resident_id_check_char(first17)
 
 
 def _credit_code(first17: str) -> str:
-    from tracking.identity import credit_code_check_char
+    from tracking.model.identity import credit_code_check_char
     return first17 + credit_code_check_char(first17)
 
 
@@ -637,14 +637,14 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
     from sqlmodel import select
 
     from config import clock
-    from tracking.actions import accept_case, decide_case, reject_case, request_supplement, send_replacement
-    from tracking.context import Actor
-    from tracking.deadlines import sweep
-    from tracking.errors import Refused
-    from tracking.intake import register_case
-    from tracking.scans import record_scans
-    from tracking.tables import Case
-    from tracking.views import list_cases
+    from tracking.commands.decisions import accept_case, decide_case, reject_case, request_supplement, send_replacement
+    from tracking.model.context import Actor
+    from tracking.commands.sweep import sweep
+    from tracking.model.errors import Refused
+    from tracking.commands.intake import register_case
+    from tracking.commands.custody import record_scans
+    from tracking.model.tables import Case
+    from tracking.reads.views import list_cases
 
     began = wallclock.perf_counter()
     week = Week(plans)
@@ -788,8 +788,8 @@ def snapshot(engine, today: date) -> dict:
     from config import clock
     from config.database import new_session
     from mailing.tables import Packet, PacketEvent
-    from tracking.deadlines import packet_late
-    from tracking.tables import Case
+    from tracking.model.deadlines import packet_late
+    from tracking.model.tables import Case
 
     with new_session(engine, read_only=True) as s:
         cases = {c.id: c for c in s.exec(select(Case))}

@@ -21,7 +21,7 @@ def test_a_worker_on_the_broker_sends_the_notifications_an_intake_queued(db, tmp
 
     from app import create_app
     from app.users import create_user
-    from tracking.tables import Notification
+    from tracking.model.tables import Notification
     frozen.set("2026-03-02T09:00:00+08:00")
     app = create_app({"database_url": database_url, "broker_url": BROKER, "secret_key": "s", "data_key": "d",
                       "instance_path": tmp_path})
@@ -71,7 +71,7 @@ def test_a_worker_on_the_broker_runs_the_sweep_and_deems_a_silent_application_ac
     from app.tasks import sweep_deadlines
     from app.users import create_user
     from tests.helpers import scan
-    from tracking.tables import Case, CaseEvent
+    from tracking.model.tables import Case, CaseEvent
     app = create_app({"database_url": database_url, "broker_url": BROKER, "secret_key": "s", "data_key": "d",
                       "instance_path": tmp_path})
     celery_app = app.extensions["celery"]

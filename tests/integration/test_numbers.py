@@ -12,8 +12,8 @@ from config.database import new_session
 from mailing import s10
 from mailing.numbers import SERIALS_PER_PREFIX, next_tracking_no, next_value
 from tests.helpers import intake_body
-from tracking.context import Actor
-from tracking.intake import register_case
+from tracking.model.context import Actor
+from tracking.commands.intake import register_case
 
 CLERK = Actor("clerk_xf", "clerk", "H140902", "李窗口")
 

@@ -16,11 +16,12 @@ from mailing.tables import Manifest
 from routing.reference import directory as load_directory
 from tests import pdfs
 from tests.helpers import intake_body
-from tracking.context import Actor
-from tracking.errors import Refused
-from tracking.handovers import close_on_dispatch, create_manifest, manifest_packets
-from tracking.intake import register_case
-from tracking.printing import label_spec
+from tracking.model.context import Actor
+from tracking.model.errors import Refused
+from tracking.commands.manifests import close_on_dispatch, create_manifest
+from tracking.model.lookups import manifest_packets
+from tracking.commands.intake import register_case
+from tracking.reads.documents import label_spec
 
 CLERK = Actor("clerk_xf", "clerk", "H140902", "李窗口")
 
@@ -73,7 +74,7 @@ def test_a_packet_that_arrived_was_lost_or_was_cancelled_gets_no_label(db, env, 
     packet.status = status.value
     with pytest.raises(Refused) as refused:
         label_spec(db, env, packet)
-    assert refused.value.status == 409 and refused.value.code == "label_unavailable"
+    assert refused.value.kind == "conflict" and refused.value.code == "label_unavailable"
     assert packet.tracking_no in refused.value.message
 
 

@@ -41,7 +41,7 @@ def week(engine, database_url, tmp_path_factory):
     from config.database import new_session
     from config.settings import Settings
     from tests.conftest import empty_database
-    from tracking.context import Env
+    from tracking.model.context import Env
 
     settings = Settings.from_env(env={}, overrides={
         "database_url": database_url, "secret_key": "test-secret", "data_key": "test-data-key",
@@ -304,8 +304,8 @@ def test_a_misrouted_packet_gets_one_system_exception_and_a_route_re_planned_fro
 
 
 def test_the_exception_list_shows_the_lost_and_the_misrouted_packets(week, read):
-    from tracking.context import Actor
-    from tracking.views import list_exceptions
+    from tracking.model.context import Actor
+    from tracking.reads.views import list_exceptions
     supervisor = Actor("supervisor_sim", "supervisor", None)
     lost = list_exceptions(read, supervisor, reason="lost")["exceptions"]
     assert sorted(e["tracking_no"] for e in lost) == sorted(outbound_no(week, p) for p in week.plans if p.lost)
@@ -386,7 +386,7 @@ def test_each_sweep_run_deems_moves_and_marks_exactly_what_the_plan_says(week):
 
 
 def test_the_sweep_marks_each_overdue_stage_once_per_due_date(week, read):
-    from tracking.tables import Case, CaseEvent, OverdueMark
+    from tracking.model.tables import Case, CaseEvent, OverdueMark
     _, _, marks = model_sweeps(week.plans)
     numbers = {p.idx: case_no(week, p) for p in week.plans}
     want = sorted((numbers[i], stage, due) for i, stage, due in marks)
@@ -403,7 +403,7 @@ def test_the_sweep_marks_each_overdue_stage_once_per_due_date(week, read):
 
 def test_the_sweeps_after_the_holidays_deem_accepted_exactly_the_cases_nobody_answered_within_five_working_days(
         week, read):
-    from tracking.tables import Case, CaseEvent
+    from tracking.model.tables import Case, CaseEvent
     _, deemed_on, _ = model_sweeps(week.plans)
     numbers = {p.idx: case_no(week, p) for p in week.plans}
     want = {numbers[i]: day for i, day in deemed_on.items()}

@@ -15,10 +15,10 @@ from routing.reference import DATA_DIR, _rows, load_reference_data
 from routing.tables import Division, Matter, Office
 from tests.conftest import TRANSACTIONAL
 from tests.helpers import intake_body, person, resident_id, scan
-from tracking.context import Actor
-from tracking.intake import register_case
-from tracking.scans import record_scans
-from tracking.tables import Case, CaseEvent, Notification
+from tracking.model.context import Actor
+from tracking.commands.intake import register_case
+from tracking.commands.custody import record_scans
+from tracking.model.tables import Case, CaseEvent, Notification
 
 CLERK = Actor("clerk_xf", "clerk", "H140902", "李窗口")
 COURIER = Actor("courier_1", "courier", None, "王师傅")
@@ -130,7 +130,7 @@ def test_the_check_code_is_stored_sealed(db, env, intake):
 
 
 def test_an_organisation_is_found_by_the_hash_of_its_credit_code(db, env, frozen):
-    from tracking.identity import credit_code_check_char
+    from tracking.model.identity import credit_code_check_char
     code = "91140100MA0K" + "12345"
     code += credit_code_check_char(code)
     body = intake_body(matter_code="RS-DWCB-01", applicant={

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mailing.states import InvalidTransition
-from tracking.states import CASE_STATUS_TITLES, EVALUABLE, CaseAction, CaseStatus, apply, can
+from tracking.model.states import CASE_STATUS_TITLES, EVALUABLE, CaseAction, CaseStatus, apply, can
 
 BEFORE_DECIDED = ["collected", "in_transit", "received", "accepted", "supplement_requested",
                   "supplement_in_transit"]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mailing.chain import event_hash, verify_chain
-from tracking.links import LinkError, make_token, read_token
+from tracking.model.links import LinkError, make_token, read_token
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 

@@ -8,8 +8,8 @@ import pytest
 
 from mailing.tables import Packet
 from routing.workdays import WorkCalendar
-from tracking.deadlines import STAGES, Limits, case_deadlines, packet_late
-from tracking.tables import Case
+from tracking.model.deadlines import STAGES, Limits, case_deadlines, packet_late
+from tracking.model.tables import Case
 
 HALL, OWNER = "H140902", "D140105-GA"
 PROMISED = 5

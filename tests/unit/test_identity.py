@@ -3,19 +3,7 @@ from datetime import date
 
 import pytest
 
-from tracking.identity import (
-    credit_code_check_char,
-    is_valid_credit_code,
-    is_valid_landline,
-    is_valid_mobile,
-    is_valid_resident_id,
-    mask_address,
-    mask_id_number,
-    mask_name,
-    mask_phone,
-    normalize_id_number,
-    resident_id_check_char,
-)
+from tracking.model.identity import credit_code_check_char, is_valid_credit_code, is_valid_landline, is_valid_mobile, is_valid_resident_id, mask_address, mask_id_number, mask_name, mask_phone, normalize_id_number, resident_id_check_char
 
 TODAY = date(2026, 11, 28)
 

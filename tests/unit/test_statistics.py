@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tracking import statistics as st
+from tracking.reads import statistics as st
 
 BJ = timezone(timedelta(hours=8))
 MARCH = st.Period(date(2026, 3, 1), date(2026, 3, 31))

@@ -10,12 +10,19 @@ from mailing.states import EXCEPTION_REASONS, NEXT_STEPS, PacketStatus
 from mailing.tables import Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.actions import load_case, load_packet
-from tracking.context import Actor, Env
-from tracking.deadlines import STAGES, StageClock, overdue_cases, packet_late
-from tracking.errors import bad_request, forbidden
-from tracking.states import CaseStatus, is_overdue
-from tracking.tables import AccessLog, Case, CaseEvent
+from tracking.model.lookups import load_case, load_packet
+from tracking.model.context import Actor, Env
+from tracking.model.deadlines import STAGES, StageClock, overdue_cases, packet_late
+from tracking.model.errors import bad_request, forbidden
+from tracking.model.states import CaseStatus, is_overdue
+from tracking.model.tables import AccessLog, Case, CaseEvent
+from tracking.model.tables import Evaluation
+from mailing.tables import Manifest
+from tracking.model.states import SCORE_TITLES
+from tracking.model.states import STATUS_TEXT
+from tracking.model.lookups import in_scope
+from tracking.model.lookups import may_see
+from tracking.model.lookups import piece_count
 
 
 def office_ref(directory, code: str | None) -> dict | None:
@@ -59,27 +66,8 @@ def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
             "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
 
 
-def _supervised_city(actor: Actor, directory) -> str | None:
-    """The city a supervisor with an office watches over (None: the office is unknown)."""
-    own = directory.post(actor.office_code)
-    return directory.city_code(own.division_code) if own else None
 
 
-def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
-    """(may see the case, may see personal data in full)."""
-    if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office):
-        return True, True
-    if actor.role == "supervisor":
-        if not actor.office_code:
-            return True, False
-        city = _supervised_city(actor, directory)
-        if city is None:
-            return False, False
-        for code in (case.collecting_office, case.owning_office):
-            post = directory.post(code)
-            if post and directory.city_code(post.division_code) == city:
-                return True, False
-    return False, False
 
 
 def case_summary(directory, case: Case, matter_names: dict[str, str]) -> dict:
@@ -135,17 +123,6 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
     return view
 
 
-def in_scope(query, actor: Actor, directory):
-    """Limits a query over cases to those the actor's office may see."""
-    if actor.role in ("clerk", "officer"):
-        return query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
-    if actor.role == "supervisor":
-        if not actor.office_code:
-            return query
-        city = _supervised_city(actor, directory)
-        codes = [p.code for p in directory.posts.values() if city and directory.city_code(p.division_code) == city]
-        return query.where(Case.collecting_office.in_(codes) | Case.owning_office.in_(codes))
-    raise forbidden("您无权查看办件列表。")
 
 
 def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, office: str | None,
@@ -212,3 +189,30 @@ def list_exceptions(session: Session, actor: Actor, *, since: date | None = None
     rows = session.exec(query.order_by(PacketEvent.at.desc(), PacketEvent.id.desc()).limit(limit)).all()
     return {"exceptions": [{**packet_event_view(e), "tracking_no": number, "packet_kind": kind,
                             "packet_status": status, "case_no": case_no} for e, number, kind, status, case_no in rows]}
+
+
+def evaluation_view(evaluation: Evaluation | None) -> dict | None:
+    """The rating and its follow-up as staff see them (the API's answer and the office's case page)."""
+    if evaluation is None:
+        return None
+    follow_up = None
+    if evaluation.follow_up_status:
+        follow_up = {"status": evaluation.follow_up_status,
+                     "status_text": STATUS_TEXT.get(evaluation.follow_up_status, evaluation.follow_up_status),
+                     "office_code": evaluation.follow_up_office, "note": evaluation.follow_up_note,
+                     "at": clock.iso(evaluation.followed_up_at), "by": evaluation.followed_up_by}
+    return {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score], "comment": evaluation.comment,
+            "at": clock.iso(evaluation.at), "follow_up": follow_up}
+
+
+def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
+    lines = [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status, "to_office": p.to_office,
+              "to_division": p.to_division, "pieces": piece_count(p.contents)} for p in packets]
+    return {"manifest_no": manifest.manifest_no, "from_office": manifest.from_office,
+            "to_party": manifest.to_party, "to_party_name": manifest.to_party_name,
+            "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
+            "handed_over_at": clock.iso(manifest.handed_over_at), "cancelled_at": clock.iso(manifest.cancelled_at),
+            "confirmed_at": clock.iso(manifest.confirmed_at), "count": len(lines),
+            "pieces": sum(line["pieces"] for line in lines), "packets": lines,
+            "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
+            "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from config.settings import Settings
-from tracking.sealing import Sealer
+from tracking.model.sealing import Sealer
 
 
 @dataclass(frozen=True)

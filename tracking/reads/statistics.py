@@ -22,11 +22,11 @@ from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Packet
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.context import Actor
-from tracking.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
-from tracking.states import BAD_SCORE, SCORE_TITLES, CaseStatus
-from tracking.tables import Case, Evaluation
-from tracking.views import in_scope
+from tracking.model.context import Actor
+from tracking.model.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
+from tracking.model.states import BAD_SCORE, SCORE_TITLES, CaseStatus
+from tracking.model.tables import Case, Evaluation
+from tracking.model.lookups import in_scope
 
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
 

@@ -102,3 +102,6 @@ def apply(current: CaseStatus, action: CaseAction) -> CaseStatus:
 # follow it up (整改)
 SCORE_TITLES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_SCORE = 2
+
+
+STATUS_TEXT = {"open": "待整改", "done": "已整改"}

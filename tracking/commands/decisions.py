@@ -16,39 +16,27 @@ from routing.calendars import work_calendar
 from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.context import Actor, Env
-from tracking.errors import Refused, bad_request, conflict, forbidden, not_found, rule
-from tracking.links import LinkError, delivery_link, read_token
-from tracking.records import case_event, notify, transition
-from tracking.states import CaseAction, CaseStatus
-from tracking.tables import Case, ResultFile
+from tracking.model.context import Actor, Env
+from tracking.model.errors import bad_request, conflict, forbidden, not_found, rule
+from tracking.model.links import LinkError, delivery_link, read_token
+from tracking.model.records import case_event, notify, transition
+from tracking.model.states import CaseAction, CaseStatus
+from tracking.model.tables import Case, ResultFile
+from tracking.model.lookups import as_clerk
+from tracking.model.lookups import as_officer
+from tracking.model.lookups import load_case
+from tracking.model.lookups import load_packet
+from tracking.model.errors import gone
 
 MAX_RESULT_BYTES = 20 * 1024 * 1024
 
 
-def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
-    query = select(Case).where(Case.case_no == case_no)
-    case = session.exec(query.with_for_update() if lock else query).first()
-    if case is None:
-        raise not_found("未找到该办件。")
-    return case
 
 
-def load_packet(session: Session, tracking_no: str) -> Packet:
-    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
-    if packet is None:
-        raise not_found("未找到该邮件。")
-    return packet
 
 
-def as_officer(actor: Actor, case: Case) -> None:
-    if actor.role != "officer" or actor.office_code != case.owning_office:
-        raise forbidden("只有办理地部门的办理人员可以进行此操作。")
 
 
-def _as_clerk(actor: Actor, case: Case) -> None:
-    if actor.role != "clerk" or actor.office_code != case.collecting_office:
-        raise forbidden("只有收件窗口的工作人员可以进行此操作。")
 
 
 def _reason(body: dict) -> str:
@@ -58,18 +46,6 @@ def _reason(body: dict) -> str:
     return reason.strip()[:500]
 
 
-def recompute_due_date(session: Session, case: Case, as_of: date | None = None) -> None:
-    """Promised working days from intake, moved later by the days a supplement was outstanding
-    (while it still is: up to `as_of`, default today)."""
-    cal = work_calendar(session)
-    matter = session.get(Matter, case.matter_code)
-    paused = 0
-    if case.supplement_requested_at:
-        end = clock.beijing_date(case.supplement_received_at) if case.supplement_received_at \
-            else (as_of or clock.beijing_date())
-        paused = cal.working_days_between(clock.beijing_date(case.supplement_requested_at), end)
-    case.due_date, case.due_date_provisional = cal.add_working_days(case.intake_date, matter.promised_days + paused)
-    session.add(case)
 
 
 def _applicant_destination(env: Env, case: Case, directory) -> tuple[Post | None, str, str | None]:
@@ -174,7 +150,7 @@ def _listed(given: list, names: dict[str, str], where: str) -> list[dict]:
 
 def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet]:
     case = load_case(session, case_no, lock=True)
-    _as_clerk(actor, case)
+    as_clerk(actor, case)
     if case.status != CaseStatus.SUPPLEMENT_REQUESTED.value:
         raise conflict(message="办件不在待补正状态，不能寄送补正材料。", status=case.status)
     if session.exec(select(Packet).where(Packet.case_id == case.id, Packet.kind == "supplement",
@@ -263,7 +239,7 @@ def reject_case(session: Session, env: Env, actor: Actor, case_no: str, body: di
 
 def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet | None]:
     case = load_case(session, case_no, lock=True)
-    _as_clerk(actor, case)
+    as_clerk(actor, case)
     reason = _reason(body)
     case.reason, case.ended_at = reason, clock.now()
     transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": reason},
@@ -323,7 +299,7 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, body: di
 
 def hand_over(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> Case:
     case = load_case(session, case_no, lock=True)
-    _as_clerk(actor, case)
+    as_clerk(actor, case)
     check = body.get("identity_check")
     if not isinstance(check, dict) or check.get("method") not in ("id_card_reader", "face", "manual"):
         raise bad_request("请提供身份核验结果（method、passed）。", "identity_check")
@@ -342,7 +318,7 @@ def download_result(session: Session, env: Env, token: str) -> ResultFile:
         file_id = read_token(env.settings.secret_key, token, clock.now())
     except LinkError as e:
         if e.code == "expired":
-            raise Refused(410, "link_expired", "下载链接已过期，请联系办理部门重新发送。") from None
+            raise gone("link_expired", "下载链接已过期，请联系办理部门重新发送。") from None
         raise not_found("下载链接无效。") from None
     stored = session.get(ResultFile, file_id)
     if stored is None:

@@ -8,11 +8,11 @@ from sqlmodel import Session
 from config import clock
 from mailing.chain import seal
 from mailing.states import InvalidTransition
-from tracking import states
-from tracking.context import Actor
-from tracking.errors import conflict
-from tracking.states import CaseAction, CaseStatus
-from tracking.tables import Case, CaseEvent, Notification
+from tracking.model import states
+from tracking.model.context import Actor
+from tracking.model.errors import conflict
+from tracking.model.states import CaseAction, CaseStatus
+from tracking.model.tables import Case, CaseEvent, Notification
 
 
 def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: datetime | None = None,

@@ -10,7 +10,7 @@ import logging
 from sqlmodel import Session, select
 
 from config import clock
-from tracking.tables import Notification
+from tracking.model.tables import Notification
 
 log = logging.getLogger("tongban.notifications")
 

@@ -14,11 +14,11 @@ from routing.calendars import work_calendar
 from routing.directory import RoutingError, owning_office
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking import identity
-from tracking.context import Actor, Env
-from tracking.errors import bad_request, forbidden, rule
-from tracking.records import case_event
-from tracking.tables import Case
+from tracking.model import identity
+from tracking.model.context import Actor, Env
+from tracking.model.errors import bad_request, forbidden, rule
+from tracking.model.records import case_event
+from tracking.model.tables import Case
 
 ID_METHODS = {"id_card_reader", "face", "manual"}
 RESULT_METHODS = {"mail", "pickup", "electronic"}

@@ -2,23 +2,20 @@
 follow-up and enters the case's history. Scores 1–2 open one (`public.evaluate`)."""
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from config import clock
-from tracking.actions import as_officer, load_case
-from tracking.context import Actor, Env
-from tracking.errors import bad_request, conflict
-from tracking.records import case_event
-from tracking.states import SCORE_TITLES
-from tracking.tables import Case, Evaluation
+from tracking.model.lookups import as_officer, load_case
+from tracking.model.context import Actor, Env
+from tracking.model.errors import bad_request, conflict
+from tracking.model.records import case_event
+from tracking.model.tables import Case, Evaluation
+from tracking.model.lookups import evaluation_of
 
 NOTE_MIN = 5      # characters: "已电话回访" at the least, never an empty "ok"
 NOTE_MAX = 1000
-STATUS_TEXT = {"open": "待整改", "done": "已整改"}
 
 
-def evaluation_of(session: Session, case: Case) -> Evaluation | None:
-    return session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
 
 
 def _note(body: dict) -> str:
@@ -54,15 +51,3 @@ def record_follow_up(session: Session, env: Env, actor: Actor, case_no: str, bod
     return case, evaluation
 
 
-def evaluation_view(evaluation: Evaluation | None) -> dict | None:
-    """The rating and its follow-up as staff see them (the API's answer and the office's case page)."""
-    if evaluation is None:
-        return None
-    follow_up = None
-    if evaluation.follow_up_status:
-        follow_up = {"status": evaluation.follow_up_status,
-                     "status_text": STATUS_TEXT.get(evaluation.follow_up_status, evaluation.follow_up_status),
-                     "office_code": evaluation.follow_up_office, "note": evaluation.follow_up_note,
-                     "at": clock.iso(evaluation.followed_up_at), "by": evaluation.followed_up_by}
-    return {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score], "comment": evaluation.comment,
-            "at": clock.iso(evaluation.at), "follow_up": follow_up}

@@ -13,11 +13,11 @@ from mailing.numbers import next_value
 from mailing.states import PacketStatus, ScanType
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet
 from routing.reference import directory as load_directory
-from tracking.context import Actor
-from tracking.errors import Refused, bad_request, conflict, forbidden, not_found, rule
+from tracking.model.context import Actor
+from tracking.model.errors import bad_request, conflict, forbidden, not_found, rule
+from tracking.model.lookups import MANIFEST_ROLES
 
 MAX_PACKETS = 500
-MANIFEST_ROLES = ("clerk", "officer")
 
 
 def _party(session: Session, actor: Actor, value, courier_name: Callable[[str], str | None]) -> str:
@@ -46,7 +46,7 @@ def _tracking_nos(value) -> list[str]:
     numbers = [v.strip().upper() for v in value]
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
     if repeated:
-        raise Refused(400, "invalid_request", f"邮件号重复：{'、'.join(repeated)}。", "tracking_nos",
+        raise bad_request(f"邮件号重复：{'、'.join(repeated)}。", "tracking_nos",
                       tracking_nos=repeated)
     bad = [n for n in numbers if not s10.is_valid_tracking_no(n)]
     if bad:
@@ -72,7 +72,7 @@ def create_manifest(session: Session, actor: Actor, body: dict,
                    tracking_nos=unknown)
     elsewhere = [n for n in numbers if packets[n].from_office != actor.office_code]
     if elsewhere:
-        raise Refused(403, "forbidden", f"这些邮件不是从本机构寄出的：{'、'.join(elsewhere)}。", "tracking_nos",
+        raise forbidden(f"这些邮件不是从本机构寄出的：{'、'.join(elsewhere)}。", "tracking_nos",
                       tracking_nos=elsewhere)
     gone = [n for n in numbers if packets[n].status != PacketStatus.CREATED.value]
     if gone:
@@ -101,30 +101,12 @@ def create_manifest(session: Session, actor: Actor, body: dict,
     return manifest
 
 
-def load_manifest(session: Session, manifest_no: str) -> Manifest:
-    manifest = session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no.upper())).first()
-    if manifest is None:
-        raise not_found("未找到该交接清单。")
-    return manifest
 
 
-def manifest_packets(session: Session, manifest: Manifest) -> list[Packet]:
-    return list(session.exec(select(Packet).join(ManifestItem, ManifestItem.packet_id == Packet.id)
-                             .where(ManifestItem.manifest_id == manifest.id).order_by(ManifestItem.position)))
 
 
-def may_see_manifest(actor: Actor, manifest: Manifest) -> bool:
-    """The office that handed over, and the party that takes over."""
-    if actor.role in MANIFEST_ROLES and actor.office_code == manifest.from_office:
-        return True
-    return manifest.to_party in (f"courier:{actor.username}", f"office:{actor.office_code}")
 
 
-def view_manifest(session: Session, actor: Actor, manifest_no: str) -> tuple[Manifest, list[Packet]]:
-    manifest = load_manifest(session, manifest_no)
-    if not may_see_manifest(actor, manifest):
-        raise forbidden("您无权查看该交接清单。")
-    return manifest, manifest_packets(session, manifest)
 
 
 def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
@@ -136,7 +118,7 @@ def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
         session.add(manifest)
 
 
-def _lock(session: Session, manifest_no) -> Manifest | None:
+def lock_manifest(session: Session, manifest_no) -> Manifest | None:
     if not isinstance(manifest_no, str):
         return None
     return session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no.strip().upper())
@@ -145,7 +127,7 @@ def _lock(session: Session, manifest_no) -> Manifest | None:
 
 def manifest_for_scan(session: Session, actor: Actor, manifest_no: str, scan_type: str) -> Manifest:
     """The sheet a scanner read, if this actor may scan it this way (locked until the scan commits)."""
-    manifest = _lock(session, manifest_no)
+    manifest = lock_manifest(session, manifest_no)
     if manifest is None:
         raise rule("unknown_manifest", "系统中没有这个交接清单号。", "manifest_no")
     if manifest.cancelled_at is not None:
@@ -178,7 +160,7 @@ def record_manifest_scan(session: Session, actor: Actor, manifest: Manifest, sca
 
 def cancel_manifest(session: Session, actor: Actor, manifest_no: str) -> Manifest:
     """Voids a sheet not yet handed over (its packets may go on a new one); a handed-over sheet stays."""
-    manifest = _lock(session, manifest_no)
+    manifest = lock_manifest(session, manifest_no)
     if manifest is None:
         raise not_found("未找到该交接清单。")
     if actor.role not in MANIFEST_ROLES or actor.office_code != manifest.from_office:
@@ -197,88 +179,9 @@ def cancel_manifest(session: Session, actor: Actor, manifest_no: str) -> Manifes
     return manifest
 
 
-def _receiver(actor: Actor, manifest: Manifest, body: dict) -> str | None:
-    """The receiving party confirms: staff of the office a sheet went to, or the courier it went to."""
-    kind, _, key = manifest.to_party.partition(":")
-    office = body.get("office_code")
-    if office is not None and not isinstance(office, str):
-        raise bad_request("“office_code”应为机构代码。", "office_code")
-    if kind == "office":
-        if actor.office_code != key:
-            raise forbidden("只有接收机构的工作人员可以确认该清单。")
-        if office and office != key:
-            raise rule("wrong_office", "确认地点与清单的接收机构不符。", "office_code")
-        return key
-    if actor.username != key:
-        raise forbidden("只有清单上的寄递人员可以确认该清单。")
-    return office or actor.office_code
 
 
-def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict,
-                    record_arrival, record_exception) -> dict:
-    """The receiving party's count: the packets scanned on arrival against the sheet. A packet on the
-    sheet but not here, or here but not on the sheet, becomes an exception event with its reason.
-
-    `record_arrival(packet, office)` and `record_exception(packet, reason, note, office)` write the
-    custody events (scans own the packet machine)."""
-    manifest = _lock(session, manifest_no)
-    if manifest is None:
-        raise not_found("未找到该交接清单。")
-    office = _receiver(actor, manifest, body)
-    scanned = body.get("tracking_nos")
-    if not isinstance(scanned, list) or not all(isinstance(v, str) for v in scanned):
-        raise bad_request("“tracking_nos”应为到达时扫描的邮件号列表。", "tracking_nos")
-    if manifest.cancelled_at is not None:
-        raise conflict("manifest_cancelled", "该交接清单已作废。")
-    if manifest.handed_over_at is None:
-        raise conflict("not_handed_over", "该交接清单尚未交接（未扫描交寄），不能确认接收。")
-    if manifest.confirmed_at is not None:
-        raise conflict("already_confirmed", "该交接清单已确认接收。")
-    here = list(dict.fromkeys(v.strip().upper() for v in scanned))
-    sheet = manifest_packets(session, manifest)
-    on_sheet = {p.tracking_no for p in sheet}
-    # a packet that never left (cancelled with its case before the sheet was scanned) is not expected
-    stayed = [p for p in sheet if p.status in (PacketStatus.CREATED.value, PacketStatus.CANCELLED.value)]
-    listed = [p for p in sheet if p not in stayed]
-    received = [p for p in listed if p.tracking_no in here]
-    missing = [p for p in listed if p.tracking_no not in here]
-    extra_nos = [n for n in here if n not in on_sheet]
-    extra = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.tracking_no.in_(extra_nos)))}
-    for packet in received:
-        record_arrival(packet, office)
-    for packet in missing:
-        record_exception(packet, "missing_from_manifest", f"交接清单{manifest.manifest_no}上有此件，接收时未见实物。",
-                         office)
-    for number in extra_nos:
-        if number in extra:
-            record_exception(extra[number], "not_on_manifest",
-                             f"随交接清单{manifest.manifest_no}到达，但不在清单上。", office)
-    now = clock.now()
-    manifest.confirmed_at = now
-    answer = {"manifest_no": manifest.manifest_no, "received": len(received),
-              "missing": [p.tracking_no for p in missing], "extra": extra_nos,
-              "unknown": [n for n in extra_nos if n not in extra], "not_sent": [p.tracking_no for p in stayed]}
-    session.add(manifest)
-    session.add(ManifestEvent(event_id=f"receipt:{manifest.manifest_no}", manifest_id=manifest.id, type="receipt",
-                              at=now, recorded_at=now, actor=actor.username, role=actor.role, office_code=office,
-                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown", "not_sent")}))
-    session.flush()
-    return answer
 
 
-def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
-    lines = [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status, "to_office": p.to_office,
-              "to_division": p.to_division, "pieces": piece_count(p.contents)} for p in packets]
-    return {"manifest_no": manifest.manifest_no, "from_office": manifest.from_office,
-            "to_party": manifest.to_party, "to_party_name": manifest.to_party_name,
-            "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
-            "handed_over_at": clock.iso(manifest.handed_over_at), "cancelled_at": clock.iso(manifest.cancelled_at),
-            "confirmed_at": clock.iso(manifest.confirmed_at), "count": len(lines),
-            "pieces": sum(line["pieces"] for line in lines), "packets": lines,
-            "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
-            "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}
 
 
-def piece_count(contents: list) -> int:
-    """Documents in a packet: every copy of every material."""
-    return sum(max(1, int(m.get("copies", 1) or 1)) for m in contents) or 1

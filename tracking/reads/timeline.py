@@ -1,8 +1,6 @@
 """What applicants see without an account: the timeline, and the evaluation at the end."""
 from __future__ import annotations
 
-import hmac
-from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -12,17 +10,13 @@ from mailing.tables import Packet, PacketEvent
 from routing.calendars import work_calendar
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.context import Actor, Env
-from tracking.deadlines import packet_late
-from tracking.errors import Refused, bad_request, conflict, not_found
-from tracking.links import delivery_link
-from tracking.records import case_event, notify, transition
-from tracking.states import BAD_SCORE, BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseAction, CaseStatus, is_overdue
-from tracking.tables import Case, CaseEvent, Evaluation, ResultFile, TrackLock
+from tracking.model.context import Env
+from tracking.model.deadlines import packet_late
+from tracking.model.links import delivery_link
+from tracking.model.states import BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseStatus, is_overdue
+from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
+from tracking.model.lookups import checked_case
 
-LOCK_AFTER = 10
-LOCK_WINDOW = timedelta(hours=1)
-NOT_FOUND = "未找到该办件，请核对编号和查询密码。"
 
 CASE_TEXT = {
     "collected": "窗口已收件，材料待寄出",
@@ -56,35 +50,8 @@ PACKET_TEXT = {
 }
 
 
-def _find_case(session: Session, number: str) -> Case | None:
-    number = number.strip().upper()
-    case = session.exec(select(Case).where(Case.case_no == number)).first()
-    if case is None:
-        packet = session.exec(select(Packet).where(Packet.tracking_no == number)).first()
-        case = session.get(Case, packet.case_id) if packet else None
-    return case
 
 
-def _checked(session: Session, env: Env, number: str, check: str | None) -> Case:
-    """The case for number and check code; the same 404 for unknown and wrong; a lock after 10 wrong."""
-    number = (number or "").strip().upper()[:40]
-    now = clock.now()
-    lock = session.get(TrackLock, number)
-    if lock and lock.locked_until and clock.beijing(lock.locked_until) > now:
-        raise Refused(429, "too_many_attempts", "查询密码错误次数过多，请一小时后再试。")
-    case = _find_case(session, number)
-    good = case is not None and isinstance(check, str) and \
-        hmac.compare_digest(check.strip().encode(), env.sealer.open(case.check_code_sealed).encode())
-    if good:
-        return case
-    lock = lock or TrackLock(number=number, failures=[])
-    recent = [t for t in lock.failures if clock.beijing(datetime.fromisoformat(t)) > now - LOCK_WINDOW] + [now.isoformat()]
-    lock.failures = recent[-LOCK_AFTER:]
-    if len(recent) >= LOCK_AFTER:
-        lock.locked_until = now + LOCK_WINDOW
-    session.add(lock)
-    session.commit()
-    raise not_found(NOT_FOUND)
 
 
 # A scan that moves the case too is one step for the applicant, not two: the case's own words stay
@@ -109,7 +76,7 @@ def _without_echoes(events: list[dict]) -> list[dict]:
 
 
 def track(session: Session, env: Env, number: str, check: str | None) -> dict:
-    case = _checked(session, env, number, check)
+    case = checked_case(session, env, number, check)
     directory = load_directory(session)
 
     def place(code):
@@ -247,31 +214,3 @@ def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall
     return steps
 
 
-def evaluate(session: Session, env: Env, case_no: str, body: dict) -> tuple[Evaluation, Case]:
-    if not isinstance(body, dict):
-        raise bad_request("请求内容应为对象。")
-    case = _checked(session, env, case_no, body.get("check"))
-    score = body.get("score")
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise bad_request("评价等级应为1至5的整数。", "score")
-    comment = body.get("comment") or ""
-    if not isinstance(comment, str):
-        raise bad_request("评价内容应为文本。", "comment")
-    if session.exec(select(Evaluation.id).where(Evaluation.case_id == case.id)).first():
-        raise conflict("already_evaluated", "该办件已评价过，每个办件只能评价一次。")
-    if CaseStatus(case.status) not in EVALUABLE:
-        raise conflict(message="办件尚未办结送达，暂不能评价。", status=case.status)
-    evaluation = Evaluation(case_id=case.id, score=score, comment=comment.strip()[:500], at=clock.now())
-    if score <= BAD_SCORE:
-        evaluation.follow_up_office, evaluation.follow_up_status = case.owning_office, "open"
-        notify(session, case, f"办件{case.case_no}收到差评（{score}分），请及时整改回访。",
-               office_code=case.owning_office)
-    session.add(evaluation)
-    applicant = Actor("applicant", "public")
-    if case.status == CaseStatus.DELIVERED.value:
-        case.closed_at = clock.now()
-        transition(session, case, CaseAction.CLOSE, applicant, event="evaluated", data={"score": score})
-    else:
-        case_event(session, case, "evaluated", applicant, data={"score": score})
-    session.flush()
-    return evaluation, case

@@ -15,13 +15,19 @@ from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCANNER_REASONS, Inva
                             PacketStatus, ScanType, replay)
 from mailing.tables import ManifestEvent, Packet, PacketEvent
 from routing.reference import directory as load_directory
-from tracking import handovers, states
-from tracking.actions import recompute_due_date
-from tracking.context import SYSTEM, Actor, Env
-from tracking.errors import Refused, bad_request, conflict, rule
-from tracking.records import case_event, notify, transition
-from tracking.states import CaseAction, CaseStatus
-from tracking.tables import Case
+from tracking.commands import custody, manifests
+from tracking.model import lookups, states
+from tracking.model.deadlines import recompute_due_date
+from tracking.model.context import SYSTEM, Actor, Env
+from tracking.model.errors import Refused, bad_request, conflict, rule
+from tracking.model.records import case_event, notify, transition
+from tracking.model.states import CaseAction, CaseStatus
+from tracking.model.tables import Case
+from mailing.tables import Manifest
+from tracking.commands.manifests import lock_manifest
+from tracking.model.errors import forbidden
+from tracking.model.lookups import manifest_packets
+from tracking.model.errors import not_found
 
 SCANNING_ROLES = {"clerk", "officer", "courier"}
 CONTENT_STATES = {"ok", "missing", "damaged"}
@@ -303,7 +309,7 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: dict, directory)
         packet.arrived_at = scan["at"]
     session.flush()
     if scan["type"] is ScanType.DISPATCHED:
-        handovers.close_on_dispatch(session, packet, scan["at"])
+        manifests.close_on_dispatch(session, packet, scan["at"])
     case = session.exec(select(Case).where(Case.id == packet.case_id).with_for_update()).one()
     kind = served_kind(session, packet)
     _follow_route(session, env, directory, case, packet, scan, history, latest)
@@ -316,9 +322,9 @@ def _record_manifest(session: Session, env: Env, actor: Actor, scan: dict, direc
     cannot take it (say, cancelled since the sheet was printed) is reported and leaves the rest alone."""
     if session.exec(select(ManifestEvent.id).where(ManifestEvent.event_id == scan["event_id"])).first():
         return {"status": "duplicate"}
-    manifest = handovers.manifest_for_scan(session, actor, scan["manifest_no"], scan["type"].value)
+    manifest = manifests.manifest_for_scan(session, actor, scan["manifest_no"], scan["type"].value)
     lines = []
-    for packet in handovers.manifest_packets(session, manifest):
+    for packet in lookups.manifest_packets(session, manifest):
         one = {**scan, "manifest_no": None, "tracking_no": packet.tracking_no,
                "event_id": derived_event_id(scan["event_id"], packet.tracking_no),
                "note": scan["note"] or f"交接清单{manifest.manifest_no}"}
@@ -330,7 +336,7 @@ def _record_manifest(session: Session, env: Env, actor: Actor, scan: dict, direc
         lines.append({"tracking_no": packet.tracking_no, **{k: v for k, v in outcome.items() if k != "tracking_no"}})
     if not any(line["status"] == "recorded" for line in lines):
         raise conflict("manifest_not_applied", "清单上的邮件均不能记录此次扫描，请逐件核对。", packets=lines)
-    handovers.record_manifest_scan(session, actor, manifest, scan, lines)
+    manifests.record_manifest_scan(session, actor, manifest, scan, lines)
     return {"status": "recorded", "manifest_no": manifest.manifest_no, "packets": lines}
 
 
@@ -338,7 +344,7 @@ def record_scans(session: Session, env: Env, actor: Actor, scans) -> list[dict]:
     """Applies a scanner's batch in the order of `at`; one result per scan, in the order given.
     Each scan commits on its own, so a bad one never undoes the good ones."""
     if actor.role not in SCANNING_ROLES:
-        raise Refused(403, "forbidden", "只有窗口、办理和寄递人员可以扫描。")
+        raise forbidden("只有窗口、办理和寄递人员可以扫描。")
     if not isinstance(scans, list) or not scans:
         raise bad_request("“scans”应为非空的扫描记录列表。", "scans")
     if len(scans) > 1000:
@@ -403,6 +409,75 @@ def confirm_manifest_receipt(session: Session, env: Env, actor: Actor, manifest_
     def exception(packet: Packet, reason: str, note: str, office: str | None) -> None:
         record(packet, ScanType.EXCEPTION, office, reason, note)
 
-    answer = handovers.confirm_receipt(session, actor, manifest_no, body, arrival, exception)
+    answer = custody.confirm_receipt(session, actor, manifest_no, body, arrival, exception)
     session.commit()
+    return answer
+
+
+def _receiver(actor: Actor, manifest: Manifest, body: dict) -> str | None:
+    """The receiving party confirms: staff of the office a sheet went to, or the courier it went to."""
+    kind, _, key = manifest.to_party.partition(":")
+    office = body.get("office_code")
+    if office is not None and not isinstance(office, str):
+        raise bad_request("“office_code”应为机构代码。", "office_code")
+    if kind == "office":
+        if actor.office_code != key:
+            raise forbidden("只有接收机构的工作人员可以确认该清单。")
+        if office and office != key:
+            raise rule("wrong_office", "确认地点与清单的接收机构不符。", "office_code")
+        return key
+    if actor.username != key:
+        raise forbidden("只有清单上的寄递人员可以确认该清单。")
+    return office or actor.office_code
+
+
+def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict,
+                    record_arrival, record_exception) -> dict:
+    """The receiving party's count: the packets scanned on arrival against the sheet. A packet on the
+    sheet but not here, or here but not on the sheet, becomes an exception event with its reason.
+
+    `record_arrival(packet, office)` and `record_exception(packet, reason, note, office)` write the
+    custody events (scans own the packet machine)."""
+    manifest = lock_manifest(session, manifest_no)
+    if manifest is None:
+        raise not_found("未找到该交接清单。")
+    office = _receiver(actor, manifest, body)
+    scanned = body.get("tracking_nos")
+    if not isinstance(scanned, list) or not all(isinstance(v, str) for v in scanned):
+        raise bad_request("“tracking_nos”应为到达时扫描的邮件号列表。", "tracking_nos")
+    if manifest.cancelled_at is not None:
+        raise conflict("manifest_cancelled", "该交接清单已作废。")
+    if manifest.handed_over_at is None:
+        raise conflict("not_handed_over", "该交接清单尚未交接（未扫描交寄），不能确认接收。")
+    if manifest.confirmed_at is not None:
+        raise conflict("already_confirmed", "该交接清单已确认接收。")
+    here = list(dict.fromkeys(v.strip().upper() for v in scanned))
+    sheet = manifest_packets(session, manifest)
+    on_sheet = {p.tracking_no for p in sheet}
+    # a packet that never left (cancelled with its case before the sheet was scanned) is not expected
+    stayed = [p for p in sheet if p.status in (PacketStatus.CREATED.value, PacketStatus.CANCELLED.value)]
+    listed = [p for p in sheet if p not in stayed]
+    received = [p for p in listed if p.tracking_no in here]
+    missing = [p for p in listed if p.tracking_no not in here]
+    extra_nos = [n for n in here if n not in on_sheet]
+    extra = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.tracking_no.in_(extra_nos)))}
+    for packet in received:
+        record_arrival(packet, office)
+    for packet in missing:
+        record_exception(packet, "missing_from_manifest", f"交接清单{manifest.manifest_no}上有此件，接收时未见实物。",
+                         office)
+    for number in extra_nos:
+        if number in extra:
+            record_exception(extra[number], "not_on_manifest",
+                             f"随交接清单{manifest.manifest_no}到达，但不在清单上。", office)
+    now = clock.now()
+    manifest.confirmed_at = now
+    answer = {"manifest_no": manifest.manifest_no, "received": len(received),
+              "missing": [p.tracking_no for p in missing], "extra": extra_nos,
+              "unknown": [n for n in extra_nos if n not in extra], "not_sent": [p.tracking_no for p in stayed]}
+    session.add(manifest)
+    session.add(ManifestEvent(event_id=f"receipt:{manifest.manifest_no}", manifest_id=manifest.id, type="receipt",
+                              at=now, recorded_at=now, actor=actor.username, role=actor.role, office_code=office,
+                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown", "not_sent")}))
+    session.flush()
     return answer

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, UniqueConstra
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
-from tracking.states import CaseStatus
+from tracking.model.states import CaseStatus
 
 _STATES = ",".join(f"'{s.value}'" for s in CaseStatus)
 

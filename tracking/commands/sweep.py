@@ -1,0 +1,127 @@
+"""The law's clock: each stage of a case has a due date in working days, and the sweep acts on it.
+
+Stages and who answers for them:
+  dispatch           collecting office sends the materials within 1 working day of intake
+  receipt            owning office confirms receipt when the materials arrive
+  supplement_notice  owning office asks for a supplement within 5 working days of receipt, or the
+                     application counts as accepted from receipt (行政许可法 art. 32)
+  decision           owning office decides within the matter's promised days from acceptance
+  result_dispatch    owning office sends the result within 1 working day of the decision
+A stage's `due` is None while it cannot start. A stage is overdue when it is still open after its due
+date, or was done after it. A case rejected or withdrawn leaves its open stages moot, never overdue.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from config import clock
+from config.settings import Settings
+from routing.calendars import work_calendar
+from routing.workdays import WorkCalendar
+from tracking.model.deadlines import recompute_due_date
+from tracking.model.context import SYSTEM
+from tracking.model.records import case_event, notify, transition
+from tracking.model.states import CaseAction, CaseStatus
+from tracking.model.tables import Case, OverdueMark
+from tracking.model.deadlines import STAGE_TITLES
+from tracking.model.deadlines import beijing_day
+from tracking.model.deadlines import overdue_cases
+
+
+def recompute_provisional(session: Session) -> int:
+    """Cases whose due date was counted Monday to Friday get it counted on the official calendar."""
+    changed = 0
+    for case in session.exec(select(Case).where(Case.due_date_provisional == True)):  # noqa: E712
+        before = (case.due_date, case.due_date_provisional)
+        recompute_due_date(session, case)
+        changed += before != (case.due_date, case.due_date_provisional)
+    return changed
+
+
+def _each_locked(session: Session, status: CaseStatus):
+    """Cases in `status`, one at a time, each locked and read afresh in its own transaction: an officer
+    acting on the case meanwhile is either waited for or seen."""
+    ids = list(session.exec(select(Case.id).where(Case.status == status.value).order_by(Case.id)))
+    session.commit()
+    for case_id in ids:
+        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
+                            .execution_options(populate_existing=True)).one()
+        if case.status == status.value:
+            yield case
+        session.commit()
+
+
+def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, today: date) -> int:
+    """Received, and no supplement notice, acceptance or rejection within the limit: accepted by law as
+    of receipt (after a supplement, as of the supplement's receipt)."""
+    done = 0
+    for case in _each_locked(session, CaseStatus.RECEIVED):
+        since = case.supplement_received_at if case.supplement_requested_at else case.received_at
+        if since is None or today <= cal.add_working_days(beijing_day(since), settings.supplement_notice_days)[0]:
+            continue
+        case.accepted_at, case.deemed_accepted = since, True
+        transition(session, case, CaseAction.DEEM_ACCEPTED, SYSTEM, event="accepted",
+                   data={"deemed": True, "as_of": clock.iso(since), "basis": "行政许可法第三十二条"})
+        notify(session, case, f"您的办件{case.case_no}自收到材料之日（{beijing_day(since):%Y年%m月%d日}）起视为受理。")
+        notify(session, case, f"办件{case.case_no}收到材料后{settings.supplement_notice_days}个工作日内未告知补正，"
+                              f"依法自收到材料之日起视为受理，请在办理时限内作出决定。", office_code=case.owning_office)
+        done += 1
+    return done
+
+
+def _close_delivered(session: Session, settings: Settings, today: date) -> int:
+    done = 0
+    for case in _each_locked(session, CaseStatus.DELIVERED):
+        if case.delivered_at and beijing_day(case.delivered_at) + timedelta(days=settings.close_after_days) <= today:
+            case.closed_at = clock.now()
+            transition(session, case, CaseAction.CLOSE, SYSTEM, data={"after_days": settings.close_after_days})
+            done += 1
+    return done
+
+
+def _move_paused_due_dates(session: Session, today: date) -> int:
+    """While a supplement is outstanding the promised date moves one working day per working day."""
+    moved = 0
+    waiting = [CaseStatus.SUPPLEMENT_REQUESTED.value, CaseStatus.SUPPLEMENT_IN_TRANSIT.value]
+    for case in session.exec(select(Case).where(Case.status.in_(waiting)).with_for_update()).all():
+        before = case.due_date
+        recompute_due_date(session, case, today)
+        moved += case.due_date != before
+    session.commit()
+    return moved
+
+
+def _mark_overdue(session: Session, settings: Settings, today: date) -> int:
+    marked = 0
+    for case, stages in overdue_cases(session, settings, select(Case).order_by(Case.id), today):
+        for s in stages:
+            if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == s.stage,
+                                                         OverdueMark.due == s.due)).first():
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(OverdueMark(case_id=case.id, stage=s.stage, due=s.due, office_code=s.office_code,
+                                            marked_at=clock.now()))
+                    session.flush()
+            except IntegrityError:
+                continue  # another sweep marked it a moment ago
+            case_event(session, case, "stage_overdue", SYSTEM, office_code=s.office_code,
+                       data={"stage": s.stage, "due": s.due.isoformat(), "as_of": today.isoformat()})
+            notify(session, case, f"办件{case.case_no}“{STAGE_TITLES[s.stage]}”已超期（应于{s.due:%Y年%m月%d日}前完成），"
+                                  f"请尽快处理。", office_code=s.office_code)
+            marked += 1
+        session.commit()
+    return marked
+
+
+def sweep(session: Session, settings: Settings, as_of: date | None = None) -> dict[str, int]:
+    """Everything the clock does on its own, safe to run any number of times."""
+    today = as_of or clock.beijing_date()
+    cal = work_calendar(session)
+    return {"deemed_accepted": _deem_acceptances(session, settings, cal, today),
+            "closed": _close_delivered(session, settings, today),
+            "due_dates_moved": _move_paused_due_dates(session, today),
+            "overdue_marked": _mark_overdue(session, settings, today)}
