@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, g, jsonify, request
 
 from app.http_errors import status_of
+from app.addresses import WebAddresses
 from config.database import make_engine, new_session
 from config.settings import Settings
 from labels import fonts
@@ -19,11 +20,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     engine = make_engine(settings.database_url)
     fonts.register(settings.font_path or None)  # once per process, before the first document
-    app.extensions["tongban"] = {"engine": engine, "env": Env(settings)}
+    app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
 
     @app.before_request
     def _open_session():
         g.db = new_session(engine)
+
+    @app.after_request
+    def _commit(response):
+        # the request is the unit of work: what a successful request wrote (an access-log row of a
+        # read, say) is kept; a failed one is rolled back when the session closes
+        if response.status_code < 400 and "db" in g:
+            g.db.commit()
+        return response
 
     @app.teardown_request
     def _close_session(_exc):
@@ -34,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(Refused)
     def _refused(e: Refused):
         if "db" in g:
-            g.db.rollback()
+            g.db.commit() if e.recorded else g.db.rollback()
         if not request.path.startswith("/api/"):  # a page: the same refusal, as a page a clerk reads
             from app.web import page_error
             return page_error(status_of(e), "无法完成", e.message)

@@ -11,6 +11,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 from sqlmodel import select
 
+from app.addresses import delivery_path, timeline_answer
 from app.http_errors import status_of
 from app import idempotency
 from app.openapi import openapi_document
@@ -294,7 +295,7 @@ def decision(case_no):
     if "result_packet" in made:
         extra["result_packet"] = _packet_ref(made["result_packet"])
     else:
-        extra["delivery_url"] = made["delivery_url"]
+        extra["delivery_url"] = delivery_path(made["delivery_token"])
         extra["delivery_expires"] = clock.iso(made["delivery_expires"])
     answer = _case_answer(made["case"], **extra)
     g.db.commit()
@@ -475,7 +476,7 @@ def manifest_labels_pdf(manifest_no):
 @bp.get("/track/<number>")
 def track(number):
     rate_limited()
-    return timeline.track(g.db, env(), number, request.args.get("check"))
+    return timeline_answer(timeline.track(g.db, env(), number, request.args.get("check")))
 
 
 @bp.post("/track/<case_no>/evaluation")

@@ -130,7 +130,7 @@ def load_demo(session: Session, env: Env) -> int:
                                            "result_file": base64.b64encode(pdf).decode()})
             session.commit()
         if stage == "rated":  # downloaded, then rated badly: a follow-up (整改) waits for the office
-            decisions.download_result(session, env, decided["delivery_url"].rsplit("/", 1)[-1])
+            decisions.download_result(session, env, decided["delivery_token"])
             evaluations.evaluate(session, env, case.case_no, {"check": registered["check_code"], "score": 2,
                                                          "comment": "材料在路上走了好几天，希望快一些。"})
             session.commit()

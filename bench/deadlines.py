@@ -31,6 +31,7 @@ from routing.reference import load_reference_data
 from routing.transit import distance_km
 from tracking.commands import custody, decisions, intake
 from tracking.reads import views
+from app.addresses import WebAddresses
 from tracking.model.context import Actor, Env
 from tracking.model.identity import resident_id_check_char
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         engine = make_engine(settings.database_url)
         from app.schema import upgrade
         upgrade(engine)
-        env = Env(settings)
+        env = Env(settings, WebAddresses(settings))
         with new_session(engine) as session:
             load_reference_data(session)
             session.commit()

@@ -66,8 +66,9 @@ def settings(tmp_path, database_url):
 
 @pytest.fixture
 def env(settings):
+    from app.addresses import WebAddresses
     from tracking.model.context import Env
-    return Env(settings)
+    return Env(settings, WebAddresses(settings))
 
 
 @pytest.fixture

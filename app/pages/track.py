@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
+from app.addresses import timeline_answer
 from app.http_errors import status_of
 from app.ratelimit import rate_limited
 from app.web import committed, env, typed
@@ -75,6 +76,8 @@ def _look_up(number: str, check: str):
 def _refused(e: Refused, number: str):
     """Too many tries: the 429 page. Not found: the form again, the same for a wrong code and an unknown
     number. Anything else: the error page."""
+    if e.recorded:  # a wrong code counts towards the lock
+        g.db.commit()
     if status_of(e) == 429:
         wait = 60 if e.code == "too_many_requests" else 3600
         return render_template("track/limited.html", message=e.message, minutes=wait // 60), 429, \
@@ -112,6 +115,7 @@ def folded(events: list[dict]) -> list[dict]:
 
 def _timeline(answer: dict, check: str, *, errors: dict | None = None, notice: str = "", score: str = "",
               comment: str = "", status: int = 200):
+    answer = timeline_answer(answer)
     return render_template("track/case.html", t=answer, steps=folded(answer["events"]), check=check,
                            errors=errors or {}, notice=notice, score=score, comment=comment, scores=SCORES,
                            labels=LABELS), status
@@ -136,7 +140,7 @@ def evaluation(case_no):
         done = {"case_no": case.case_no, "score": made.score}
         committed()
     except Refused as e:
-        g.db.rollback()
+        g.db.commit() if e.recorded else g.db.rollback()
         if status_of(e) == 409:  # already evaluated, or not yet over: the timeline says which
             return _timeline(timeline.track(g.db, env(), case_no, check), check, notice=e.message, status=409)
         if e.field in ("score", "comment"):

@@ -41,6 +41,7 @@ def week(engine, database_url, tmp_path_factory):
     from config.database import new_session
     from config.settings import Settings
     from tests.conftest import empty_database
+    from app.addresses import WebAddresses
     from tracking.model.context import Env
 
     settings = Settings.from_env(env={}, overrides={
@@ -48,7 +49,7 @@ def week(engine, database_url, tmp_path_factory):
         "instance_path": tmp_path_factory.mktemp("week")})
     session = new_session(engine, read_only=True)
     try:
-        yield sim.run_week(engine, session, Env(settings), sim.build_plan())
+        yield sim.run_week(engine, session, Env(settings, WebAddresses(settings)), sim.build_plan())
     finally:
         session.close()
         empty_database(engine)

@@ -18,7 +18,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
 from tracking.model.errors import bad_request, conflict, forbidden, not_found, rule
-from tracking.model.links import LinkError, delivery_link, read_token
+from tracking.model.links import LinkError, delivery_token, read_token
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, ResultFile
@@ -280,10 +280,10 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, body: di
                             sha256=hashlib.sha256(file_bytes).hexdigest(), data=file_bytes, created_at=now)
         session.add(stored)
         session.flush()
-        result["delivery_url"], result["delivery_expires"] = delivery_link(
+        result["delivery_token"], result["delivery_expires"] = delivery_token(
             env.settings.secret_key, stored.id, now, env.settings.delivery_link_days)
-        notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.settings.public_url}"
-                              f"{result['delivery_url']}（{env.settings.delivery_link_days}天内有效）")
+        notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.addresses.delivery(result['delivery_token'])}"
+                              f"（{env.settings.delivery_link_days}天内有效）")
     else:
         directory = load_directory(session)
         to_office, division, person = _applicant_destination(env, case, directory)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 from config.settings import Settings
 from tracking.model.sealing import Sealer
@@ -20,9 +21,19 @@ class Actor:
 SYSTEM = Actor("system", "system")
 
 
+class Addresses(Protocol):
+    """The addresses people are sent to, absolute (TONGBAN_PUBLIC_URL + path): the web layer knows
+    its routes, the core only asks for an address (QR codes, links in messages)."""
+
+    def tracking(self, number: str) -> str: ...
+
+    def delivery(self, token: str) -> str: ...
+
+
 class Env:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, addresses: Addresses):
         self.settings = settings
+        self.addresses = addresses
 
     @cached_property
     def sealer(self) -> Sealer:

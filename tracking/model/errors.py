@@ -22,6 +22,9 @@ class Refused(Exception):
     def __init__(self, kind: Kind, code: str, message: str, field: str | None = None, **extra):
         super().__init__(f"{code}: {message}")
         self.kind, self.code, self.message, self.field, self.extra = Kind(kind), code, message, field, extra
+        # True when the refusal itself was written down (a wrong check code counted): the caller
+        # commits it instead of rolling back
+        self.recorded = False
 
     def body(self) -> dict:
         error = {"code": self.code, "message": self.message}

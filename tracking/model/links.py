@@ -23,11 +23,11 @@ def make_token(secret: str, file_id: int, expires: datetime) -> str:
     return f"{_b64(body.encode())}.{_b64(mac)}"
 
 
-def delivery_link(secret: str, file_id: int, created_at: datetime, days: int) -> tuple[str, datetime]:
-    """A stored result's download address and its expiry, `days` after the file was stored: the same
-    address whenever it is made again (for the applicant's message, and again on the tracking page)."""
+def delivery_token(secret: str, file_id: int, created_at: datetime, days: int) -> tuple[str, datetime]:
+    """A stored result's download token and its expiry, `days` after the file was stored: the same
+    token whenever it is made again (for the applicant's message, and again on the tracking page)."""
     expires = created_at + timedelta(days=days)
-    return f"/api/v1/deliveries/{make_token(secret, file_id, expires)}", expires
+    return make_token(secret, file_id, expires), expires
 
 
 def read_token(secret: str, token: str, now: datetime) -> int:

@@ -131,8 +131,9 @@ def checked_case(session: Session, env: Env, number: str, check: str | None) -> 
     if len(recent) >= LOCK_AFTER:
         lock.locked_until = now + LOCK_WINDOW
     session.add(lock)
-    session.commit()
-    raise not_found(NOT_FOUND)
+    refusal = not_found(NOT_FOUND)
+    refusal.recorded = True  # the wrong code counts: the caller keeps what was written
+    raise refusal
 
 
 def evaluation_of(session: Session, case: Case) -> Evaluation | None:

@@ -59,7 +59,7 @@ def _destination(directory, packet: Packet) -> str:
 
 
 def _track_url(env: Env, number: str) -> str:
-    return f"{env.settings.public_url}/track/{number}"
+    return env.addresses.tracking(number)
 
 
 def _log(session: Session, actor: Actor, case: Case, what: str) -> None:

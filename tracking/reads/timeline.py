@@ -12,7 +12,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Env
 from tracking.model.deadlines import packet_late
-from tracking.model.links import delivery_link
+from tracking.model.links import delivery_token
 from tracking.model.states import BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseStatus, is_overdue
 from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
 from tracking.model.lookups import checked_case
@@ -146,10 +146,10 @@ def electronic_result(session: Session, env: Env, case: Case) -> dict | None:
     if stored is None:
         return None
     file_id, created_at, downloaded_at = stored
-    url, expires = delivery_link(env.settings.secret_key, file_id, clock.beijing(created_at),
-                                 env.settings.delivery_link_days)
+    token, expires = delivery_token(env.settings.secret_key, file_id, clock.beijing(created_at),
+                                    env.settings.delivery_link_days)
     valid = clock.now() < expires
-    return {"url": url if valid else None,
+    return {"token": token if valid else None,
             "expires": clock.iso(expires), "expired": not valid, "downloaded": downloaded_at is not None}
 
 

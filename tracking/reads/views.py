@@ -119,7 +119,6 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
         "events": [{"type": e.type, "status": e.status_after, "at": clock.iso(e.at), "actor": e.actor,
                     "role": e.role, "office_code": e.office_code, "data": e.data, "hash": e.hash} for e in events],
     })
-    session.commit()
     return view
 
 
