@@ -1,14 +1,14 @@
 """Celery, wired the way Flask documents it; tasks take ids and call use cases, nothing more."""
 from __future__ import annotations
 
+from datetime import date
+
 from celery import Celery, Task, shared_task
 from flask import Flask
 
-from datetime import date
-
 from config.database import new_session
-from tracking.commands.sweep import sweep
 from tracking.commands.notifications import send_pending
+from tracking.commands.sweep import sweep
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -39,7 +39,9 @@ def celery_init_app(app: Flask) -> Celery:
 def send_notifications() -> int:
     from flask import current_app
     with new_session(current_app.extensions["tongban"]["engine"]) as session:
-        return send_pending(session)
+        sent = send_pending(session)
+        session.commit()
+        return sent
 
 
 def run_sweep(as_of: date | None = None) -> dict[str, int]:
@@ -47,9 +49,11 @@ def run_sweep(as_of: date | None = None) -> dict[str, int]:
     from flask import current_app
     tongban = current_app.extensions["tongban"]
     with new_session(tongban["engine"]) as session:
-        done = sweep(session, tongban["env"].settings, as_of)
+        done = sweep(session, tongban["env"].settings, as_of, session.commit)
+        session.commit()
     with new_session(tongban["engine"]) as session:
         done["sent"] = send_pending(session, limit=100_000)
+        session.commit()
     return done
 
 

@@ -26,5 +26,4 @@ def send_pending(session: Session, limit: int = 500) -> int:
         _deliver(note)
         note.sent_at = clock.now()
         session.add(note)
-    session.commit()
     return len(rows)

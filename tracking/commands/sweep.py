@@ -12,6 +12,7 @@ date, or was done after it. A case rejected or withdrawn leaves its open stages 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -21,14 +22,13 @@ from config import clock
 from config.settings import Settings
 from routing.calendars import work_calendar
 from routing.workdays import WorkCalendar
-from tracking.model.deadlines import recompute_due_date
 from tracking.model.context import SYSTEM
+from tracking.model.deadlines import STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, OverdueMark
-from tracking.model.deadlines import STAGE_TITLES
-from tracking.model.deadlines import beijing_day
-from tracking.model.deadlines import overdue_cases
+
+Checkpoint = Callable[[], None]  # ends one unit of work: the caller's commit
 
 
 def recompute_provisional(session: Session) -> int:
@@ -41,24 +41,24 @@ def recompute_provisional(session: Session) -> int:
     return changed
 
 
-def _each_locked(session: Session, status: CaseStatus):
+def _each_locked(session: Session, status: CaseStatus, checkpoint: Checkpoint):
     """Cases in `status`, one at a time, each locked and read afresh in its own transaction: an officer
     acting on the case meanwhile is either waited for or seen."""
     ids = list(session.exec(select(Case.id).where(Case.status == status.value).order_by(Case.id)))
-    session.commit()
+    checkpoint()
     for case_id in ids:
         case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
                             .execution_options(populate_existing=True)).one()
         if case.status == status.value:
             yield case
-        session.commit()
+        checkpoint()
 
 
-def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, today: date) -> int:
+def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, today: date, checkpoint: Checkpoint) -> int:
     """Received, and no supplement notice, acceptance or rejection within the limit: accepted by law as
     of receipt (after a supplement, as of the supplement's receipt)."""
     done = 0
-    for case in _each_locked(session, CaseStatus.RECEIVED):
+    for case in _each_locked(session, CaseStatus.RECEIVED, checkpoint):
         since = case.supplement_received_at if case.supplement_requested_at else case.received_at
         if since is None or today <= cal.add_working_days(beijing_day(since), settings.supplement_notice_days)[0]:
             continue
@@ -72,9 +72,9 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
     return done
 
 
-def _close_delivered(session: Session, settings: Settings, today: date) -> int:
+def _close_delivered(session: Session, settings: Settings, today: date, checkpoint: Checkpoint) -> int:
     done = 0
-    for case in _each_locked(session, CaseStatus.DELIVERED):
+    for case in _each_locked(session, CaseStatus.DELIVERED, checkpoint):
         if case.delivered_at and beijing_day(case.delivered_at) + timedelta(days=settings.close_after_days) <= today:
             case.closed_at = clock.now()
             transition(session, case, CaseAction.CLOSE, SYSTEM, data={"after_days": settings.close_after_days})
@@ -82,7 +82,7 @@ def _close_delivered(session: Session, settings: Settings, today: date) -> int:
     return done
 
 
-def _move_paused_due_dates(session: Session, today: date) -> int:
+def _move_paused_due_dates(session: Session, today: date, checkpoint: Checkpoint) -> int:
     """While a supplement is outstanding the promised date moves one working day per working day."""
     moved = 0
     waiting = [CaseStatus.SUPPLEMENT_REQUESTED.value, CaseStatus.SUPPLEMENT_IN_TRANSIT.value]
@@ -90,11 +90,11 @@ def _move_paused_due_dates(session: Session, today: date) -> int:
         before = case.due_date
         recompute_due_date(session, case, today)
         moved += case.due_date != before
-    session.commit()
+    checkpoint()
     return moved
 
 
-def _mark_overdue(session: Session, settings: Settings, today: date) -> int:
+def _mark_overdue(session: Session, settings: Settings, today: date, checkpoint: Checkpoint) -> int:
     marked = 0
     for case, stages in overdue_cases(session, settings, select(Case).order_by(Case.id), today):
         for s in stages:
@@ -113,15 +113,16 @@ def _mark_overdue(session: Session, settings: Settings, today: date) -> int:
             notify(session, case, f"办件{case.case_no}“{STAGE_TITLES[s.stage]}”已超期（应于{s.due:%Y年%m月%d日}前完成），"
                                   f"请尽快处理。", office_code=s.office_code)
             marked += 1
-        session.commit()
+        checkpoint()
     return marked
 
 
-def sweep(session: Session, settings: Settings, as_of: date | None = None) -> dict[str, int]:
-    """Everything the clock does on its own, safe to run any number of times."""
+def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: Checkpoint) -> dict[str, int]:
+    """Everything the clock does on its own, safe to run any number of times. The sweep never holds
+    more than one case locked: it calls `checkpoint` (the caller's commit) after each unit of work."""
     today = as_of or clock.beijing_date()
     cal = work_calendar(session)
-    return {"deemed_accepted": _deem_acceptances(session, settings, cal, today),
-            "closed": _close_delivered(session, settings, today),
-            "due_dates_moved": _move_paused_due_dates(session, today),
-            "overdue_marked": _mark_overdue(session, settings, today)}
+    return {"deemed_accepted": _deem_acceptances(session, settings, cal, today, checkpoint),
+            "closed": _close_delivered(session, settings, today, checkpoint),
+            "due_dates_moved": _move_paused_due_dates(session, today, checkpoint),
+            "overdue_marked": _mark_overdue(session, settings, today, checkpoint)}
