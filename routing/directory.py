@@ -69,6 +69,28 @@ class Directory:
     def place(self, code: str | None) -> Place | None:
         return self.places.get(code or "")
 
+    def full_name(self, code: str) -> str:
+        """山西省太原市小店区: the division with the names of the units above it."""
+        return "".join(self._names_above(code))
+
+    def find_places(self, text: str) -> list[str]:
+        """The divisions `text` may mean: a known code, or a name alone or after any of the units above it
+        (小店区, 太原市小店区, 山西省太原市小店区). Several codes: a name like 城区 that more than one city has."""
+        if text in self.places:
+            return [text]
+        return [code for code in self.places if text in self._names_for(code)]
+
+    def _names_above(self, code: str) -> list[str]:
+        names, place = [], self.place(code)
+        while place is not None:
+            names.append(place.name)
+            place = self.place(place.parent_code)
+        return names[::-1]
+
+    def _names_for(self, code: str) -> set[str]:
+        names = self._names_above(code)
+        return {"".join(names[i:]) for i in range(len(names))}
+
     def province_code(self, code: str) -> str:
         return code[:2] + "0000"
 

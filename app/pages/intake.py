@@ -17,9 +17,10 @@ from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.commands import intake
-from tracking.model import identity
-from tracking.reads import views
+from tracking.commands.intake import CaseIntake
 from tracking.model.errors import Refused
+from tracking.model.inputs import FieldError, Invalid, from_form, parse
+from tracking.reads import views
 
 bp = Blueprint("intake", __name__, url_prefix="/window/intake")
 
@@ -35,7 +36,9 @@ SUBJECT_PLACES = {"GA": "迁入地", "RS": "参保地（转入地）", "YB": "�
                   "BDC": "不动产所在地", "SJ": "经营场所所在地", "HB": "生产经营场所所在地"}
 PERSON = ("name", "id_number", "phone", "address", "division_code")
 ORGANISATION = ("name", "credit_code", "phone", "address", "division_code")
-SIX_DIGITS = re.compile(r"^\s*([0-9]{6})\b")
+PERSON_LABELS = {"name": "姓名", "id_number": "身份证号码", "phone": "手机号码", "address": "住址", "division_code": "户籍地"}
+ORGANISATION_LABELS = {"name": "单位名称", "credit_code": "统一社会信用代码", "phone": "联系电话", "address": "单位地址",
+                       "division_code": "登记地"}
 
 
 
@@ -100,141 +103,97 @@ def _read(form, matter: Matter, kind: str) -> dict[str, str]:
     return {name: form.get(name, "").strip() for name in _names(matter, kind)}
 
 
-def place_label(directory, code: str) -> str:
-    """山西省太原市小店区: the division with the names of the units above it."""
-    names, place = [], directory.place(code)
-    while place is not None:
-        names.append(place.name)
-        place = directory.place(place.parent_code)
-    return "".join(reversed(names))
-
-
-def _division(directory, text: str) -> list[str]:
-    """The divisions the clerk may mean: by code ("140105 …" as the list fills it in) or by (full) name.
-    One: found; several: a name like 城区 that more than one city has."""
-    found = SIX_DIGITS.match(text)
-    if found:
-        return [found.group(1)] if directory.place(found.group(1)) else []
-    return [code for code, place in directory.places.items() if text in (place.name, place_label(directory, code))]
-
-
-def _check(values: dict[str, str], matter: Matter, kind: str, directory) -> tuple[dict, dict[str, str], list[str]]:
-    """The form as the API's body, and every field error at once: {field: message}, and the codes of
-    materials the checklist still lacks. The use case decides the rest (see _preview)."""
-    errors: dict[str, str] = {}
-
-    def need(name: str, message: str) -> str:
-        if not values.get(name):
-            errors[name] = message
-        return values.get(name, "")
-
-    def division(name: str, what: str, required: bool) -> str:
-        text = values.get(name, "")
-        if not text:
-            if required:
-                errors[name] = f"请选择{what}。"
-            return ""
-        codes = _division(directory, text)
-        if len(codes) != 1:
-            errors[name] = (f"有{len(codes)}个地方叫“{text}”，请从列表中选择{what}（带市名的一项）。" if codes else
-                            f"未找到“{text}”，请从列表中选择{what}，或填写6位行政区划代码。")
-            return ""
-        values[name] = codes[0]
-        return codes[0]
-
-    def person(prefix: str, who: str, household_required: bool) -> dict:
-        name = need(prefix + "name", f"请填写{who}姓名。")
-        number = values[prefix + "id_number"] = identity.normalize_id_number(
-            re.sub(r"\s+", "", values.get(prefix + "id_number", "")))
-        if not number:
-            errors[prefix + "id_number"] = f"请填写{who}的身份证号码。"
-        elif not identity.is_valid_resident_id(number):
-            errors[prefix + "id_number"] = "身份证号码有误，请核对（18位，含末位校验码）。"
-        phone = values[prefix + "phone"] = re.sub(r"[\s-]+", "", values.get(prefix + "phone", ""))
-        if not phone:
-            errors[prefix + "phone"] = f"请填写{who}的手机号码。"
-        elif not identity.is_valid_mobile(phone):
-            errors[prefix + "phone"] = "手机号码应为11位数字，例如 13812345678。"
-        return {"kind": "person", "name": name, "id_type": "resident_id", "id_number": number, "phone": phone,
-                "address": values.get(prefix + "address", ""),
-                "division_code": division(prefix + "division_code", f"{who}的户籍地", household_required)}
-
-    if kind == "person":
-        applicant = person("applicant.", "申请人", matter.jurisdiction == "household")
-    else:
-        name = need("applicant.name", "请填写单位名称。")
-        code = values["applicant.credit_code"] = re.sub(r"\s+", "", values.get("applicant.credit_code", "")).upper()
-        if not code:
-            errors["applicant.credit_code"] = "请填写统一社会信用代码。"
-        elif not identity.is_valid_credit_code(code):
-            errors["applicant.credit_code"] = "统一社会信用代码有误，请核对（18位，含末位校验码）。"
-        phone = values["applicant.phone"] = re.sub(r"\s+", "", values.get("applicant.phone", ""))
-        if not phone:
-            errors["applicant.phone"] = "请填写单位联系电话。"
-        elif not (identity.is_valid_mobile(phone) or identity.is_valid_landline(phone)):
-            errors["applicant.phone"] = "请填写11位手机号码，或带区号的固定电话，例如 0351-4041234。"
-        applicant = {"kind": "organisation", "name": name, "credit_code": code, "phone": phone,
-                     "address": values.get("applicant.address", ""),
-                     "division_code": division("applicant.division_code", "单位登记地", True),
-                     "agent": person("applicant.agent.", "代理人", False)}
-
-    body = {"matter_code": matter.code, "applicant": applicant}
-    if matter.jurisdiction == "subject":
-        body["subject"] = {"division_code": division("subject.division_code", SUBJECT_PLACES.get(
-            matter.department, "事项所涉地点"), True), "description": values.get("subject.description", "")}
-
+def _as_command(values: dict[str, str], matter: Matter, kind: str) -> dict:
+    """The form in the API's JSON shape, for the one parser. A field left empty is left out, so the
+    parser reports it as missing (or takes its default); the checklist becomes the materials list."""
+    data = from_form({name: value for name, value in values.items() if value and not name.startswith("materials.")},
+                     flags=["identity_check.passed"])
+    data["matter_code"] = matter.code
+    data.setdefault("applicant", {})["kind"] = kind
+    data.setdefault("result_delivery", {})  # no way chosen: reported at its radios, not at the top
     given = []
     for m in matter.materials:
         prefix = f"materials.{m['code']}."
-        if not values.get(prefix + "received"):
-            continue
-        copies = values.get(prefix + "copies") or "1"
-        if not copies.isdigit() or not 1 <= int(copies) <= 99:
-            errors[prefix + "copies"] = f"“{m['name']}”的份数应为1至99的整数。"
-            copies = "1"
-        given.append({"code": m["code"], "copies": int(copies), "original": values.get(prefix + "original") == "1"})
+        if values.get(prefix + "received"):
+            item = {"code": m["code"], "original": values.get(prefix + "original") == "1"}
+            if values.get(prefix + "copies"):
+                item["copies"] = values[prefix + "copies"]
+            given.append(item)
+    data["materials"] = given
+    return data
+
+
+def _parsed(values: dict[str, str], matter: Matter, kind: str) -> tuple[CaseIntake | None, Invalid | None, list[str]]:
+    """The command, or the parser's refusal; and the codes of the materials ticked, in the list's order."""
+    data = _as_command(values, matter, kind)
+    given = [item["code"] for item in data["materials"]]
+    try:
+        cmd = parse(CaseIntake, data, context=intake.intake_context(g.db))
+    except Invalid as e:
+        return None, e, given
+    _show_as_parsed(values, cmd)
+    return cmd, None, given
+
+
+def _show_as_parsed(values: dict[str, str], cmd: CaseIntake) -> None:
+    """What the clerk typed, as the parser read it (13812345678 for "+86 138 1234 5678", 140105 for
+    小店区): the check page shows it and carries it in its hidden fields."""
+    def walk(prefix: str, data: dict) -> None:
+        for key, value in data.items():
+            name = prefix + key
+            if isinstance(value, dict):
+                walk(name + ".", value)
+            elif name in values and not isinstance(value, bool):
+                values[name] = "" if value is None else str(value)
+    walk("", cmd.model_dump(exclude={"materials"}))
+
+
+def _labels(matter: Matter, kind: str) -> dict[str, str]:
+    """The form's labels by field path: the parser's messages name a field by its path, the page by its label."""
+    people = {"applicant.": "申请人"} if kind == "person" else {"applicant.agent.": "代理人"}
+    labels = {prefix + f: who + PERSON_LABELS[f] for prefix, who in people.items() for f in PERSON}
+    if kind == "organisation":
+        labels.update({"applicant." + f: ORGANISATION_LABELS[f] for f in ORGANISATION})
+    return {**labels, "subject.division_code": SUBJECT_PLACES.get(matter.department, "事项所涉地点"),
+            "subject.description": "说明", "identity_check.method": "核验方式",
+            "result_delivery.method": "结果送达方式", "result_delivery.address": "收件地址",
+            "result_delivery.division_code": "收件地址所在的行政区划", "note": "备注"}
+
+
+def _on_form(e: Refused, matter: Matter, kind: str, values: dict, given: list[str]) -> tuple[dict[str, str], list]:
+    """A refusal shown on the form: every message at its field ("_": the top of the page), and the codes
+    of the materials the checklist still lacks."""
+    found = e.errors if isinstance(e, Invalid) else [FieldError(e.field or "", e.code, e.message, e.extra)]
+    labels, known = _labels(matter, kind), set(values) | {"materials"}
+    errors: dict[str, str] = {}
     missing: list[str] = []
-    try:  # the use case's own checklist rule (required materials, originals where asked)
-        intake.check_materials(matter, given)
-    except Refused as e:
-        errors["materials"] = e.message
-        missing = list(e.extra.get("materials", []))
-    body["materials"] = given
-
-    method = values.get("identity_check.method", "")
-    if method not in dict(ID_METHODS):
-        errors["identity_check.method"] = "请选择身份核验方式。"
-    passed = values.get("identity_check.passed") == "1"
-    if not passed:
-        errors["identity_check.passed"] = "身份核验通过后才能收件：核验通过请勾选此项；未通过的请勿收件。"
-    body["identity_check"] = {"method": method, "passed": passed}
-
-    way = values.get("result_delivery.method", "")
-    delivery = {"method": way}
-    if way not in _methods(matter):
-        errors["result_delivery.method"] = "请选择结果送达方式。"
-    elif way == "mail":
-        delivery["address"] = need("result_delivery.address", "邮寄送达请填写收件地址。")
-        delivery["division_code"] = division("result_delivery.division_code", "收件地址所在的行政区划", True)
-    body["result_delivery"] = delivery
-    body["note"] = values.get("note", "")
-    return body, errors, missing
+    for error in found:
+        message = error.message
+        if error.field in labels:  # "缺少必填项“applicant.name”。" → "…“申请人姓名”。"
+            message = message.replace(f"“{error.field}”", f"“{labels[error.field]}”")
+        errors.setdefault(_form_name(error.field, given, known), message)
+        missing += error.extra.get("materials", [])
+    return errors, missing
 
 
-def _form_field(e: Refused, known: set[str]) -> str:
-    """The form field a use case's refusal belongs to ("_": the top of the page)."""
-    name = {"subject": "subject.division_code", "identity_check": "identity_check.passed"}.get(e.field, e.field or "_")
-    if name.startswith("materials"):
-        name = "materials"
+def _form_name(path: str, given: list[str], known: set[str]) -> str:
+    """The form field of a command's path: materials[1].copies is the copies box of the second ticked
+    material, anything else about materials the checklist; "_" when the form has no such field."""
+    copies = re.fullmatch(r"materials\[(\d+)\]\.copies", path)
+    if copies and int(copies.group(1)) < len(given):
+        return f"materials.{given[int(copies.group(1))]}.copies"
+    if path.startswith("materials"):
+        return "materials"
+    name = {"subject": "subject.division_code", "identity_check": "identity_check.passed"}.get(path, path)
     return name if name in known else "_"
 
 
-def _preview(body: dict) -> tuple[dict | None, Refused | None]:
+def _preview(cmd: CaseIntake) -> tuple[dict | None, Refused | None]:
     """The use case run on the draft and rolled back: its refusals (same locality, no owning office …)
     show on the form before anything is registered, and the clerk sees where the case will go."""
     try:
-        made = intake.register_case(g.db, env(), g.actor, body)
-        case, packet = made["case"], made["packet"]
+        made = intake.register_case(g.db, env(), g.actor, cmd)
+        case, packet = made.case, made.packet
         directory = load_directory(g.db)
         return {"owning_office": views.office_ref(directory, case.owning_office)["name"],
                 "due_date": case.due_date, "provisional": case.due_date_provisional,
@@ -247,8 +206,8 @@ def _preview(body: dict) -> tuple[dict | None, Refused | None]:
 
 def _render_form(matter: Matter, kind: str, values: dict, errors: dict, missing=(), focus: str = "", status=200):
     directory = load_directory(g.db)
-    divisions = sorted((code, place_label(directory, code)) for code in directory.places)
-    labels = {code: place_label(directory, code) for code in
+    divisions = sorted((code, directory.full_name(code)) for code in directory.places)
+    labels = {code: directory.full_name(code) for code in
               {values.get(n) for n in values if n.endswith("division_code")} if code and directory.place(code)}
     return render_template(
         "intake/form.html", matter=matter, kind=kind, values=values, errors=errors, missing=set(missing),
@@ -272,16 +231,13 @@ def form(matter_code):
     values = _read(request.form, matter, kind)
     if request.form.get("change"):  # 修改 on the check page: the form again, at that field
         return _render_form(matter, kind, values, {}, focus=request.form["change"])
-    body, errors, missing = _check(values, matter, kind, load_directory(g.db))
+    cmd, refused, given = _parsed(values, matter, kind)
     preview = None
-    if not errors:
-        preview, refused = _preview(body)
-        if refused is not None:
-            errors[_form_field(refused, set(values) | {"materials"})] = refused.message
-            missing = refused.extra.get("materials", [])
-    if errors:
-        return _render_form(matter, kind, values, errors, missing, status=422)
-    return _render_check(matter, kind, values, body, preview)
+    if cmd is not None:
+        preview, refused = _preview(cmd)
+    if refused is not None:
+        return _render_form(matter, kind, values, *_on_form(refused, matter, kind, values, given), status=422)
+    return _render_check(matter, kind, values, cmd, preview)
 
 
 def _mode_names(matter: Matter) -> list[str]:
@@ -291,54 +247,46 @@ def _mode_names(matter: Matter) -> list[str]:
 
 # -- 3. check your answers ----------------------------------------------------------------------------
 
-def _answers(matter: Matter, kind: str, values: dict, body: dict, directory) -> list[tuple[str, list]]:
+def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory) -> list[tuple[str, list]]:
     """Sections of (label, answer, field to change) for the check page."""
     def place(code):
-        return f"{place_label(directory, code)}（{code}）" if code else "未填写"
+        return f"{directory.full_name(code)}（{code}）" if code else "未填写"
 
-    def person(prefix: str, who: str) -> list:
-        return [(f"{who}姓名", values[prefix + "name"], prefix + "name"),
-                ("身份证号码", values[prefix + "id_number"], prefix + "id_number"),
-                ("手机号码", values[prefix + "phone"], prefix + "phone"),
-                ("住址", values[prefix + "address"] or "未填写", prefix + "address"),
-                ("户籍地", place(values[prefix + "division_code"]), prefix + "division_code")]
+    def rows(prefix: str, fields: tuple, labels: dict, who: str = "") -> list:
+        return [(who + labels[f] if f == "name" else labels[f],
+                 place(values[prefix + f]) if f == "division_code" else values[prefix + f] or "未填写", prefix + f)
+                for f in fields]
 
     if kind == "person":
-        sections = [("申请人（个人）", person("applicant.", "申请人"))]
+        sections = [("申请人（个人）", rows("applicant.", PERSON, PERSON_LABELS, "申请人"))]
     else:
-        sections = [("申请单位", [
-            ("单位名称", values["applicant.name"], "applicant.name"),
-            ("统一社会信用代码", values["applicant.credit_code"], "applicant.credit_code"),
-            ("联系电话", values["applicant.phone"], "applicant.phone"),
-            ("单位地址", values["applicant.address"] or "未填写", "applicant.address"),
-            ("登记地", place(values["applicant.division_code"]), "applicant.division_code")]),
-            ("代理人", person("applicant.agent.", "代理人"))]
+        sections = [("申请单位", rows("applicant.", ORGANISATION, ORGANISATION_LABELS)),
+                    ("代理人", rows("applicant.agent.", PERSON, PERSON_LABELS, "代理人"))]
     if matter.jurisdiction == "subject":
         sections.append(("办理地", [
             (SUBJECT_PLACES.get(matter.department, "事项所涉地点"), place(values["subject.division_code"]),
              "subject.division_code"),
             ("说明", values["subject.description"] or "未填写", "subject.description")]))
-    names = {m["code"]: m["name"] for m in matter.materials}
     sections.append(("收到的材料", [
-        (names[m["code"]], f"{'原件' if m['original'] else '复印件'} {m['copies']} 份", f"materials.{m['code']}.received")
-        for m in body["materials"]]))
-    way = body["result_delivery"]["method"]
+        (m["name"], f"{'原件' if m['original'] else '复印件'} {m['copies']} 份", f"materials.{m['code']}.received")
+        for m in cmd.received(matter)]))
+    way = cmd.result_delivery.method
     delivery = [("送达方式", RESULT_WAYS[way], "result_delivery.method")]
     if way == "mail":
         delivery += [("收件地址", values["result_delivery.address"], "result_delivery.address"),
                      ("所在行政区划", place(values["result_delivery.division_code"]), "result_delivery.division_code")]
-    sections += [("身份核验", [("核验方式", dict(ID_METHODS)[values["identity_check.method"]], "identity_check.method"),
+    sections += [("身份核验", [("核验方式", dict(ID_METHODS)[cmd.identity_check.method], "identity_check.method"),
                              ("核验结果", "通过", "identity_check.passed")]),
                  ("办理结果送达", delivery),
                  ("备注", [("备注", values["note"] or "无", "note")])]
     return sections
 
 
-def _render_check(matter: Matter, kind: str, values: dict, body: dict, preview: dict):
+def _render_check(matter: Matter, kind: str, values: dict, cmd: CaseIntake, preview: dict):
     directory = load_directory(g.db)
     return render_template(
         "intake/check.html", matter=matter, kind=kind, values=values, preview=preview, KINDS=KINDS,
-        sections=_answers(matter, kind, values, body, directory))
+        sections=_answers(matter, kind, values, cmd, directory))
 
 
 # -- 4. confirm, once -----------------------------------------------------------------------------
@@ -351,16 +299,15 @@ def confirm(matter_code):
     def run():
         kind = _kind(matter, request.form.get("applicant.kind"))
         values = _read(request.form, matter, kind)
-        body, errors, missing = _check(values, matter, kind, load_directory(g.db))
-        if errors:  # a draft changed on its way back: the form again, as on the first submit
-            return _render_form(matter, kind, values, errors, missing, status=422)
+        cmd, refused, given = _parsed(values, matter, kind)
+        if refused is not None:  # a draft changed on its way back: the form again, as on the first submit
+            return _render_form(matter, kind, values, *_on_form(refused, matter, kind, values, given), status=422)
         try:
-            made = intake.register_case(g.db, env(), g.actor, body)
+            made = intake.register_case(g.db, env(), g.actor, cmd)
         except Refused as e:
             g.db.rollback()
-            return _render_form(matter, kind, values, {_form_field(e, set(values) | {"materials"}): e.message},
-                                e.extra.get("materials", []), status=status_of(e))
-        case_no = made["case"].case_no
+            return _render_form(matter, kind, values, *_on_form(e, matter, kind, values, given), status=status_of(e))
+        case_no = made.case.case_no
         committed()
         return redirect(url_for(".done", case_no=case_no), 303)
 

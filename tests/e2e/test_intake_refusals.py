@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from mailing.tables import Packet
-from tests.e2e.steps import assert_error, collect, count
+from tests.e2e.steps import assert_error, case_of, collect, count
 from tests.helpers import intake_body, materials, person, wrong_resident_id
 from tracking.model.tables import Case
 
@@ -88,6 +88,40 @@ def test_malformed_json_is_an_invalid_request(staff, frozen, db):
 ])
 def test_a_missing_or_mistyped_field_is_an_invalid_request_naming_the_field(staff, frozen, db, body, field):
     assert_error(staff.post("/api/v1/cases", body, as_="clerk"), 400, "invalid_request", field)
+    assert count(db, Case) == 0
+
+
+def test_every_problem_of_an_intake_is_reported_at_once_with_its_path(staff, frozen, db):
+    body = intake_body(applicant=person(name="", id_number=wrong_resident_id(), phone="1381234567"),
+                       materials=materials("application_form") + [{"code": "birth_certificate"}],
+                       identity_check={"method": "fax", "passed": True}, result_delivery={"method": "mail"})
+    error = assert_error(staff.post("/api/v1/cases", body, as_="clerk"), 400, "invalid_request", "applicant.name")
+    assert [(e["field"], e["code"]) for e in error["errors"]] == [
+        ("applicant.name", "invalid_request"), ("applicant.id_number", "invalid_id_number"),
+        ("applicant.phone", "invalid_phone"), ("materials[1].code", "unknown_material"),
+        ("materials", "missing_material"), ("identity_check.method", "invalid_request"),
+        ("result_delivery.address", "missing_address"), ("result_delivery.division_code", "missing_address")]
+    assert error["errors"][4]["materials"] == ["id_card"]
+    assert all(e["message"] for e in error["errors"])
+    assert count(db, Case) == 0
+
+
+def test_a_phone_an_id_number_and_places_are_read_as_people_write_them(staff, frozen):
+    body = intake_body(applicant=person(phone="+86 138 1234 5678", id_number="１１０１０５ １９４９１２３１００２x",
+                                        division_code="太原市小店区"),
+                       result_delivery={"method": "mail", "address": "平阳路12号3单元502室", "division_code": "小店区"})
+    case = collect(staff, body)
+    assert case["owning_office"]["code"] == "D140105-GA"
+    applicant = case_of(staff, case["case_no"], as_="clerk")["applicant"]
+    assert (applicant["phone"], applicant["id_number"], applicant["division_code"]) == \
+        ("13812345678", "11010519491231002X", "140105")
+
+
+def test_a_place_name_several_divisions_share_is_refused_at_its_field(staff, frozen, db):
+    body = intake_body(result_delivery={"method": "mail", "address": "东风路1号", "division_code": "城区"})
+    error = assert_error(staff.post("/api/v1/cases", body, as_="clerk"), 400, "invalid_request",
+                         "result_delivery.division_code")
+    assert "个地方叫“城区”" in error["message"]
     assert count(db, Case) == 0
 
 

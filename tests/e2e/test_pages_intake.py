@@ -9,7 +9,13 @@ from sqlmodel import select
 
 from tests import pdfs
 from tests.e2e.steps import count
-from tests.helpers import credit_code, resident_id, wrong_resident_id
+from tests.helpers import (
+    credit_code,
+    intake_body,
+    person,
+    resident_id,
+    wrong_resident_id,
+)
 from tracking.model.tables import AccessLog, Case
 
 START = "/window/intake"
@@ -195,9 +201,33 @@ def test_a_failed_identity_check_and_a_mail_without_address_are_field_errors(sta
     pages.login("clerk")
     r = pages.post(WFZM, wfzm_form(**{"identity_check.passed": None, "result_delivery.address": ""}), as_="clerk")
     assert r.status_code == 422
-    assert "身份核验通过后才能收件" in r.text
+    assert "身份核验未通过，不能收件" in r.text  # the API's words: one parser for both
     assert "邮寄送达请填写收件地址" in error_next_to(r.text, "result_delivery-address")
     assert "#identity_check-passed" in summary(r.text)
+
+
+def test_the_page_and_the_api_word_a_bad_field_the_same(staff, pages, frozen):
+    pages.login("clerk")
+    body = intake_body(applicant=person(id_number=wrong_resident_id(), phone="1381234567"))
+    api = {e["field"]: e["message"] for e in staff.post("/api/v1/cases", body, as_="clerk").json["error"]["errors"]}
+    form = wfzm_form(**{"applicant.id_number": wrong_resident_id(), "applicant.phone": "1381234567"})
+    page = pages.post(WFZM, form, as_="clerk").text
+    for field in ("applicant.id_number", "applicant.phone"):
+        assert html.unescape(error_next_to(page, field.replace(".", "-"))) == api[field]
+
+
+def test_a_missing_field_is_named_by_its_label_on_the_page(staff, pages, frozen):
+    pages.login("clerk")
+    r = pages.post(WFZM, wfzm_form(**{"applicant.name": ""}), as_="clerk")
+    assert r.status_code == 422
+    assert error_next_to(r.text, "applicant-name") == "缺少必填项“申请人姓名”。"  # the API names applicant.name
+
+
+def test_the_page_reads_a_phone_and_a_place_as_people_write_them(staff, pages, frozen):
+    pages.login("clerk")
+    form = wfzm_form(**{"applicant.phone": "+86 138 1234 5678", "applicant.division_code": "太原市小店区"})
+    fields = hidden_fields(check_page(pages, form).text)
+    assert fields["applicant.phone"] == "13812345678" and fields["applicant.division_code"] == "140105"
 
 
 # -- check your answers --------------------------------------------------------------------------------------

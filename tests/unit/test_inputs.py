@@ -214,6 +214,23 @@ def test_body_has_the_contract_shape_and_lists_every_error():
     json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+class Checklist(Command):
+    codes: list[str]
+
+    @field_validator("codes")
+    @classmethod
+    def all_there(cls, codes):
+        from pydantic_core import PydanticCustomError
+        raise PydanticCustomError("missing_material", "缺少必需材料：居民身份证。", {"materials": ["id_card"]})
+
+
+def test_a_custom_errors_context_is_carried_into_the_answer_as_more_fields():
+    body = refused(Checklist, {"codes": []}).body()
+    assert body["error"]["materials"] == ["id_card"]
+    assert body["error"]["errors"] == [{"field": "codes", "code": "missing_material",
+                                        "message": "缺少必需材料：居民身份证。", "materials": ["id_card"]}]
+
+
 def test_by_field_keeps_the_first_message_of_each_field():
     error = Invalid([FieldError("a", "invalid_request", "一"), FieldError("a", "invalid_request", "二"),
                      FieldError("b", "invalid_phone", "三")])
@@ -558,3 +575,27 @@ def test_a_parsed_form_reports_errors_under_the_same_names_as_its_fields():
 
 def test_an_absurdly_deep_form_key_is_dropped():
     assert from_form({"a" + ".a" * 5000: "x", "b": "y"}) == {"b": "y"}
+
+
+# --- asked: one plain message for a field a person fills in or picks ---------------------------
+
+
+def test_an_asked_field_missing_null_blank_or_not_accepted_gets_its_own_message():
+    from tracking.model.inputs import asked
+
+    class Choice(Command):
+        outcome: asked(Literal["approved", "refused"], "请选择办理结果：准予或不予。",
+                       accept=lambda value: value in ("approved", "refused"))
+        reason: asked(text(5), "请填写原因。")
+        materials: asked(list[str], "请列出材料。")
+
+    wanted = [FieldError("outcome", "invalid_request", "请选择办理结果：准予或不予。"),
+              FieldError("reason", "invalid_request", "请填写原因。"),
+              FieldError("materials", "invalid_request", "请列出材料。")]
+    for given in ({}, {"outcome": None, "reason": None, "materials": None},
+                  {"outcome": "maybe", "reason": " \u3000 ", "materials": []}):
+        assert refused(Choice, given).errors == wanted
+    # what gets past the question is still checked by the type
+    assert refused(Choice, {"outcome": "approved", "reason": "太长了的原因", "materials": ["a"]}).errors == [
+        FieldError("reason", "invalid_request", "“reason”过长（最多5字）。")]
+    assert parse(Choice, {"outcome": "refused", "reason": " 不符 ", "materials": ["a"]}).reason == "不符"

@@ -253,3 +253,11 @@ def test_a_result_goes_back_along_the_mirror_of_the_outbound_route(real):
     there = _codes(plan_route(real, real.post("H140902"), real.post("D110105-GA")))
     back = _codes(plan_route(real, real.post("D110105-GA"), real.post("H140902")))
     assert back == list(reversed(there))
+
+
+def test_a_division_is_named_with_the_units_above_it_and_found_by_any_such_name(real):
+    assert real.full_name("140105") == "山西省太原市小店区"
+    for text in ("140105", "小店区", "太原市小店区", "山西省太原市小店区"):
+        assert real.find_places(text) == ["140105"], text
+    assert len(real.find_places("城区")) > 1  # 阳泉 and 晋城 each have one
+    assert real.find_places("149999") == [] and real.find_places("小店") == []

@@ -1,179 +1,316 @@
-"""Intake at the window: formal review, identity check, routing, numbers, the outbound packet."""
+"""Intake at the window: the command a clerk fills in, and the use case that registers it.
+
+`CaseIntake` is parsed once at the edge, from the API's JSON or the intake page's form, with
+`parse(CaseIntake, data, context=intake_context(session))`. The context lets its validators read the
+catalogue (the matter, its materials, result types and applicant kinds) and the directory's places,
+so that one parse reports every problem at once. `register_case` then does what needs the clerk's
+hall and the network: who may collect, where the case goes, numbers, sealing.
+"""
 from __future__ import annotations
 
-import re
 import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlmodel import Session
 
 from config import clock
 from mailing.numbers import next_value
 from mailing.packets import create_packet
 from mailing.states import PacketKind
+from mailing.tables import Packet
 from routing.calendars import work_calendar
-from routing.directory import RoutingError, owning_office
+from routing.directory import Post, RoutingError, owning_office
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model import identity
 from tracking.model.context import Actor, Env
-from tracking.model.errors import bad_request, forbidden, rule
+from tracking.model.errors import forbidden, rule
+from tracking.model.inputs import (
+    INVALID_REQUEST,
+    MAX_ADDRESS,
+    MAX_NAME,
+    Command,
+    Copies,
+    CreditCode,
+    DivisionCode,
+    MobilePhone,
+    Name,
+    OptionalDivisionCode,
+    Phone,
+    ResidentId,
+    StrictFlag,
+    Text,
+    text,
+)
 from tracking.model.records import case_event
 from tracking.model.tables import Case
 
-ID_METHODS = {"id_card_reader", "face", "manual"}
-RESULT_METHODS = {"mail", "pickup", "electronic"}
-DIVISION = re.compile(r"^\d{6}$")
+KIND_NAMES = {"person": "个人", "organisation": "法人和其他组织"}
 
 
-def _obj(value, field: str) -> dict:
-    if not isinstance(value, dict):
-        raise bad_request(f"“{field}”应为对象。", field)
+def _empty_if_null(value: Any) -> Any:
+    return "" if value is None else value  # an optional text sent as null means "not given"
+
+
+OptionalText = Annotated[Text, BeforeValidator(_empty_if_null)]
+OptionalAddress = Annotated[text(MAX_ADDRESS), BeforeValidator(_empty_if_null)]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+class Person(Command):
+    """A natural person: the applicant, or an organisation's agent (代理人), whose identity is checked."""
+    kind: Literal["person"] = "person"
+    name: Name
+    id_type: Literal["resident_id"] = "resident_id"
+    id_number: ResidentId
+    phone: MobilePhone
+    address: OptionalAddress = ""
+    division_code: OptionalDivisionCode = None  # household registration (户籍地)
+
+
+class Organisation(Command):
+    kind: Literal["organisation"]
+    name: Name
+    credit_code: CreditCode
+    phone: Phone
+    address: OptionalAddress = ""
+    division_code: DivisionCode  # registration place
+    agent: Person
+
+
+def _person_by_default(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" not in value:
+        return {**value, "kind": "person"}  # the contract: applicant.kind defaults to person
     return value
 
 
-def _text(data: dict, key: str, field: str, *, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise bad_request(f"缺少必填项“{field}”。", field)
-        return ""
-    if not isinstance(value, str):
-        raise bad_request(f"“{field}”应为文本。", field)
-    return value.strip()
+Applicant = Annotated[Person | Organisation, Field(discriminator="kind"), BeforeValidator(_person_by_default)]
 
 
-def _division(data: dict, key: str, field: str, *, required: bool = True) -> str:
-    value = _text(data, key, field, required=required)
-    if value and not DIVISION.match(value):
-        raise bad_request("行政区划代码应为6位数字。", field)
-    return value
+class Subject(Command):
+    """The property or business a matter concerns."""
+    division_code: DivisionCode
+    description: OptionalText = ""
 
 
-def _person(data: dict, prefix: str) -> dict:
-    """A natural person (applicant or agent), validated."""
-    name = _text(data, "name", f"{prefix}.name")
-    id_type = data.get("id_type", "resident_id")
-    if id_type != "resident_id":
-        raise bad_request("目前仅支持居民身份证。", f"{prefix}.id_type")
-    id_number = identity.normalize_id_number(_text(data, "id_number", f"{prefix}.id_number"))
-    if not identity.is_valid_resident_id(id_number):
-        raise rule("invalid_id_number", "身份证号码有误，请核对（含末位校验码）。", f"{prefix}.id_number")
-    phone = _text(data, "phone", f"{prefix}.phone")
-    if not identity.is_valid_mobile(phone):
-        raise rule("invalid_phone", "请填写11位手机号码。", f"{prefix}.phone")
-    return {"kind": "person", "name": name, "id_type": id_type, "id_number": id_number, "phone": phone,
-            "address": _text(data, "address", f"{prefix}.address", required=False),
-            "division_code": _division(data, "division_code", f"{prefix}.division_code", required=False)}
+class MaterialGiven(Command):
+    code: text(MAX_NAME, required=True)
+    copies: Copies = 1
+    original: StrictFlag = False
 
 
-def _organisation(data: dict) -> dict:
-    code = _text(data, "credit_code", "applicant.credit_code").upper()
-    if not identity.is_valid_credit_code(code):
-        raise rule("invalid_credit_code", "统一社会信用代码有误，请核对（含末位校验码）。", "applicant.credit_code")
-    phone = _text(data, "phone", "applicant.phone")
-    if not (identity.is_valid_mobile(phone) or identity.is_valid_landline(phone)):
-        raise rule("invalid_phone", "请填写手机号码或带区号的固定电话。", "applicant.phone")
-    agent = _person(_obj(data.get("agent"), "applicant.agent"), "applicant.agent")
-    return {"kind": "organisation", "name": _text(data, "name", "applicant.name"), "credit_code": code,
-            "phone": phone, "address": _text(data, "address", "applicant.address", required=False),
-            "division_code": _division(data, "division_code", "applicant.division_code"), "agent": agent}
+class IdentityCheck(Command):
+    method: Literal["id_card_reader", "face", "manual"]
+    passed: StrictFlag = False  # not said to have passed: it did not
+
+    @model_validator(mode="after")
+    def _passed(self) -> IdentityCheck:
+        if not self.passed:
+            raise PydanticCustomError("identity_check_failed", "身份核验未通过，不能收件。")
+        return self
 
 
-def masked_applicant(applicant: dict) -> dict:
-    if applicant["kind"] == "organisation":
-        agent = applicant["agent"]
-        return {"kind": "organisation", "name": applicant["name"],
-                "credit_code": identity.mask_credit_code(applicant["credit_code"]),
-                "phone": identity.mask_phone(applicant["phone"]),
-                "agent": {"name": identity.mask_name(agent["name"]),
-                          "id_number": identity.mask_id_number(agent["id_number"]),
-                          "phone": identity.mask_phone(agent["phone"])}}
-    return {"kind": "person", "name": identity.mask_name(applicant["name"]),
-            "id_number": identity.mask_id_number(applicant["id_number"]),
-            "phone": identity.mask_phone(applicant["phone"])}
+class ResultDelivery(Command):
+    method: Literal["mail", "pickup", "electronic"]
+    address: OptionalAddress = ""
+    division_code: OptionalDivisionCode = None
+
+    @model_validator(mode="after")
+    def _mail_needs_an_address(self) -> ResultDelivery:
+        if self.method == "mail":
+            problems = []
+            if not self.address:
+                problems.append((("address",), "missing_address", "邮寄送达请填写收件地址。"))
+            if not self.division_code:
+                problems.append((("division_code",), "missing_address", "邮寄送达请选择收件地址所在的行政区划。"))
+            _refuse(*problems)
+        return self
 
 
-def check_materials(matter: Matter, given) -> list[dict]:
-    if not isinstance(given, list):
-        raise bad_request("“materials”应为材料清单。", "materials")
-    specs = {m["code"]: m for m in matter.materials}
-    received: dict[str, dict] = {}
-    for i, item in enumerate(given):
-        item = _obj(item, f"materials[{i}]")
-        code = item.get("code")
-        if code not in specs:
-            raise rule("unknown_material", f"材料“{code}”不在该事项的材料清单中。", f"materials[{i}].code")
-        copies = item.get("copies", 1)
-        if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
-            raise bad_request("份数应为1至99的整数。", f"materials[{i}].copies")
-        original = item.get("original", False)
-        if not isinstance(original, bool):
-            raise bad_request("“original”应为 true 或 false。", f"materials[{i}].original")
-        received[code] = {"code": code, "name": specs[code]["name"], "copies": copies, "original": original}
-    missing = [s for s in matter.materials if s["required"] and
-               (s["code"] not in received or (s["original"] and not received[s["code"]]["original"]))]
-    if missing:
-        names = "、".join(("%s（原件）" % s["name"]) if s["original"] else s["name"] for s in missing)
-        raise rule("missing_material", f"缺少必需材料：{names}。", "materials",
-                   materials=[s["code"] for s in missing])
-    return [received[s["code"]] for s in matter.materials if s["code"] in received]
+class CaseIntake(Command):
+    """A case to register, from the API or the intake page's form. Parse it with intake_context(session)."""
+    matter_code: text(MAX_NAME, required=True)
+    applicant: Applicant
+    subject: Subject | None = Field(default=None, validate_default=True)
+    materials: list[MaterialGiven] = Field(max_length=99)
+    identity_check: IdentityCheck
+    result_delivery: ResultDelivery
+    note: OptionalText = ""
+
+    @field_validator("matter_code")
+    @classmethod
+    def _a_matter_collected_here(cls, code: str, info: ValidationInfo) -> str:
+        matter = _context(info)["matter"](code)
+        if matter is None or not matter.active:
+            raise PydanticCustomError("unknown_matter", "未找到该事项，请核对事项编码。")
+        if "proxy" not in matter.modes:
+            raise PydanticCustomError("not_proxy_eligible", f"“{matter.name}”不支持异地代收代办。")
+        return code
+
+    @field_validator("applicant")
+    @classmethod
+    def _an_applicant_the_matter_takes(cls, applicant: Person | Organisation, info: ValidationInfo):
+        matter = _matter(info)
+        if matter is None:
+            return applicant
+        at = (applicant.kind,)  # pydantic's label of the union member, not part of the field's path
+        problems = []
+        if applicant.kind not in matter.applicant_kinds:
+            problems.append((at + ("kind",), "applicant_kind_not_allowed",
+                             f"该事项不受理{KIND_NAMES[applicant.kind]}申请。"))
+        routes = matter.jurisdiction in ("household", "registration")  # an organisation's is required anyway
+        if matter.jurisdiction == "household" and applicant.division_code is None:
+            problems.append((at + ("division_code",), "no_owning_office", "该事项由户籍地的部门办理，请填写户籍地。"))
+        problems += _unknown_place(info, applicant.division_code, at + ("division_code",), routes)
+        if isinstance(applicant, Organisation):
+            problems += _unknown_place(info, applicant.agent.division_code, at + ("agent", "division_code"), False)
+        _refuse(*problems)
+        return applicant
+
+    @field_validator("subject")
+    @classmethod
+    def _a_subject_where_the_matter_needs_one(cls, subject: Subject | None, info: ValidationInfo):
+        matter = _matter(info)
+        if matter is None:
+            return subject
+        routes = matter.jurisdiction == "subject"
+        if subject is None:
+            if routes:
+                raise PydanticCustomError("missing_subject", "该事项按不动产或经营场所所在地办理，请填写所在地。")
+            return None
+        _refuse(*_unknown_place(info, subject.division_code, ("division_code",), routes))
+        return subject
+
+    @field_validator("materials")
+    @classmethod
+    def _the_matters_checklist(cls, given: list[MaterialGiven], info: ValidationInfo):
+        matter = _matter(info)
+        if matter is None:
+            return given
+        listed = {m["code"] for m in matter.materials}
+        problems = [((i, "code"), "unknown_material", f"材料“{item.code}”不在该事项的材料清单中。")
+                    for i, item in enumerate(given) if item.code not in listed]
+        received = {item.code: item for item in given}
+        missing = [m for m in matter.materials if m["required"] and
+                   (m["code"] not in received or (m["original"] and not received[m["code"]].original))]
+        if missing:
+            names = "、".join(f"{m['name']}（原件）" if m["original"] else m["name"] for m in missing)
+            problems.append(((), "missing_material", f"缺少必需材料：{names}。",
+                             {"materials": [m["code"] for m in missing]}))
+        _refuse(*problems)
+        return given
+
+    @field_validator("result_delivery")
+    @classmethod
+    def _a_result_the_matter_gives(cls, delivery: ResultDelivery, info: ValidationInfo):
+        matter = _matter(info)
+        if matter is None:
+            return delivery
+        needed = "electronic" if delivery.method == "electronic" else "paper"
+        if needed not in matter.result_types:
+            _refuse((("method",), "result_type_unavailable",
+                     f"该事项不提供{'电子送达' if needed == 'electronic' else '纸质结果'}。"))
+        _refuse(*_unknown_place(info, delivery.division_code, ("division_code",), False))
+        return delivery
+
+    def received(self, matter: Matter) -> list[dict]:
+        """The materials as the case records them: in the catalogue's order, with their names."""
+        given = {item.code: item for item in self.materials}
+        return [{"code": m["code"], "name": m["name"], "copies": given[m["code"]].copies,
+                 "original": given[m["code"]].original} for m in matter.materials if m["code"] in given]
 
 
-def register_case(session: Session, env: Env, actor: Actor, body: dict) -> dict:
-    """Registers a case collected at the clerk's hall and its outbound packet."""
-    body = _obj(body, "body")
-    directory = load_directory(session)
+def intake_context(session: Session) -> dict:
+    """What CaseIntake's validators look up: a matter by its code, and the divisions a text may mean."""
+    return {"matter": lambda code: session.get(Matter, code), "divisions": load_directory(session).find_places}
+
+
+def _context(info: ValidationInfo) -> dict:
+    if not info.context or "matter" not in info.context:
+        raise RuntimeError("CaseIntake is parsed with context=intake_context(session)")
+    return info.context
+
+
+def _matter(info: ValidationInfo) -> Matter | None:
+    """The command's matter; None when matter_code was refused (that error is reported already)."""
+    code = info.data.get("matter_code")
+    return _context(info)["matter"](code) if code else None
+
+
+def _unknown_place(info: ValidationInfo, code: str | None, loc: tuple, routes: bool) -> list[tuple]:
+    """A six-digit code the directory does not know. Where it decides the owning office, that is the
+    contract's no_owning_office; elsewhere a field to correct."""
+    if code is None or _context(info)["divisions"](code):
+        return []
+    if routes:
+        return [(loc, "no_owning_office", f"未找到“{code}”对应的地方，无法确定办理部门，暂不能代收。请核对行政区划代码。")]
+    return [(loc, INVALID_REQUEST, f"未找到“{code}”，请从列表中选择，或填写6位行政区划代码。")]
+
+
+def _refuse(*problems: tuple) -> None:
+    """Several errors at once from one validator, each at its place under the validated field:
+    (loc, code, message[, extra fields of the error]). pydantic puts them under the field's path."""
+    if problems:
+        raise ValidationError.from_exception_data("CaseIntake", [
+            InitErrorDetails(type=PydanticCustomError(code, message, *extra), loc=loc, input=None)
+            for loc, code, message, *extra in problems])
+
+
+# -- the use case ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Intake:
+    case: Case
+    packet: Packet
+    check_code: str  # for the applicant's receipt: shown once, stored sealed
+
+
+def masked_applicant(applicant: Person | Organisation) -> dict:
+    if isinstance(applicant, Organisation):
+        agent = applicant.agent
+        return {"kind": "organisation", "name": applicant.name,
+                "credit_code": identity.mask_credit_code(applicant.credit_code),
+                "phone": identity.mask_phone(applicant.phone),
+                "agent": {"name": identity.mask_name(agent.name),
+                          "id_number": identity.mask_id_number(agent.id_number),
+                          "phone": identity.mask_phone(agent.phone)}}
+    return {"kind": "person", "name": identity.mask_name(applicant.name),
+            "id_number": identity.mask_id_number(applicant.id_number),
+            "phone": identity.mask_phone(applicant.phone)}
+
+
+def collecting_hall(directory, actor: Actor) -> Post:
+    """The actor's hall, where a case may be collected; refused for anyone but a hall's clerk (asked
+    before an application is read, so nobody else learns what a well-formed one looks like)."""
     hall = directory.post(actor.office_code)
     if actor.role != "clerk" or hall is None or hall.kind != "hall":
         raise forbidden("只有政务服务大厅的窗口人员可以收件。")
+    return hall
 
-    matter = session.get(Matter, _text(body, "matter_code", "matter_code"))
-    if matter is None or not matter.active:
-        raise rule("unknown_matter", "未找到该事项，请核对事项编码。", "matter_code")
-    if "proxy" not in matter.modes:
-        raise rule("not_proxy_eligible", f"“{matter.name}”不支持异地代收代办。", "matter_code")
 
-    raw = _obj(body.get("applicant"), "applicant")
-    kind = raw.get("kind", "person")
-    if kind not in ("person", "organisation"):
-        raise bad_request("申请人类型应为 person 或 organisation。", "applicant.kind")
-    if kind not in matter.applicant_kinds:
-        who = "个人" if kind == "person" else "法人和其他组织"
-        raise rule("applicant_kind_not_allowed", f"该事项不受理{who}申请。", "applicant.kind")
-    applicant = _person(raw, "applicant") if kind == "person" else _organisation(raw)
+def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> Intake:
+    """Registers a case collected at the clerk's hall and its outbound packet."""
+    directory = load_directory(session)
+    hall = collecting_hall(directory, actor)
 
-    check = _obj(body.get("identity_check"), "identity_check")
-    if check.get("method") not in ID_METHODS:
-        raise bad_request("身份核验方式应为 id_card_reader、face 或 manual。", "identity_check.method")
-    if check.get("passed") is not True:
-        raise rule("identity_check_failed", "身份核验未通过，不能收件。", "identity_check")
-
-    materials = check_materials(matter, body.get("materials"))
-
-    delivery = _obj(body.get("result_delivery"), "result_delivery")
-    method = delivery.get("method")
-    if method not in RESULT_METHODS:
-        raise bad_request("结果送达方式应为 mail、pickup 或 electronic。", "result_delivery.method")
-    needed = "electronic" if method == "electronic" else "paper"
-    if needed not in matter.result_types:
-        text = "电子送达" if needed == "electronic" else "纸质结果"
-        raise rule("result_type_unavailable", f"该事项不提供{text}。", "result_delivery.method")
-    result_address = result_division = None
-    if method == "mail":
-        result_address = _text(delivery, "address", "result_delivery.address", required=False)
-        result_division = _division(delivery, "division_code", "result_delivery.division_code", required=False)
-        if not result_address or not result_division:
-            raise rule("missing_address", "邮寄送达须填写收件地址及其行政区划。", "result_delivery.address")
-
-    subject = body.get("subject")
-    subject = _obj(subject, "subject") if subject is not None else {}
-    subject_division = _division(subject, "division_code", "subject.division_code", required=False)
+    matter = session.get(Matter, cmd.matter_code)  # found, active and proxy-eligible: the parse checked
+    applicant, subject, delivery = cmd.applicant, cmd.subject, cmd.result_delivery
     try:
         owner = owning_office(directory, rule=matter.jurisdiction, department=matter.department,
-                              level=matter.level,
-                              household_division=applicant["division_code"],
-                              subject_division=subject_division,
-                              registration_division=applicant["division_code"])
+                              level=matter.level, household_division=applicant.division_code,
+                              subject_division=subject.division_code if subject else None,
+                              registration_division=applicant.division_code)
     except RoutingError as e:
         raise rule(e.code, e.message, e.field) from None
     if owner.division_code == hall.division_code:
@@ -185,19 +322,21 @@ def register_case(session: Session, env: Env, actor: Actor, body: dict) -> dict:
     due, provisional = work_calendar(session).add_working_days(intake_date, matter.promised_days)
     seq = next_value(session, f"case:{hall.division_code}:{intake_date:%Y%m%d}")
     check_code = f"{secrets.randbelow(10**6):06d}"
-    id_value = applicant["id_number"] if kind == "person" else applicant["credit_code"]
+    id_value = applicant.credit_code if isinstance(applicant, Organisation) else applicant.id_number
+    mail = delivery.method == "mail"
+    materials = cmd.received(matter)
     sealer = env.sealer
     case = Case(
         case_no=f"{hall.division_code}-{intake_date:%Y%m%d}-{seq:04d}",
         matter_code=matter.code, collecting_office=hall.code, owning_office=owner.code,
-        applicant_kind=kind, applicant_sealed=sealer.seal(applicant), applicant_masked=masked_applicant(applicant),
+        applicant_kind=applicant.kind, applicant_sealed=sealer.seal(applicant.model_dump()),
+        applicant_masked=masked_applicant(applicant),
         id_hash=sealer.lookup_hash(id_value), check_code_sealed=sealer.seal(check_code),
-        subject={"division_code": subject_division, "description": _text(subject, "description",
-                 "subject.description", required=False)} if subject_division else None,
-        materials=materials, identity_check={"method": check["method"], "passed": True},
-        result_method=method, result_division=result_division,
-        result_address_sealed=sealer.seal(result_address) if result_address else None,
-        note=_text(body, "note", "note", required=False), intake_date=intake_date,
+        subject=subject.model_dump() if subject else None,
+        materials=materials, identity_check=cmd.identity_check.model_dump(),
+        result_method=delivery.method, result_division=delivery.division_code if mail else None,
+        result_address_sealed=sealer.seal(delivery.address) if mail else None,
+        note=cmd.note, intake_date=intake_date,
         due_date=due, due_date_provisional=provisional, created_by=actor.username, created_at=now,
     )
     session.add(case)
@@ -208,5 +347,4 @@ def register_case(session: Session, env: Env, actor: Actor, body: dict) -> dict:
                            origin=hall, to_office=owner, to_division=owner.division_code,
                            contents=[{"code": m["code"], "name": m["name"], "copies": m["copies"],
                                       "original": m["original"]} for m in materials])
-    return {"case": case, "packet": packet, "check_code": check_code}
-
+    return Intake(case, packet, check_code)

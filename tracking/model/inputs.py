@@ -17,7 +17,8 @@ import re
 import typing
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
@@ -26,6 +27,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     Strict,
     StringConstraints,
     ValidationError,
@@ -63,6 +65,7 @@ __all__ = [
     "Text",
     "TrackingNo",
     "Username",
+    "asked",
     "fold",
     "from_form",
     "integer",
@@ -96,6 +99,8 @@ class FieldError:
     field: str      # path as the client sent it: "applicant.phone", "materials[1].copies", "body"
     code: str       # invalid_request, or a rule code such as invalid_phone
     message: str    # Chinese, for a clerk
+    # more for the client, from a custom error's context: the codes of the missing materials
+    extra: Mapping[str, Any] = dataclass_field(default_factory=dict, compare=False)
 
 
 class Invalid(Refused):
@@ -108,12 +113,14 @@ class Invalid(Refused):
         first = errors[0]
         # Malformed input (400) or well-formed input refused by a rule such as a wrong check digit (422).
         malformed = first.code == INVALID_REQUEST
-        super().__init__(Kind.INVALID if malformed else Kind.RULE, first.code, first.message, first.field)
+        super().__init__(Kind.INVALID if malformed else Kind.RULE, first.code, first.message, first.field,
+                         **first.extra)
         self.errors = errors
 
     def body(self) -> dict:
         answer = super().body()
-        answer["error"]["errors"] = [asdict(error) for error in self.errors]
+        answer["error"]["errors"] = [{"field": error.field, "code": error.code, "message": error.message,
+                                      **error.extra} for error in self.errors]
         return answer
 
     def by_field(self) -> dict[str, str]:
@@ -222,8 +229,8 @@ def _field_error(model: type[BaseModel], error: Mapping[str, Any]) -> FieldError
     kind, ctx = error["type"], error.get("ctx") or {}
     path = _path(model, error["loc"])
     if kind not in _BUILTIN_TYPES and kind not in _MESSAGES:
-        # PydanticCustomError(code, message) from one of our validators: kept as raised.
-        return FieldError(path or "body", kind, error["msg"])
+        # PydanticCustomError(code, message[, extra]) from one of our validators: kept as raised.
+        return FieldError(path or "body", kind, error["msg"], dict(ctx))
     if kind in ("recursion_loop", "recursion_depth_exceeded"):
         return _body_error(_NESTED_TOO_DEEP)  # the path would be hundreds of segments long
     if kind.startswith("union_tag_"):
@@ -446,6 +453,22 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def asked(tp: Any, message: str, *, accept: Callable[[Any], bool] | None = None) -> Any:
+    """`tp` for a field a person fills in or picks on a form: left out, null, blank or an empty list
+    (and, with `accept`, any value it does not accept) is invalid_request with one plain `message`
+    ("请填写原因。", "请选择办理结果：准予或不予。") instead of the generic "缺少必填项…"; what gets
+    past that is still checked by `tp` (its type, its length)."""
+
+    def check(value: Any) -> Any:
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()) or \
+                (accept is not None and not accept(value)):
+            raise PydanticCustomError(INVALID_REQUEST, message)
+        return value
+
+    # the default is there only so that a missing field reaches `check` too
+    return Annotated[tp, BeforeValidator(check), Field(default=None, validate_default=True)]
 
 
 def _tolerant(clean: Callable[[str, Mapping[str, Any]], Any], max_length: int | None = None) -> Any:
