@@ -1,7 +1,6 @@
 """Demo accounts and cases in several states, made through the real use cases."""
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -14,6 +13,7 @@ from routing.calendars import work_calendar
 from tracking.commands import custody, decisions, evaluations, intake
 from tracking.model.context import Env
 from tracking.model.identity import resident_id_check_char
+from tracking.model.inputs import parse
 
 PASSWORD = "tongban-demo"
 ACCOUNTS = [  # username, role, office, name
@@ -29,11 +29,11 @@ def _id(first17: str) -> str:
     return first17 + resident_id_check_char(first17)
 
 
-def _intake(delivery: str, name: str, id17: str, phone: str) -> dict:
+def _intake(session: Session, delivery: str, name: str, id17: str, phone: str) -> intake.CaseIntake:
     result = {"method": delivery}
     if delivery == "mail":
         result.update(address="太原市小店区平阳路12号3单元502室", division_code="140105")
-    return {
+    return parse(intake.CaseIntake, {
         "matter_code": "GA-WFZM-01",
         "applicant": {"kind": "person", "name": name, "id_type": "resident_id", "id_number": _id(id17),
                       "phone": phone, "address": "忻州市忻府区和平街8号", "division_code": "140105"},
@@ -42,14 +42,15 @@ def _intake(delivery: str, name: str, id17: str, phone: str) -> dict:
         "identity_check": {"method": "id_card_reader", "passed": True},
         "result_delivery": result,
         "note": "演示办件",
-    }
+    }, context=intake.intake_context(session))
 
 
 def _scan(session, env, actor, tracking_no, type_, at, office=None, **extra):
-    scan = {"event_id": str(uuid.uuid4()), "tracking_no": tracking_no, "type": type_,
-            "at": at.isoformat(), "office_code": office, **extra}
-    result = custody.record_scans(session, env, actor, [scan])[0]
-    assert result["status"] == "recorded", result
+    scan = custody.Scan(event_id=str(uuid.uuid4()), tracking_no=tracking_no, type=type_, at=at, office_code=office,
+                        **extra)
+    result = custody.record_scans(session, env, actor, custody.ScanBatch(scans=[scan]))[0]
+    assert result.status == "recorded", result
+    session.commit()
 
 
 def _working_days_ago(session: Session, n: int) -> date:
@@ -68,11 +69,12 @@ def _overdue_cases(session: Session, env: Env, clerk, officer) -> int:
     """Two cases the clock has caught: one never sent, one signed for and left alone since."""
     late_day, silent_day = _working_days_ago(session, 3), _working_days_ago(session, 9)
     with clock.pinned(_at(late_day, 10)):
-        intake.register_case(session, env, clerk, _intake("pickup", "陈静", "14010519920815204", "13512345678"))
+        intake.register_case(session, env, clerk,
+                             _intake(session, "pickup", "陈静", "14010519920815204", "13512345678"))
         session.commit()
     with clock.pinned(_at(silent_day, 10)):
-        case = intake.register_case(session, env, clerk, _intake("mail", "赵磊", "14010519870620105",
-                                                                "13412345678"))["case"]
+        case = intake.register_case(session, env, clerk,
+                                    _intake(session, "mail", "赵磊", "14010519870620105", "13412345678")).case
         session.commit()
         packet = session.exec(select(Packet).where(Packet.case_id == case.id)).one()
         _scan(session, env, clerk, packet.tracking_no, "dispatched", _at(silent_day, 15))
@@ -99,8 +101,8 @@ def load_demo(session: Session, env: Env) -> int:
               ("rated", "赵磊", "14010519700101405", "13412345678", "electronic")]
     made = 0
     for stage, name, id17, phone, delivery in people:
-        registered = intake.register_case(session, env, clerk, _intake(delivery, name, id17, phone))
-        case = registered["case"]
+        registered = intake.register_case(session, env, clerk, _intake(session, delivery, name, id17, phone))
+        case = registered.case
         session.commit()
         made += 1
         if stage == "demo":
@@ -126,12 +128,11 @@ def load_demo(session: Session, env: Env) -> int:
         if stage in ("decided", "rated"):
             pdf = b"%PDF-1.4\n% demo result\n"
             decided = decisions.decide_case(session, env, officer, case.case_no,
-                                          {"outcome": "approved", "note": "准予",
-                                           "result_file": base64.b64encode(pdf).decode()})
+                                            decisions.Decision(outcome="approved", note="准予", result_file=pdf))
             session.commit()
         if stage == "rated":  # downloaded, then rated badly: a follow-up (整改) waits for the office
-            decisions.download_result(session, env, decided["delivery_token"])
-            evaluations.evaluate(session, env, case.case_no, {"check": registered["check_code"], "score": 2,
-                                                         "comment": "材料在路上走了好几天，希望快一些。"})
+            decisions.download_result(session, env, decided.delivery.token)
+            evaluations.evaluate(session, env, case.case_no, evaluations.Evaluation(
+                check=registered.check_code, score=2, comment="材料在路上走了好几天，希望快一些。"))
             session.commit()
     return made + _overdue_cases(session, env, clerk, officer)

@@ -32,6 +32,13 @@ def intake_body(**overrides) -> dict:
     return body
 
 
+def intake_command(session, body: dict | None = None):
+    """An intake body (intake_body() by default) parsed as the API and the intake page parse it."""
+    from tracking.commands.intake import CaseIntake, intake_context
+    from tracking.model.inputs import parse
+    return parse(CaseIntake, body or intake_body(), context=intake_context(session))
+
+
 def scan(tracking_no: str, type_: str, at: str, office_code: str | None = None, **extra) -> dict:
     return {"event_id": str(uuid.uuid4()), "tracking_no": tracking_no, "type": type_, "at": at,
             "office_code": office_code, **extra}

@@ -15,6 +15,7 @@ from app.web import committed, env, typed
 from tracking.commands import evaluations
 from tracking.reads import timeline
 from tracking.model.errors import Refused
+from tracking.model.inputs import Invalid, parse
 from tracking.model.states import SCORE_TITLES
 
 bp = Blueprint("track", __name__, url_prefix="/track")
@@ -128,24 +129,23 @@ def evaluation(case_no):
     check = typed(request.form.get("check"))
     score = request.form.get("score", "")
     comment = request.form.get("comment", "")
+    # a radio button's value is text; the API takes the score as a JSON number only
+    data = {"check": check, "score": int(score) if score.isdecimal() else score, "comment": comment}
     try:
         rate_limited()
-        if score not in dict(SCORES):
-            # nothing chosen: the page again, the error next to the choices (the code is checked first)
+        try:
+            command = parse(evaluations.Evaluation, data)
+        except Invalid as e:
+            # the page again with the errors next to the choices (the code is checked first)
             answer = timeline.track(g.db, env(), case_no, check)
-            return _timeline(answer, check, errors={"score": "请选择您对本次服务的满意程度。"}, comment=comment,
-                             status=400)
-        made, case = evaluations.evaluate(g.db, env(), case_no, {"check": check, "score": int(score),
-                                                             "comment": comment})
-        done = {"case_no": case.case_no, "score": made.score}
+            return _timeline(answer, check, errors=e.by_field(), score=score, comment=comment, status=status_of(e))
+        made = evaluations.evaluate(g.db, env(), case_no, command)
+        done = {"case_no": made.case.case_no, "score": made.evaluation.score}
         committed()
     except Refused as e:
         g.db.commit() if e.recorded else g.db.rollback()
         if status_of(e) == 409:  # already evaluated, or not yet over: the timeline says which
             return _timeline(timeline.track(g.db, env(), case_no, check), check, notice=e.message, status=409)
-        if e.field in ("score", "comment"):
-            return _timeline(timeline.track(g.db, env(), case_no, check), check, errors={e.field: e.message},
-                             score=score, comment=comment, status=400)
         return _refused(e, case_no)
     session["track_evaluated"] = done
     return redirect(url_for("track.thanks", case_no=done["case_no"]), 303)

@@ -1,6 +1,8 @@
 """窗口 pages (/window): the collecting window's desk, its cases, pick-ups and the packets leaving it."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
 from app.http_errors import status_of
@@ -9,6 +11,7 @@ from app.web import committed, env, once, role_required, typed
 from tracking.commands import decisions
 from tracking.reads import desks, views
 from tracking.model.errors import Refused
+from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
 
 bp = Blueprint("window", __name__, url_prefix="/window")
@@ -108,26 +111,33 @@ def case(case_no):
     return _case_page(case_no)
 
 
+def _errors(e: Refused, fields: dict[str, str]) -> dict[str, str]:
+    """A refusal as the page's errors: each path the command reported ("materials[1].copies",
+    "identity_check.method") at the page's field for it or for the nearest path above it, else at the top."""
+    found = e.by_field() if isinstance(e, Invalid) else {e.field or "": e.message}
+    errors: dict[str, str] = {}
+    for path, message in found.items():
+        while path and path not in fields:
+            path = re.sub(r"(\.[^.\[]+|\[[0-9]+\])$", "", path) if re.search(r"[.\[]", path) else ""
+        errors.setdefault(fields.get(path, "_"), message)
+    return errors
+
+
 @bp.post("/cases/<case_no>/supplement")
 @role_required("clerk")
 def supplement(case_no):
     """The materials the owning office asked for, brought by the applicant: a supplement packet."""
     def run():
-        chosen = request.form.getlist("materials")
-        if not chosen:
-            return _case_page(case_no, errors={"materials": "请勾选申请人交来的补正材料。"}, status=400)
-        given = []
-        for code in chosen:
-            copies = request.form.get(f"copies-{code}", "1").strip()
-            given.append({"code": code, "copies": int(copies) if copies.isdigit() else copies,
-                          "original": request.form.get(f"original-{code}") == "yes"})
+        given = [{"code": code, "copies": request.form.get(f"copies-{code}", "1"),
+                  "original": request.form.get(f"original-{code}") == "yes"}
+                 for code in request.form.getlist("materials")]
         try:
-            _, packet = decisions.send_supplement(g.db, env(), g.actor, case_no, {"materials": given})
+            made = decisions.send_supplement(g.db, env(), g.actor, case_no,
+                                             parse(decisions.SupplementSending, {"materials": given}))
         except Refused as e:
             g.db.rollback()
-            return _case_page(case_no, errors={"materials" if (e.field or "").startswith("materials") else "_": e.message},
-                              status=status_of(e))
-        number = packet.tracking_no
+            return _case_page(case_no, errors=_errors(e, {"materials": "materials"}), status=status_of(e))
+        number = made.packet.tracking_no
         committed()
         flash(f"补正材料已制单，邮件号 {number}。请打印面单贴在信封上，随今天的交接清单寄出。", "success")
         return redirect(url_for("window.packet", case_no=case_no, tracking_no=number), 303)
@@ -142,12 +152,13 @@ def withdraw(case_no):
 
     def run():
         try:
-            made, packet = decisions.withdraw_case(g.db, env(), g.actor, case_no,
-                                                 {"reason": request.form.get("reason", "")})
+            made = decisions.withdraw_case(g.db, env(), g.actor, case_no,
+                                           parse(decisions.Withdrawal, from_form(request.form, ["reason"])))
         except Refused as e:
             g.db.rollback()
-            return _case_page(case_no, "window/withdraw.html", errors={e.field or "_": e.message}, status=status_of(e))
-        number = packet.tracking_no if packet else None
+            return _case_page(case_no, "window/withdraw.html", errors=_errors(e, {"reason": "reason"}),
+                              status=status_of(e))
+        number = made.return_packet.tracking_no if made.return_packet else None
         committed()
         if number:
             flash(f"办件已撤回。已寄出的材料将由办理部门装入退回件 {number} 寄回，请留意。", "success")
@@ -165,21 +176,15 @@ def handover(case_no):
         return _case_page(case_no, "window/handover.html")
 
     def run():
-        method = request.form.get("method", "")
-        errors = {}
-        if method not in dict(CHECK_METHODS):
-            errors["method"] = "请选择身份核验方式。"
-        if request.form.get("passed") not in ("yes", "no"):
-            errors["passed"] = "请选择核验结果。"
-        if errors:
-            return _case_page(case_no, "window/handover.html", errors=errors, status=400)
+        passed = {"yes": True, "no": False}.get(request.form.get("passed"))  # None: neither was chosen
+        check = {"method": request.form.get("method"), "passed": passed}
         try:
-            decisions.hand_over(g.db, env(), g.actor, case_no,
-                              {"identity_check": {"method": method, "passed": request.form["passed"] == "yes"}})
+            decisions.hand_over(g.db, env(), g.actor, case_no, parse(decisions.Handover, {"identity_check": check}))
         except Refused as e:
             g.db.rollback()
-            field = "passed" if e.code == "identity_check_failed" else "_"
-            return _case_page(case_no, "window/handover.html", errors={field: e.message}, status=status_of(e))
+            errors = _errors(e, {"identity_check.method": "method", "identity_check.passed": "passed",
+                                 "identity_check": "passed"})  # a check that failed: at its result
+            return _case_page(case_no, "window/handover.html", errors=errors, status=status_of(e))
         committed()
         flash("办理结果已交付申请人，办件已送达。", "success")
         return redirect(url_for("window.case", case_no=case_no), 303)
@@ -192,11 +197,11 @@ def replacement(case_no, tracking_no):
     """Copies of everything a lost packet held, sent again and linked to it."""
     def run():
         try:
-            _, packet = decisions.send_replacement(g.db, env(), g.actor, tracking_no, {})
+            made = decisions.send_replacement(g.db, env(), g.actor, tracking_no, decisions.Replacement())
         except Refused as e:
             g.db.rollback()
             return _case_page(case_no, errors={"_": e.message}, status=status_of(e))
-        number = packet.tracking_no
+        number = made.packet.tracking_no
         committed()
         flash(f"补寄件已制单，邮件号 {number}（补寄丢失邮件 {tracking_no.upper()}）。请打印面单，随交接清单寄出。", "success")
         return redirect(url_for("window.packet", case_no=case_no, tracking_no=number), 303)

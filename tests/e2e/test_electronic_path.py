@@ -88,3 +88,38 @@ def test_an_expired_delivery_link_answers_gone(staff, frozen):
     r = api.client.get(url)
     assert_error(r, 410, "link_expired")
     assert case_of(api, case["case_no"])["status"] == "decided"
+
+
+def test_a_decision_reports_every_mistake_at_once_in_words_an_officer_reads(staff, frozen, db):
+    api = staff
+    case = accepted(api, intake_body(result_delivery=ELECTRONIC))
+    r = api.post(f"/api/v1/cases/{case['case_no']}/decision",
+                 {"outcome": "maybe", "note": "长" * 501, "result_file": "这不是Base64!"}, as_="officer")
+    error = assert_error(r, 400, "invalid_request", "outcome")
+    assert error["message"] == "请选择办理结果：准予或不予。"
+    assert [(e["field"], e["code"]) for e in error["errors"]] == [
+        ("outcome", "invalid_request"), ("note", "invalid_request"), ("result_file", "invalid_request")]
+    assert case_of(api, case["case_no"])["status"] == "accepted"
+    assert count(db, ResultFile) == 0
+
+
+def test_a_result_file_over_the_limit_is_refused_by_rule(staff, frozen, monkeypatch):
+    from tracking.commands import decisions
+    monkeypatch.setattr(decisions, "MAX_RESULT_BYTES", len(PDF) - 1)
+    case = accepted(staff, intake_body(result_delivery=ELECTRONIC))
+    r = decide(staff, case["case_no"], result_file=base64.b64encode(PDF).decode())
+    assert_error(r, 422, "result_file_size", "result_file")
+
+
+def test_the_page_and_the_api_say_the_same_about_a_decision_without_an_outcome_or_a_file(staff, pages, frozen):
+    case = accepted(staff, intake_body(result_delivery=ELECTRONIC))
+    no = case["case_no"]
+    pages.login("officer")
+    for data in ({"note": "准予"}, {"outcome": "approved", "note": "准予"}):
+        api = staff.post(f"/api/v1/cases/{no}/decision", data, as_="officer")
+        said = assert_error(api, 400, "invalid_request")["message"]
+        form = {f"dec_{name}": value for name, value in data.items()}
+        page = pages.post(f"/office/cases/{no}/decision", {"txn": f"d-{len(data)}", **form}, as_="officer")
+        assert page.status_code == 400 and f'<p class="field-error">{said}</p>' in page.text, said
+    assert "approved" not in said and "Base64" not in said
+    assert case_of(staff, no)["status"] == "accepted"

@@ -76,3 +76,12 @@ def test_a_score_must_be_a_whole_number_from_one_to_five(staff, frozen, db):
     for score in (0, 6, "5", 4.5, True, None):
         assert_error(_evaluate(api, case, score=score), 400, "invalid_request", "score")
     assert count(db, Evaluation) == 0
+
+
+def test_a_score_as_text_and_a_comment_too_long_are_named_together(staff, frozen, db):
+    case = delivered_electronically(staff, frozen)
+    r = _evaluate(staff, case, score="5", comment="长" * 501)
+    error = assert_error(r, 400, "invalid_request", "score")
+    assert error["message"] == "请选择您对本次服务的满意程度。"
+    assert [e["field"] for e in error["errors"]] == ["score", "comment"]
+    assert count(db, Evaluation) == 0

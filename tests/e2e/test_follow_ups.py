@@ -120,3 +120,12 @@ def test_the_note_is_kept_as_written_without_its_surrounding_spaces(staff, froze
     r = follow_up(staff, case["case_no"], note=f"  {NOTE}\n")
     assert r.status_code == 200
     assert evaluation(db).follow_up_note == NOTE
+
+
+def test_a_note_too_long_says_so_in_words_and_not_too_short(staff, frozen, db):
+    case = rated(staff, frozen)
+    error = assert_error(follow_up(staff, case["case_no"], note="长" * 1001), 400, "invalid_request", "note")
+    assert error["message"] == "整改情况最多1000个字，请精简。"
+    short = assert_error(follow_up(staff, case["case_no"], note="已处理"), 400, "invalid_request", "note")
+    assert short["message"] == "请写明做了哪些整改、是否已联系申请人（至少5个字）。"
+    assert evaluation(db).follow_up_status == "open"

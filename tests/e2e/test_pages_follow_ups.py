@@ -130,6 +130,18 @@ def test_a_note_too_short_is_named_at_the_top_and_beside_the_field_and_nothing_c
     assert follow_up_of(db).follow_up_status == "done"
 
 
+def test_a_note_too_long_gets_the_words_the_api_gives_it(staff, officer, frozen, db):
+    case = rated(staff, frozen)
+    officer.login("officer")
+    api = staff.post(f"/api/v1/cases/{case['case_no']}/follow-up", {"note": "长" * 1001}, as_="officer")
+
+    r = post_note(officer, case["case_no"], note="长" * 1001)
+
+    assert api.status_code == r.status_code == 400
+    assert f"整改情况：{api.json['error']['message']}" in text_of(r.text)
+    assert follow_up_of(db).follow_up_status == "open"
+
+
 def test_the_form_posted_twice_records_once(staff, officer, frozen, db):
     case = rated(staff, frozen)
     officer.login("officer")

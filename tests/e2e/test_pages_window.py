@@ -175,6 +175,18 @@ def test_the_window_sends_the_requested_supplement_and_gets_a_label_to_print(cle
     assert "收取补正材料" not in text(clerk.get(f"/window/cases/{no}", as_="clerk"))
 
 
+def test_the_page_and_the_api_say_the_same_about_supplements_with_nothing_listed(clerk, staff, db):
+    case = supplement_requested(staff)
+    api = staff.post(f"/api/v1/cases/{case['case_no']}/supplements", {"materials": []}, as_="clerk")
+    assert api.status_code == 400 and api.json["error"]["field"] == "materials"
+    page = clerk.post(f"/window/cases/{case['case_no']}/supplement", {"txn": "s0"}, as_="clerk")
+    assert page.status_code == 400 and api.json["error"]["message"] in text(page)
+    bad = clerk.post(f"/window/cases/{case['case_no']}/supplement",
+                     {"txn": "s1", "materials": "id_card", "copies-id_card": "两份"}, as_="clerk")
+    assert bad.status_code == 400 and "份数应为1至99的整数" in text(bad)
+    assert count(db, Packet, Packet.kind == "supplement") == 0
+
+
 def test_a_form_posted_without_its_csrf_token_changes_nothing(clerk, staff, db):
     case = supplement_requested(staff)
     r = clerk.clients["clerk"].post(f"/window/cases/{case['case_no']}/supplement",
@@ -251,6 +263,15 @@ def test_the_pickup_list_finds_the_applicant_by_id_number_and_the_handover_deliv
     event = rows(db, select(CaseEvent).where(CaseEvent.type == "delivered"))[0]
     assert event.data == {"how": "pickup", "identity_check": "id_card_reader"} and event.actor == "clerk"
     assert no not in text(clerk.get("/window/pickups", as_="clerk"))
+
+
+def test_a_handover_without_its_check_names_both_missing_answers_as_the_page_does(clerk, staff, frozen):
+    case = ready_for_pickup(staff, frozen)
+    r = staff.post(f"/api/v1/cases/{case['case_no']}/handover-to-applicant", {"identity_check": {}}, as_="clerk")
+    assert r.status_code == 400
+    assert [(e["field"], e["message"]) for e in r.json["error"]["errors"]] == [
+        ("identity_check.method", "请选择身份核验方式。"), ("identity_check.passed", "请选择核验结果。")]
+    assert case_of(staff, case["case_no"])["status"] == "ready_for_pickup"
 
 
 # -- the case list -------------------------------------------------------------------------------

@@ -43,6 +43,24 @@ def test_a_rejected_case_sends_its_originals_back_to_the_window_and_may_be_evalu
     assert count(db, Evaluation) == 1
 
 
+def test_a_rejection_with_no_reason_and_an_office_that_is_not_a_text_names_both(staff, frozen):
+    case = received(staff)
+    r = staff.post(f"/api/v1/cases/{case['case_no']}/reject", {"apply_to_office": 14}, as_="officer")
+    error = assert_error(r, 400, "invalid_request", "reason")
+    assert error["message"] == "请填写原因。"
+    assert [e["field"] for e in error["errors"]] == ["reason", "apply_to_office"]
+    unknown = staff.post(f"/api/v1/cases/{case['case_no']}/reject", {**REASON, "apply_to_office": "D999999-GA"},
+                         as_="officer")
+    assert_error(unknown, 422, "unknown_office", "apply_to_office")
+    assert case_of(staff, case["case_no"])["status"] == "received"
+
+
+def test_a_reason_is_kept_as_written_without_its_surrounding_spaces(staff, frozen, db):
+    case = collect(staff)
+    r = staff.post(f"/api/v1/cases/{case['case_no']}/withdraw", {"reason": f"  {REASON['reason']}\n"}, as_="clerk")
+    assert r.status_code == 200 and r.json["reason"] == REASON["reason"]
+
+
 def test_originals_of_a_case_rejected_for_mail_delivery_go_back_to_the_applicants_address(staff, frozen):
     api = staff
     case = received(api)  # result by mail to 太原市小店区

@@ -101,6 +101,26 @@ def test_a_supplement_notice_must_name_materials_of_the_matter(staff, frozen):
     assert case_of(api, no)["status"] == "received"
 
 
+def test_a_supplement_notice_with_no_materials_and_a_date_not_a_date_names_both_at_once(staff, frozen):
+    case = received(staff)
+    r = staff.post(f"/api/v1/cases/{case['case_no']}/supplement-requests", {"materials": [], "due": "3月20日"},
+                   as_="officer")
+    error = assert_error(r, 400, "invalid_request", "materials")
+    assert error["message"] == "请列出需要补正的全部材料。"
+    assert [e["field"] for e in error["errors"]] == ["materials", "due"]
+
+
+def test_supplements_name_each_bad_item_where_it_is(staff, frozen):
+    case = _requested(staff, frozen)
+    r = staff.post(f"/api/v1/cases/{case['case_no']}/supplements",
+                   {"materials": ["id_card", {"code": "application_form", "copies": 0}, {"copies": 1}]}, as_="clerk")
+    error = assert_error(r, 400, "invalid_request", "materials[1].copies")
+    assert [e["field"] for e in error["errors"]] == ["materials[1].copies", "materials[2].code"]
+    unknown = staff.post(f"/api/v1/cases/{case['case_no']}/supplements", {"materials": ["id_card", "hukou_book"]},
+                         as_="clerk")
+    assert_error(unknown, 422, "unknown_material", "materials[1]")
+
+
 def test_only_the_owning_office_asks_for_supplements_and_only_the_window_sends_them(staff, frozen):
     api = staff
     api.user("officer_yz", "officer", "D140106-GA")

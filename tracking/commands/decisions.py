@@ -1,11 +1,20 @@
-"""What the owning office and the collecting window do with a case after intake."""
+"""What the owning office and the collecting window do with a case after intake.
+
+Each use case takes a command parsed at the edge (`parse(Model, data)`: the API from JSON, the pages
+from their forms), checks what only the database can tell (the matter's materials, the case's state,
+who may act), changes the case and returns what it made. None of them commits: the caller does.
+"""
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-from datetime import date
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session, select
 
 from config import clock
@@ -17,36 +26,145 @@ from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
-from tracking.model.errors import bad_request, conflict, forbidden, not_found, rule
+from tracking.model.errors import bad_request, conflict, forbidden, gone, not_found, rule
+from tracking.commands.intake import IdentityCheck
+from tracking.model.inputs import (
+    INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate, StrictFlag, Text, asked, optional, text,
+)
 from tracking.model.links import LinkError, delivery_token, read_token
+from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, ResultFile
-from tracking.model.lookups import as_clerk
-from tracking.model.lookups import as_officer
-from tracking.model.lookups import load_case
-from tracking.model.lookups import load_packet
-from tracking.model.errors import gone
 
 MAX_RESULT_BYTES = 20 * 1024 * 1024
+MAX_FILENAME = 120
 
 
+# -- commands ------------------------------------------------------------------------------------
+
+MaterialCode = text(MAX_NAME, required=True)
+Reason = asked(Text, "请填写原因。")
 
 
+class SupplementRequest(Command):
+    """补正: everything the applicant must bring, listed at once (行政许可法 art. 32)."""
+    materials: asked(list[MaterialCode], "请列出需要补正的全部材料。")
+    due: optional(IsoDate) = None  # None: the default number of working days from today
+    note: Text = ""
 
 
+class Rejection(Command):
+    """不予受理, with where the applicant may apply instead (printed on the notice)."""
+    reason: Reason
+    apply_to: text(MAX_ADDRESS) = ""
+    apply_to_office: optional(text(MAX_NAME)) = None
 
 
+class Withdrawal(Command):
+    reason: Reason
 
 
-def _reason(body: dict) -> str:
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise bad_request("请填写原因。", "reason")
-    return reason.strip()[:500]
+def _decoded(value: Any) -> Any:
+    """The result file as the API sends it (Base64 text) → its bytes; blank → none sent. A page passes
+    the bytes of an upload as they are (JSON never holds bytes)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bytes):
+        data = value
+    elif not isinstance(value, str):
+        raise PydanticCustomError(INVALID_REQUEST, "结果文件应为 Base64 编码的文本。")
+    else:
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise PydanticCustomError(INVALID_REQUEST, "结果文件不是有效的 Base64 编码。") from None
+    if not data or len(data) > MAX_RESULT_BYTES:
+        raise PydanticCustomError("result_file_size", "结果文件为空或超过20MB。")
+    return data
 
 
+def _filename(value: Any) -> Any:
+    """An upload's name as the browser gave it: no folders, cut to a length a file system takes."""
+    if not isinstance(value, str):
+        return value  # the strict str check refuses it
+    name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:MAX_FILENAME] or None
 
+
+class Decision(Command):
+    """办结. `result_file` is required when the result is delivered electronically (the case says so)."""
+    outcome: asked(Literal["approved", "refused"], "请选择办理结果：准予或不予。",
+                   accept=lambda value: value in ("approved", "refused"))
+    note: Text = ""
+    result_file: Annotated[bytes | None, BeforeValidator(_decoded), Field(repr=False)] = None  # up to 20MB
+    filename: Annotated[str | None, BeforeValidator(_filename)] = None
+
+
+class Handover(Command):
+    """A paper result handed to the applicant at the window, after checking who they are."""
+    identity_check: IdentityCheck
+
+
+class Listed(Command):
+    """One material the window sends: a bare code stands for one copy, not the original."""
+    code: MaterialCode
+    copies: Copies = 1
+    original: StrictFlag = False
+
+
+def _as_item(value: Any) -> Any:
+    return {"code": value} if isinstance(value, str) else value
+
+
+ListedMaterial = Annotated[Listed, BeforeValidator(_as_item)]
+
+
+class SupplementSending(Command):
+    materials: asked(list[ListedMaterial], "请勾选申请人交来的补正材料。")
+
+
+def _not_empty(value: Any) -> Any:
+    if isinstance(value, list) and not value:
+        raise PydanticCustomError(INVALID_REQUEST, "请列出补寄的材料。")
+    return value
+
+
+class Replacement(Command):
+    """None: copies of everything the lost packet held."""
+    materials: Annotated[list[ListedMaterial] | None, BeforeValidator(_not_empty)] = None
+
+
+# -- results -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeliveryLink:
+    """The signed download link of an electronic result (the web layer turns the token into an address)."""
+    token: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class Decided:
+    case: Case
+    result_packet: Packet | None  # paper: the packet the owning office now sends
+    delivery: DeliveryLink | None  # electronic
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A case that ended early, and the packet its materials go back in (None: nothing had left the window)."""
+    case: Case
+    return_packet: Packet | None
+
+
+@dataclass(frozen=True)
+class SentPacket:
+    case: Case
+    packet: Packet
+
+
+# -- helpers -------------------------------------------------------------------------------------
 
 def _applicant_destination(env: Env, case: Case, directory) -> tuple[Post | None, str, str | None]:
     """Where paper goes back to the applicant: their address for mail, else the collecting window."""
@@ -82,6 +200,17 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
                          contents=contents, to_person_sealed=person)
 
 
+def _contents(given: list[Listed], names: dict[str, str], where: str) -> list[dict]:
+    """The materials a clerk lists, each one of `names` (the rest of the check needs the case)."""
+    for i, item in enumerate(given):
+        if item.code not in names:
+            raise rule("unknown_material", f"材料“{item.code}”不在{where}中。", f"materials[{i}]")
+    return [{"code": item.code, "name": names[item.code], "copies": item.copies, "original": item.original}
+            for item in given]
+
+
+# -- the owning office ---------------------------------------------------------------------------
+
 def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     case = load_case(session, case_no, lock=True)
     as_officer(actor, case)
@@ -97,58 +226,99 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     return case
 
 
-def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> Case:
+def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, command: SupplementRequest) -> Case:
     case = load_case(session, case_no, lock=True)
     as_officer(actor, case)
     if case.supplement_requested_at is not None:
         raise conflict("supplement_already_requested", "补正只能一次性告知，本办件已发出过补正通知。")
-    matter = session.get(Matter, case.matter_code)
-    codes = body.get("materials")
-    known = {m["code"]: m["name"] for m in matter.materials}
-    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
-        raise bad_request("请列出需要补正的全部材料。", "materials")
+    known = {m["code"]: m["name"] for m in session.get(Matter, case.matter_code).materials}
+    codes = list(dict.fromkeys(command.materials))
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise rule("unknown_material", f"材料“{'、'.join(unknown)}”不在该事项的材料清单中。", "materials")
     now = clock.now()
     today = clock.beijing_date(now)
-    if body.get("due") is not None:
-        try:
-            due = date.fromisoformat(body["due"])
-        except (TypeError, ValueError):
-            raise bad_request("补正期限应为 YYYY-MM-DD 格式的日期。", "due") from None
-        if due <= today:
-            raise rule("invalid_due_date", "补正期限应晚于今天。", "due")
-    else:
+    due = command.due
+    if due is None:
         due, _ = work_calendar(session).add_working_days(today, env.settings.supplement_due_days)
-    note = body.get("note") or ""
-    if not isinstance(note, str):
-        raise bad_request("“note”应为文本。", "note")
+    elif due <= today:
+        raise rule("invalid_due_date", "补正期限应晚于今天。", "due")
     case.supplement_requested_at, case.supplement_due = now, due
-    case.supplement_materials = [{"code": c, "name": known[c]} for c in dict.fromkeys(codes)]
+    case.supplement_materials = [{"code": c, "name": known[c]} for c in codes]
     transition(session, case, CaseAction.REQUEST_SUPPLEMENT, actor,
-               data={"materials": list(dict.fromkeys(codes)), "due": due.isoformat(), "note": note[:500]})
+               data={"materials": codes, "due": due.isoformat(), "note": command.note})
     names = "、".join(m["name"] for m in case.supplement_materials)
     notify(session, case, f"您的办件{case.case_no}需补正材料：{names}，请于{due:%Y年%m月%d日}前到收件窗口提交。")
     return case
 
 
-def _listed(given: list, names: dict[str, str], where: str) -> list[dict]:
-    """Materials a clerk lists ({code, copies, original} or a bare code), each one of `names`."""
-    contents = []
-    for i, item in enumerate(given):
-        code = item.get("code") if isinstance(item, dict) else item
-        if code not in names:
-            raise rule("unknown_material", f"材料“{code}”不在{where}中。", f"materials[{i}]")
-        copies = item.get("copies", 1) if isinstance(item, dict) else 1
-        if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= 99:
-            raise bad_request("份数应为1至99的整数。", f"materials[{i}].copies")
-        original = item.get("original", False) if isinstance(item, dict) else False
-        contents.append({"code": code, "name": names[code], "copies": copies, "original": bool(original)})
-    return contents
+def reject_case(session: Session, env: Env, actor: Actor, case_no: str, command: Rejection) -> Returned:
+    case = load_case(session, case_no, lock=True)
+    as_officer(actor, case)
+    data = {"reason": command.reason}
+    if command.apply_to:
+        data["apply_to"] = command.apply_to
+    if command.apply_to_office is not None:
+        if load_directory(session).post(command.apply_to_office) is None:
+            raise rule("unknown_office", f"机构代码“{command.apply_to_office}”不存在。", "apply_to_office")
+        data["apply_to_office"] = command.apply_to_office
+    case.reason, case.ended_at = command.reason, clock.now()
+    transition(session, case, CaseAction.REJECT, actor, data=data)
+    packet = _send_back_originals(session, env, case, everything=False)
+    notify(session, case, f"您的办件{case.case_no}不予受理，原因：{command.reason}")
+    return Returned(case, packet)
 
 
-def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet]:
+def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command: Decision) -> Decided:
+    case = load_case(session, case_no, lock=True)
+    as_officer(actor, case)
+    electronic = case.result_method == "electronic"
+    if electronic and command.result_file is None:
+        raise bad_request("请选择要上传的办理结果文件（PDF 等）。", "result_file")
+    now = clock.now()
+    case.decided_at, case.outcome = now, command.outcome
+    transition(session, case, CaseAction.DECIDE, actor, data={"outcome": command.outcome, "note": command.note})
+    if electronic:
+        return Decided(case, None, _store_result(session, env, case, command, now))
+    directory = load_directory(session)
+    to_office, division, person = _applicant_destination(env, case, directory)
+    packet = create_packet(session, env.settings, directory, kind=PacketKind.RESULT, case_id=case.id,
+                           origin=directory.post(case.owning_office), to_office=to_office,
+                           to_division=division, to_person_sealed=person,
+                           contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True}])
+    notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}）。")
+    return Decided(case, packet, None)
+
+
+def _store_result(session: Session, env: Env, case: Case, command: Decision, now: datetime) -> DeliveryLink:
+    """The electronic result kept for download, and the signed link the applicant is sent."""
+    data = command.result_file
+    stored = ResultFile(case_id=case.id, filename=command.filename or f"{case.case_no}.pdf",
+                        content_type="application/pdf" if data[:4] == b"%PDF" else "application/octet-stream",
+                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_at=now)
+    session.add(stored)
+    session.flush()
+    days = env.settings.delivery_link_days
+    link = DeliveryLink(*delivery_token(env.settings.secret_key, stored.id, now, days))
+    notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.addresses.delivery(link.token)}"
+                          f"（{days}天内有效）")
+    return link
+
+
+# -- the collecting window -----------------------------------------------------------------------
+
+def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, command: Withdrawal) -> Returned:
+    case = load_case(session, case_no, lock=True)
+    as_clerk(actor, case)
+    case.reason, case.ended_at = command.reason, clock.now()
+    transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": command.reason},
+               message="办件已办结或已不予受理，不能撤回。")
+    packet = _send_back_originals(session, env, case, everything=True)
+    notify(session, case, f"您的办件{case.case_no}已撤回。", office_code=case.owning_office)
+    return Returned(case, packet)
+
+
+def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, command: SupplementSending) -> SentPacket:
     case = load_case(session, case_no, lock=True)
     as_clerk(actor, case)
     if case.status != CaseStatus.SUPPLEMENT_REQUESTED.value:
@@ -156,11 +326,8 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body
     if session.exec(select(Packet).where(Packet.case_id == case.id, Packet.kind == "supplement",
                                          Packet.status != "cancelled")).first():
         raise conflict("supplement_already_sent", "补正材料已寄出，请勿重复制单。")
-    given = body.get("materials")
-    if not isinstance(given, list) or not given:
-        raise bad_request("请列出补正的材料。", "materials")
     wanted = {m["code"]: m["name"] for m in case.supplement_materials or []}
-    contents = _listed(given, wanted, "补正通知所列材料")
+    contents = _contents(command.materials, wanted, "补正通知所列材料")
     missing = [name for code, name in wanted.items() if code not in {c["code"] for c in contents}]
     if missing:
         raise rule("missing_material", f"补正通知所列材料尚缺：{'、'.join(missing)}。", "materials")
@@ -170,20 +337,12 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, body
                            origin=directory.post(case.collecting_office), to_office=owner,
                            to_division=owner.division_code, contents=contents)
     case_event(session, case, "supplement_collected", actor, data={"tracking_no": packet.tracking_no})
-    return case, packet
+    return SentPacket(case, packet)
 
 
-def _replacement_contents(lost: Packet, given) -> list[dict]:
-    """By default copies of everything the lost packet held; or what the window lists (from the same list)."""
-    if given is None:
-        return [{**m, "original": False} for m in lost.contents]
-    if not isinstance(given, list) or not given:
-        raise bad_request("请列出补寄的材料。", "materials")
-    return _listed(given, {m["code"]: m["name"] for m in lost.contents}, "丢失邮件的内件")
-
-
-def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str, body: dict) -> tuple[Case, Packet]:
-    """After a loss the office that sent the packet sends what it can again (copies), linked to the lost one."""
+def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str, command: Replacement) -> SentPacket:
+    """After a loss the office that sent the packet sends what it can again (copies), linked to the lost one:
+    by default copies of everything the lost packet held, or what the command lists (from the same list)."""
     lost = load_packet(session, tracking_no)
     case = session.exec(select(Case).where(Case.id == lost.case_id).with_for_update()).one()
     if actor.role not in ("clerk", "officer") or actor.office_code != lost.from_office:
@@ -194,7 +353,10 @@ def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str,
         raise conflict(message="办件已不予受理或已撤回，无需补寄。", status=case.status)
     if session.exec(select(Packet.id).where(Packet.replaces_id == lost.id, Packet.status != "cancelled")).first():
         raise conflict("already_replaced", "该丢失邮件已制作补寄件，请勿重复制单。")
-    contents = _replacement_contents(lost, body.get("materials"))
+    if command.materials is None:
+        contents = [{**m, "original": False} for m in lost.contents]
+    else:
+        contents = _contents(command.materials, {m["code"]: m["name"] for m in lost.contents}, "丢失邮件的内件")
     directory = load_directory(session)
     packet = create_packet(session, env.settings, directory, kind=PacketKind.REPLACEMENT, case_id=case.id,
                            origin=directory.post(lost.from_office), to_office=directory.post(lost.to_office),
@@ -205,113 +367,23 @@ def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str,
                data={"tracking_no": packet.tracking_no, "replaces": lost.tracking_no})
     for office in sorted({case.collecting_office, case.owning_office} - {actor.office_code}):
         notify(session, case, f"丢失邮件{lost.tracking_no}已补寄，补寄件邮件号{packet.tracking_no}。", office_code=office)
-    return case, packet
+    return SentPacket(case, packet)
 
 
-def _where_instead(session: Session, body: dict) -> dict:
-    """Where the applicant may apply instead (printed on the rejection notice): words, an office, or both."""
-    out = {}
-    apply_to = body.get("apply_to")
-    if apply_to is not None:
-        if not isinstance(apply_to, str):
-            raise bad_request("“apply_to”应为文本。", "apply_to")
-        if apply_to.strip():
-            out["apply_to"] = apply_to.strip()[:300]
-    office = body.get("apply_to_office")
-    if office is not None:
-        if not isinstance(office, str) or load_directory(session).post(office) is None:
-            raise rule("unknown_office", f"机构代码“{office}”不存在。", "apply_to_office")
-        out["apply_to_office"] = office
-    return out
-
-
-def reject_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet | None]:
-    case = load_case(session, case_no, lock=True)
-    as_officer(actor, case)
-    reason = _reason(body)
-    data = {"reason": reason, **_where_instead(session, body)}
-    case.reason, case.ended_at = reason, clock.now()
-    transition(session, case, CaseAction.REJECT, actor, data=data)
-    packet = _send_back_originals(session, env, case, everything=False)
-    notify(session, case, f"您的办件{case.case_no}不予受理，原因：{reason}")
-    return case, packet
-
-
-def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> tuple[Case, Packet | None]:
+def hand_over(session: Session, env: Env, actor: Actor, case_no: str, command: Handover) -> Case:
     case = load_case(session, case_no, lock=True)
     as_clerk(actor, case)
-    reason = _reason(body)
-    case.reason, case.ended_at = reason, clock.now()
-    transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": reason},
-               message="办件已办结或已不予受理，不能撤回。")
-    packet = _send_back_originals(session, env, case, everything=True)
-    notify(session, case, f"您的办件{case.case_no}已撤回。", office_code=case.owning_office)
-    return case, packet
-
-
-def decide_case(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> dict:
-    case = load_case(session, case_no, lock=True)
-    as_officer(actor, case)
-    outcome = body.get("outcome")
-    if outcome not in ("approved", "refused"):
-        raise bad_request("办理结果应为 approved（准予）或 refused（不予）。", "outcome")
-    note = body.get("note") or ""
-    if not isinstance(note, str):
-        raise bad_request("“note”应为文本。", "note")
-    result = {}
-    file_bytes = None
-    if case.result_method == "electronic":
-        raw = body.get("result_file")
-        if not isinstance(raw, str) or not raw:
-            raise bad_request("电子送达须上传结果文件（result_file，Base64）。", "result_file")
-        try:
-            file_bytes = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise bad_request("结果文件不是有效的 Base64 编码。", "result_file") from None
-        if not file_bytes or len(file_bytes) > MAX_RESULT_BYTES:
-            raise rule("result_file_size", "结果文件为空或超过20MB。", "result_file")
-    now = clock.now()
-    case.decided_at, case.outcome = now, outcome
-    transition(session, case, CaseAction.DECIDE, actor, data={"outcome": outcome, "note": note[:500]})
-    if file_bytes is not None:
-        filename = body.get("filename") if isinstance(body.get("filename"), str) else f"{case.case_no}.pdf"
-        stored = ResultFile(case_id=case.id, filename=filename[:120],
-                            content_type="application/pdf" if file_bytes[:4] == b"%PDF" else "application/octet-stream",
-                            sha256=hashlib.sha256(file_bytes).hexdigest(), data=file_bytes, created_at=now)
-        session.add(stored)
-        session.flush()
-        result["delivery_token"], result["delivery_expires"] = delivery_token(
-            env.settings.secret_key, stored.id, now, env.settings.delivery_link_days)
-        notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.addresses.delivery(result['delivery_token'])}"
-                              f"（{env.settings.delivery_link_days}天内有效）")
-    else:
-        directory = load_directory(session)
-        to_office, division, person = _applicant_destination(env, case, directory)
-        packet = create_packet(session, env.settings, directory, kind=PacketKind.RESULT, case_id=case.id,
-                               origin=directory.post(case.owning_office), to_office=to_office,
-                               to_division=division, to_person_sealed=person,
-                               contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True}])
-        result["result_packet"] = packet
-        notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}）。")
-    result["case"] = case
-    return result
-
-
-def hand_over(session: Session, env: Env, actor: Actor, case_no: str, body: dict) -> Case:
-    case = load_case(session, case_no, lock=True)
-    as_clerk(actor, case)
-    check = body.get("identity_check")
-    if not isinstance(check, dict) or check.get("method") not in ("id_card_reader", "face", "manual"):
-        raise bad_request("请提供身份核验结果（method、passed）。", "identity_check")
-    if check.get("passed") is not True:
+    if not command.identity_check.passed:
         raise rule("identity_check_failed", "身份核验未通过，不能交付结果。", "identity_check")
     if case.status != CaseStatus.READY_FOR_PICKUP.value:
         raise conflict(message="办理结果尚未到达窗口，不能交付。", status=case.status)
     case.delivered_at = clock.now()
     transition(session, case, CaseAction.DELIVER, actor, event="delivered",
-               data={"how": "pickup", "identity_check": check["method"]})
+               data={"how": "pickup", "identity_check": command.identity_check.method})
     return case
 
+
+# -- the applicant -------------------------------------------------------------------------------
 
 def download_result(session: Session, env: Env, token: str) -> ResultFile:
     try:
@@ -332,4 +404,3 @@ def download_result(session: Session, env: Env, token: str) -> ResultFile:
             transition(session, case, CaseAction.DELIVER, Actor("applicant", "public"), event="delivered",
                        data={"how": "electronic"})
     return stored
-

@@ -1,33 +1,43 @@
-"""What applicants see without an account: the timeline, and the evaluation at the end."""
+"""The applicant's evaluation at the end of a case (好差评), without an account: the case number and
+its check code stand for who they are."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from config import clock
+from tracking.model import tables
 from tracking.model.context import Actor, Env
-from tracking.model.errors import bad_request, conflict
+from tracking.model.errors import conflict
+from tracking.model.inputs import Command, Text, asked
+from tracking.model.lookups import checked_case
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import BAD_SCORE, EVALUABLE, CaseAction, CaseStatus
-from tracking.model.tables import Case, Evaluation
-from tracking.model.lookups import checked_case
 
 
-def evaluate(session: Session, env: Env, case_no: str, body: dict) -> tuple[Evaluation, Case]:
-    if not isinstance(body, dict):
-        raise bad_request("请求内容应为对象。")
-    case = checked_case(session, env, case_no, body.get("check"))
-    score = body.get("score")
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        raise bad_request("评价等级应为1至5的整数。", "score")
-    comment = body.get("comment") or ""
-    if not isinstance(comment, str):
-        raise bad_request("评价内容应为文本。", "comment")
-    if session.exec(select(Evaluation.id).where(Evaluation.case_id == case.id)).first():
+class Evaluation(Command):
+    check: str | None = None  # a wrong or missing code is "not found", like an unknown number
+    # a JSON number: "5" or 4.5 is refused (a form's choice is made a number by its page)
+    score: asked(int, "请选择您对本次服务的满意程度。",
+                 accept=lambda value: type(value) is int and 1 <= value <= 5)
+    comment: Text = ""
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    evaluation: tables.Evaluation
+    case: tables.Case
+
+
+def evaluate(session: Session, env: Env, case_no: str, command: Evaluation) -> Evaluated:
+    case = checked_case(session, env, case_no, command.check)
+    if session.exec(select(tables.Evaluation.id).where(tables.Evaluation.case_id == case.id)).first():
         raise conflict("already_evaluated", "该办件已评价过，每个办件只能评价一次。")
     if CaseStatus(case.status) not in EVALUABLE:
         raise conflict(message="办件尚未办结送达，暂不能评价。", status=case.status)
-    evaluation = Evaluation(case_id=case.id, score=score, comment=comment.strip()[:500], at=clock.now())
+    score = command.score
+    evaluation = tables.Evaluation(case_id=case.id, score=score, comment=command.comment, at=clock.now())
     if score <= BAD_SCORE:
         evaluation.follow_up_office, evaluation.follow_up_status = case.owning_office, "open"
         notify(session, case, f"办件{case.case_no}收到差评（{score}分），请及时整改回访。",
@@ -40,4 +50,4 @@ def evaluate(session: Session, env: Env, case_no: str, body: dict) -> tuple[Eval
     else:
         case_event(session, case, "evaluated", applicant, data={"score": score})
     session.flush()
-    return evaluation, case
+    return Evaluated(evaluation, case)

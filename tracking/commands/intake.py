@@ -47,6 +47,7 @@ from tracking.model.inputs import (
     Name,
     OptionalDivisionCode,
     Phone,
+    asked,
     ResidentId,
     StrictFlag,
     Text,
@@ -110,15 +111,13 @@ class MaterialGiven(Command):
     original: StrictFlag = False
 
 
-class IdentityCheck(Command):
-    method: Literal["id_card_reader", "face", "manual"]
-    passed: StrictFlag = False  # not said to have passed: it did not
+ID_METHODS = ("id_card_reader", "face", "manual")
 
-    @model_validator(mode="after")
-    def _passed(self) -> IdentityCheck:
-        if not self.passed:
-            raise PydanticCustomError("identity_check_failed", "身份核验未通过，不能收件。")
-        return self
+
+class IdentityCheck(Command):
+    """How a person's identity was checked at the window (at intake, and again at a pick-up)."""
+    method: asked(Literal[ID_METHODS], "请选择身份核验方式。", accept=lambda value: value in ID_METHODS)
+    passed: asked(StrictFlag, "请选择核验结果。")
 
 
 class ResultDelivery(Command):
@@ -147,6 +146,13 @@ class CaseIntake(Command):
     identity_check: IdentityCheck
     result_delivery: ResultDelivery
     note: OptionalText = ""
+
+    @field_validator("identity_check")
+    @classmethod
+    def _only_after_a_passed_check(cls, check: IdentityCheck) -> IdentityCheck:
+        if not check.passed:
+            raise PydanticCustomError("identity_check_failed", "身份核验未通过，不能收件。")
+        return check
 
     @field_validator("matter_code")
     @classmethod
