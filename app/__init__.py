@@ -58,8 +58,3 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     tasks.celery_init_app(app)
     return app
-
-
-def create_schema(engine) -> None:
-    from app.schema import upgrade
-    upgrade(engine)

@@ -10,8 +10,6 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from config import clock
 from config.database import utc_column
-from tracking.model.errors import Refused
-from tracking.model.errors import bad_request
 
 
 class AdminAudit(SQLModel, table=True):
@@ -49,12 +47,6 @@ def apply_changes(obj, values: dict, fields: tuple[str, ...]) -> dict:
             changes[name] = [getattr(obj, name), values[name]]
             setattr(obj, name, values[name])
     return changes
-
-
-def every_error(errors: dict[str, str]) -> Refused:
-    """Every error of a form at once: the first as the refusal, all of them in `errors`."""
-    field, message = next(iter(errors.items()))
-    return bad_request(message, None if field == "_" else field, errors=errors)
 
 
 def audit_log(session: Session, kind: str | None = None, actor: str | None = None, target_id: str | None = None,

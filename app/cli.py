@@ -24,8 +24,8 @@ def _session():
 @with_appcontext
 def init_db() -> None:
     """Create the schema and load the reference data (safe to run again)."""
-    from app import create_schema
-    create_schema(current_app.extensions["tongban"]["engine"])
+    from app.schema import upgrade
+    upgrade(current_app.extensions["tongban"]["engine"])
     with _session() as session:
         added = load_reference_data(session)
         session.commit()
@@ -43,14 +43,15 @@ users = AppGroup("users", help="Staff accounts.")
 @click.option("--office", "office_code", default=None, help="Office code (H… hall, D… department, P… hub).")
 @click.option("--name", default="", help="姓名")
 def users_create(username, role, password, office_code, name) -> None:
-    from app.users import UserError, create_user
+    from app.users import create_user
+    from tracking.model.inputs import Invalid
     with _session() as session:
         try:
-            create_user(session, username, role, password, office_code, name)
-        except UserError as e:
-            raise click.ClickException(str(e)) from None
+            user = create_user(session, username, role, password, office_code, name)
+        except Invalid as e:
+            raise click.ClickException("\n".join(error.message for error in e.errors)) from None
         session.commit()
-    click.echo(f"已创建用户 {username}（{role}{'，' + office_code if office_code else ''}）。")
+        click.echo(f"已创建用户 {user.username}（{user.role}{'，' + user.office_code if user.office_code else ''}）。")
 
 
 calendar = AppGroup("calendar", help="The official working-day calendar.")

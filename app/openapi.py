@@ -1,171 +1,327 @@
-"""The OpenAPI 3 document served at /api/v1/openapi.json: every endpoint, in one table."""
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json, generated from the models the API uses.
+
+One row of ROUTES per endpoint: who may call it, the command model its body is parsed into (the same
+class the view hands to `parse`), the answer model (app.answers) or the file it sends, and the error codes
+each status can carry. pydantic turns the models into JSON Schema; this module only assembles the
+document, so a field added to a command shows up here by itself. What every route of a kind shares (the
+401 of a staff endpoint, the 400 of a parsed body, the Idempotency-Key of a creating POST) is added by
+`_errors` and `_operation`, not repeated in the table.
+"""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-OBJ = {"type": "object"}
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-# (method, path, summary, who, request body schema or None, {status: description})
-ENDPOINTS = [
-    ("post", "/auth/token", "取得访问令牌", "public",
-     {"type": "object", "required": ["username", "password"],
-      "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
-     {200: "token, role, office_code", 401: "用户名或密码错误"}),
-    ("get", "/offices", "机构列表（kind, division 前缀过滤）", "staff", None, {200: "offices"}),
-    ("get", "/matters", "事项目录（mode, q 过滤）", "staff", None, {200: "matters"}),
-    ("post", "/cases", "窗口收件，登记办件并生成寄递件", "clerk", {"$ref": "#/components/schemas/CaseIntake"},
-     {201: "办件", 400: "invalid_request", 403: "forbidden",
-      422: "unknown_matter, not_proxy_eligible, invalid_id_number, invalid_credit_code, invalid_phone, "
-           "missing_material, unknown_material, identity_check_failed, missing_subject, applicant_kind_not_allowed, "
-           "same_locality, no_owning_office, result_type_unavailable, missing_address, idempotency_key_reused"}),
-    ("get", "/cases", "办件列表（status, office, overdue, as_of, stage, id_number, page, per_page）；overdue=true 时"
-                      "列出（截至 as_of）有环节超期的办件，各带超期环节 stages", "staff", None,
-     {200: "cases, page, per_page, total", 400: "invalid_request (as_of, stage)"}),
-    ("get", "/cases/{case_no}", "办件详情（含寄递件与事件）", "staff", None, {200: "办件", 403: "forbidden", 404: "not_found"}),
-    ("post", "/cases/{case_no}/withdraw", "撤回申请", "clerk",
-     {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
-     {200: "办件，含 return_packet", 409: "invalid_transition"}),
-    ("post", "/cases/{case_no}/accept", "受理", "officer", None,
-     {200: "办件", 409: "invalid_transition, contents_incomplete"}),
-    ("post", "/cases/{case_no}/supplement-requests", "一次性告知补正", "officer",
-     {"type": "object", "required": ["materials"],
-      "properties": {"materials": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"},
-                     "due": {"type": "string", "format": "date"}}},
-     {200: "办件", 409: "supplement_already_requested, invalid_transition"}),
-    ("post", "/cases/{case_no}/reject", "不予受理", "officer",
-     {"type": "object", "required": ["reason"],
-      "properties": {"reason": {"type": "string"}, "apply_to": {"type": "string", "description": "应向何处申请"},
-                     "apply_to_office": {"type": "string", "description": "应向其申请的机构代码"}}},
-     {200: "办件，含 return_packet", 409: "invalid_transition", 422: "unknown_office"}),
-    ("post", "/cases/{case_no}/decision", "办结", "officer",
-     {"type": "object", "required": ["outcome"],
-      "properties": {"outcome": {"enum": ["approved", "refused"]}, "note": {"type": "string"},
-                     "result_file": {"type": "string", "format": "byte"}, "filename": {"type": "string"}}},
-     {200: "办件，含 result_packet 或 delivery_url", 409: "invalid_transition"}),
-    ("post", "/cases/{case_no}/follow-up", "差评整改：登记整改情况，关闭待整改", "officer of the owning office",
-     {"type": "object", "required": ["note"],
-      "properties": {"note": {"type": "string", "minLength": 5, "maxLength": 1000, "description": "整改情况"}}},
-     {200: "办件，含 evaluation（score, score_text, comment, at, follow_up: status, note, at, by）",
-      400: "invalid_request (note)", 403: "forbidden", 404: "not_found", 409: "no_open_follow_up"}),
-    ("post", "/cases/{case_no}/supplements", "寄送补正材料", "clerk",
-     {"type": "object", "required": ["materials"], "properties": {"materials": {"type": "array"}}},
-     {201: "tracking_no, label_url", 409: "invalid_transition, supplement_already_sent"}),
-    ("post", "/cases/{case_no}/handover-to-applicant", "窗口交付纸质结果", "clerk",
-     {"type": "object", "required": ["identity_check"], "properties": {"identity_check": OBJ}},
-     {200: "办件", 409: "invalid_transition", 422: "identity_check_failed"}),
-    ("get", "/packets/{tracking_no}", "寄递件详情", "staff", None, {200: "寄递件", 404: "not_found"}),
-    ("get", "/packets/{tracking_no}/label.pdf", "邮件面单 PDF（size=100x150|100x180|76x130）", "staff of the packet's offices",
-     None, {200: "application/pdf", 400: "invalid_request (size; allowed)", 403: "forbidden", 404: "not_found",
-            409: "label_unavailable"}),
-    ("get", "/packets/{tracking_no}/label.zpl", "邮件面单 ZPL II（203 dpi，100×150 毫米）", "staff of the packet's offices",
-     None, {200: "text/plain", 403: "forbidden", 404: "not_found", 409: "label_unavailable"}),
-    ("get", "/cases/{case_no}/receipt.pdf", "收件回执（size=A4|A5）", "clerk of the collecting office", None,
-     {200: "application/pdf", 400: "invalid_request", 403: "forbidden", 404: "not_found"}),
-    ("get", "/cases/{case_no}/supplement-notice.pdf", "补正材料告知书", "staff of the case's offices", None,
-     {200: "application/pdf", 403: "forbidden", 404: "not_found", 409: "no_supplement_request"}),
-    ("get", "/cases/{case_no}/rejection-notice.pdf", "不予受理告知书", "staff of the case's offices", None,
-     {200: "application/pdf", 403: "forbidden", 404: "not_found", 409: "not_rejected"}),
-    ("post", "/manifests", "制作交接清单（整单成功或整单不成）", "clerk, officer",
-     {"type": "object", "required": ["to_party", "tracking_nos"],
-      "properties": {"to_party": {"type": "string", "description": "courier:USERNAME | office:CODE"},
-                     "tracking_nos": {"type": "array", "items": {"type": "string"}}}},
-     {201: "manifest_no, count, pdf_url, labels_url, packets", 400: "invalid_request", 403: "forbidden",
-      409: "already_on_manifest, not_at_office", 422: "invalid_tracking_no, unknown_packet, unknown_party"}),
-    ("get", "/manifests/{manifest_no}", "交接清单详情", "the handing and the receiving party", None,
-     {200: "交接清单", 403: "forbidden", 404: "not_found"}),
-    ("get", "/manifests/{manifest_no}.pdf", "交接清单 PDF（A4）", "the handing and the receiving party", None,
-     {200: "application/pdf", 403: "forbidden", 404: "not_found"}),
-    ("get", "/manifests/{manifest_no}/labels.pdf", "清单上全部面单（一个 PDF）", "the handing and the receiving party",
-     None, {200: "application/pdf", 400: "invalid_request", 403: "forbidden", 404: "not_found", 409: "label_unavailable"}),
-    ("post", "/packets/{tracking_no}/replacement", "丢失邮件补寄（默认复印件，关联丢失邮件）", "staff of the lost packet's sending office",
-     {"type": "object", "properties": {"materials": {"type": "array"}}},
-     {201: "tracking_no, label_url, replaces, route, expected_arrival", 403: "forbidden", 404: "not_found",
-      409: "not_lost, already_replaced, invalid_transition", 422: "unknown_material"}),
-    ("post", "/scans", "批量扫描（可离线）；一条记录可扫邮件号或交接清单号（manifest_no，整单交接）", "clerk, officer, courier",
-     {"$ref": "#/components/schemas/ScanBatch"},
-     {200: "results: recorded | duplicate | rejected (invalid_tracking_no, unknown_packet, invalid_transition, "
-           "wrong_office, invalid_request, unknown_material, unknown_manifest, manifest_cancelled, "
-           "manifest_handed_over, manifest_not_applied)；清单扫描另带 packets"}),
-    ("post", "/manifests/{manifest_no}/receipt", "接收方按清单清点确认（缺件、多件记为异常）", "the receiving party",
-     {"type": "object", "required": ["tracking_nos"],
-      "properties": {"office_code": {"type": "string"}, "tracking_nos": {"type": "array", "items": {"type": "string"}}}},
-     {200: "received, missing, extra, unknown, not_sent", 400: "invalid_request", 403: "forbidden", 404: "not_found",
-      409: "not_handed_over, already_confirmed, manifest_cancelled", 422: "wrong_office"}),
-    ("post", "/manifests/{manifest_no}/cancel", "作废尚未交接的清单", "the office that made it", None,
-     {200: "交接清单", 403: "forbidden", 404: "not_found", 409: "manifest_handed_over, manifest_cancelled"}),
-    ("get", "/exceptions", "寄递异常列表（since, until, reason）", "staff of the cases' offices, supervisors", None,
-     {200: "exceptions", 400: "invalid_request", 403: "forbidden"}),
-    ("get", "/track/{number}", "公众查询（办件编号或邮件号 + check）", "public", None,
-     {200: "时间线", 404: "not_found", 429: "too_many_requests, too_many_attempts"}),
-    ("post", "/track/{case_no}/evaluation", "好差评", "public",
-     {"type": "object", "required": ["check", "score"],
-      "properties": {"check": {"type": "string"}, "score": {"type": "integer", "minimum": 1, "maximum": 5},
-                     "comment": {"type": "string"}}},
-     {201: "评价已记录", 404: "not_found", 409: "already_evaluated, invalid_transition"}),
-    ("get", "/deliveries/{token}", "下载电子结果", "public", None, {200: "文件", 404: "not_found", 410: "link_expired"}),
-    ("get", "/openapi.json", "本文档", "public", None, {200: "OpenAPI 3"}),
-]
+from app import answers as A
+from app.users import Credentials
+from labels import label, receipt
+from mailing.states import EXCEPTION_REASONS
+from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
+from tracking.model.deadlines import STAGES
+from tracking.model.states import CaseStatus
 
-SCHEMAS = {
-    "Error": {"type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
-    "Person": {"type": "object", "required": ["name", "id_number", "phone"], "properties": {
-        "kind": {"enum": ["person"]}, "name": {"type": "string"}, "id_type": {"enum": ["resident_id"]},
-        "id_number": {"type": "string"}, "phone": {"type": "string"}, "address": {"type": "string"},
-        "division_code": {"type": "string", "pattern": "^\\d{6}$"}}},
-    "CaseIntake": {"type": "object", "required": ["matter_code", "applicant", "materials", "identity_check",
-                                                  "result_delivery"], "properties": {
-        "matter_code": {"type": "string"},
-        "applicant": {"oneOf": [{"$ref": "#/components/schemas/Person"}, {"type": "object", "properties": {
-            "kind": {"enum": ["organisation"]}, "name": {"type": "string"}, "credit_code": {"type": "string"},
-            "phone": {"type": "string"}, "address": {"type": "string"}, "division_code": {"type": "string"},
-            "agent": {"$ref": "#/components/schemas/Person"}}}]},
-        "subject": {"type": "object", "properties": {"division_code": {"type": "string"},
-                                                     "description": {"type": "string"}}},
-        "materials": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}, "copies": {"type": "integer"}, "original": {"type": "boolean"}}}},
-        "identity_check": {"type": "object", "properties": {
-            "method": {"enum": ["id_card_reader", "face", "manual"]}, "passed": {"type": "boolean"}}},
-        "result_delivery": {"type": "object", "properties": {
-            "method": {"enum": ["mail", "pickup", "electronic"]}, "address": {"type": "string"},
-            "division_code": {"type": "string"}}},
-        "note": {"type": "string"}}},
-    "ScanBatch": {"type": "object", "required": ["scans"], "properties": {"scans": {"type": "array", "items": {
-        "type": "object", "required": ["event_id", "type", "at"], "properties": {
-            "event_id": {"type": "string"}, "tracking_no": {"type": "string"},
-            "manifest_no": {"type": "string", "description": "instead of tracking_no: every packet on the sheet"},
-            "type": {"enum": ["dispatched", "arrived_hub", "departed_hub", "out_for_delivery", "delivered",
-                              "received", "exception"]},
-            "at": {"type": "string", "format": "date-time"}, "office_code": {"type": ["string", "null"]},
-            "note": {"type": "string"},
-            "reason": {"enum": ["damaged", "lost", "misrouted", "refused", "address_unknown"]},
-            "contents": {"type": "array"}}}}}},
+PREFIX = "/api/v1"
+PUBLIC = "public"
+COMPONENTS = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class File:
+    """An answer that is a file, not JSON."""
+    media_type: str
+    description: str
+    headers: dict[str, str] = field(default_factory=dict)  # name → description
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    description: str
+    schema: dict
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # under PREFIX, {name} for each path parameter
+    summary: str
+    who: str  # PUBLIC, or which staff may call it
+    body: type[BaseModel] | None  # the command the view parses the JSON body into
+    answer: type[BaseModel] | File
+    errors: dict[int, tuple[str, ...]]  # status → the error codes it may carry
+    status: int = 200
+    query: tuple[Query, ...] = ()
+    creates: bool = False  # takes an Idempotency-Key (the view is @creating)
+    body_required: bool = True  # False: an empty body stands for {}
+
+
+PDF = File("application/pdf", "PDF 文件")
+DATE = {"type": "string", "format": "date"}
+
+
+def _size(sizes, default: str) -> Query:
+    return Query("size", "纸张规格", {"type": "string", "enum": list(sizes), "default": default})
+
+
+LABEL_SIZE = _size(label.SIZES, label.DEFAULT_SIZE)
+FORBIDDEN = {403: ("forbidden",)}
+NOT_FOUND = {404: ("not_found",)}
+# codes the body of a new case can be refused with, besides invalid_request (422: the first error's code)
+INTAKE_RULES = ("unknown_matter", "not_proxy_eligible", "invalid_id_number", "invalid_credit_code", "invalid_phone",
+                "missing_material", "unknown_material", "identity_check_failed", "missing_subject",
+                "applicant_kind_not_allowed", "same_locality", "no_owning_office", "result_type_unavailable",
+                "missing_address")
+
+ROUTES: tuple[Route, ...] = (
+    # -- auth and reference data
+    Route("post", "/auth/token", "取得访问令牌", PUBLIC, Credentials, A.Token,
+          {401: ("invalid_credentials",)}),
+    Route("get", "/offices", "机构列表", "staff", None, A.Offices, {400: ("invalid_request",)}, query=(
+        Query("kind", "机构类型", {"type": "string", "enum": ["hall", "department", "hub"]}),
+        Query("division", "行政区划代码或其前缀（140900 指忻州市，含其下各县区）",
+              {"type": "string", "pattern": "^[0-9]{1,6}$"}))),
+    Route("get", "/matters", "事项目录", "staff", None, A.Matters, {}, query=(
+        Query("mode", "办理方式", {"type": "string", "enum": ["online", "proxy", "joint"]}),
+        Query("q", "名称或编码中的文字", {"type": "string"}))),
+    # -- cases
+    Route("post", "/cases", "窗口收件，登记办件并生成寄递件", "clerk of a hall", intake.CaseIntake, A.CaseCreated,
+          {**FORBIDDEN, 422: INTAKE_RULES}, status=201, creates=True),
+    Route("get", "/cases", "办件列表；overdue=true 时列出（截至 as_of）有环节超期的办件，各带超期环节 stages", "staff",
+          None, A.CaseList, {400: ("invalid_request",)}, query=(
+              Query("status", "办件状态", {"type": "string", "enum": [s.value for s in CaseStatus]}),
+              Query("office", "收件或办理机构代码", {"type": "string"}),
+              Query("overdue", "只列超期的办件", {"type": "string", "enum": ["true", "1", "false", "0"]}),
+              Query("as_of", "计算超期的日期（默认今天）", DATE),
+              Query("stage", "只列该环节超期的办件", {"type": "string", "enum": list(STAGES)}),
+              Query("id_number", "申请人身份证号码或统一社会信用代码", {"type": "string"}),
+              Query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
+              Query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}))),
+    Route("get", "/cases/{case_no}", "办件详情（含寄递件、时限与事件）；两端机构可见完整个人信息，每次查看记入访问日志",
+          "staff of the case's offices, supervisors over them", None, A.CaseDetail, {**FORBIDDEN, **NOT_FOUND}),
+    Route("post", "/cases/{case_no}/withdraw", "撤回申请；已寄出的材料装入退回件", "clerk of the collecting office",
+          decisions.Withdrawal, A.CaseWithReturn, {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",)},
+          creates=True),
+    Route("post", "/cases/{case_no}/accept", "受理", "officer of the owning office", None, A.Case,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "contents_incomplete")}, creates=True),
+    Route("post", "/cases/{case_no}/supplement-requests", "一次性告知补正", "officer of the owning office",
+          decisions.SupplementRequest, A.SupplementRequested,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("supplement_already_requested", "invalid_transition"),
+           422: ("unknown_material", "invalid_due_date")}, creates=True),
+    Route("post", "/cases/{case_no}/reject", "不予受理；原件装入退回件", "officer of the owning office",
+          decisions.Rejection, A.CaseWithReturn,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("unknown_office",)}, creates=True),
+    Route("post", "/cases/{case_no}/decision", "办结：纸质结果带 result_packet，电子结果带 delivery_url",
+          "officer of the owning office", decisions.Decision, A.CaseDecided,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("result_file_size",)}, creates=True),
+    Route("post", "/cases/{case_no}/follow-up", "差评整改：登记整改情况，关闭待整改", "officer of the owning office",
+          follow_ups.FollowUp, A.CaseFollowedUp,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("no_open_follow_up",)}, creates=True),
+    Route("post", "/cases/{case_no}/supplements", "寄送补正材料", "clerk of the collecting office",
+          decisions.SupplementSending, A.PacketSent,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "supplement_already_sent"),
+           422: ("unknown_material", "missing_material")}, status=201, creates=True),
+    Route("post", "/cases/{case_no}/handover-to-applicant", "窗口交付纸质结果", "clerk of the collecting office",
+          decisions.Handover, A.Case,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("identity_check_failed",)},
+          creates=True),
+    Route("get", "/cases/{case_no}/receipt.pdf", "收件回执", "clerk of the collecting office", None, PDF,
+          {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND}, query=(_size(receipt.SIZES, "A4"),)),
+    Route("get", "/cases/{case_no}/supplement-notice.pdf", "补正材料告知书", "staff of the case's offices", None, PDF,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("no_supplement_request",)}),
+    Route("get", "/cases/{case_no}/rejection-notice.pdf", "不予受理告知书", "staff of the case's offices", None, PDF,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("not_rejected",)}),
+    # -- packets and scans
+    Route("get", "/packets/{tracking_no}", "寄递件详情", "staff of the packet's offices, couriers", None, A.Packet,
+          {**FORBIDDEN, **NOT_FOUND}),
+    Route("get", "/packets/{tracking_no}/label.pdf", "邮件面单 PDF", "staff of the packet's offices", None, PDF,
+          {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND, 409: ("label_unavailable",)},
+          query=(LABEL_SIZE,)),
+    Route("get", "/packets/{tracking_no}/label.zpl", "邮件面单 ZPL II（203 dpi，100×150 毫米）",
+          "staff of the packet's offices", None, File("text/plain", "ZPL II 指令"),
+          {**FORBIDDEN, **NOT_FOUND, 409: ("label_unavailable",)}),
+    Route("post", "/packets/{tracking_no}/replacement", "丢失邮件补寄（默认复印件，关联丢失邮件）",
+          "staff of the lost packet's sending office", decisions.Replacement, A.ReplacementSent,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("not_lost", "already_replaced", "invalid_transition"),
+           422: ("unknown_material",)}, status=201, creates=True, body_required=False),
+    Route("post", "/scans", "批量扫描（可离线）；一条记录可扫邮件号，或扫交接清单号（manifest_no）整单交接；"
+                            "每条各自记录、重复或拒绝（invalid_tracking_no、unknown_packet、invalid_transition、"
+                            "wrong_office、invalid_request、unknown_material、unknown_manifest、manifest_cancelled、"
+                            "manifest_handed_over、manifest_not_applied）",
+          "clerk, officer, courier", custody.ScanBatch, A.ScanResults, FORBIDDEN),
+    Route("get", "/exceptions", "寄递异常列表", "staff of the cases' offices, supervisors", None, A.Exceptions,
+          {400: ("invalid_request",)}, query=(
+              Query("since", "起始日期（含）", DATE), Query("until", "截止日期（含）", DATE),
+              Query("reason", "异常原因", {"type": "string", "enum": list(EXCEPTION_REASONS)}))),
+    # -- handover sheets
+    Route("post", "/manifests", "制作交接清单（整单成功或整单不成）", "clerk, officer", manifests.NewManifest, A.Manifest,
+          {**FORBIDDEN, 409: ("already_on_manifest", "not_at_office"),
+           422: ("invalid_tracking_no", "unknown_packet", "unknown_party")}, status=201, creates=True),
+    Route("get", "/manifests/{manifest_no}", "交接清单详情", "the handing and the receiving party", None, A.Manifest,
+          {**FORBIDDEN, **NOT_FOUND}),
+    Route("get", "/manifests/{manifest_no}.pdf", "交接清单 PDF（A4）", "the handing and the receiving party", None, PDF,
+          {**FORBIDDEN, **NOT_FOUND}),
+    Route("get", "/manifests/{manifest_no}/labels.pdf", "清单上全部面单（一个 PDF）",
+          "the handing and the receiving party", None, PDF,
+          {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND, 409: ("label_unavailable",)},
+          query=(LABEL_SIZE,)),
+    Route("post", "/manifests/{manifest_no}/receipt", "接收方按清单清点确认（缺件、多件各记异常）", "the receiving party",
+          custody.ManifestCount, A.ReceiptCount,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("not_handed_over", "already_confirmed", "manifest_cancelled"),
+           422: ("wrong_office",)}, creates=True),
+    Route("post", "/manifests/{manifest_no}/cancel", "作废尚未交接的清单", "the office that made it", None, A.Manifest,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("manifest_handed_over", "manifest_cancelled")}, creates=True),
+    # -- public
+    Route("get", "/track/{number}", "公众查询：办件编号或邮件号，加查询密码；不含个人信息", PUBLIC, None, A.Timeline,
+          {404: ("not_found",), 429: ("too_many_requests", "too_many_attempts")},
+          query=(Query("check", "6位查询密码（印在收件回执上）", {"type": "string"}),)),
+    Route("post", "/track/{case_no}/evaluation", "好差评（每件一次；1–2 分转办理部门整改）", PUBLIC,
+          evaluations.Evaluation, A.EvaluationRecorded,
+          {404: ("not_found",), 409: ("already_evaluated", "invalid_transition"),
+           429: ("too_many_requests", "too_many_attempts")}, status=201),
+    Route("get", "/deliveries/{token}", "下载电子结果（首次下载即为送达）", PUBLIC, None,
+          File("*/*", "电子办理结果，按上传时的文件类型", {"X-Content-SHA256": "文件的 SHA-256（十六进制）"}),
+          {404: ("not_found",), 410: ("link_expired",)}),
+    Route("get", "/openapi.json", "本文档（OpenAPI 3.1）", PUBLIC, None, File("application/json", "OpenAPI 3.1 文档"),
+          {}),
+)
+
+PATH_PARAMETERS = {
+    "case_no": ("办件编号，如 140902-20261206-0008", "140902-20261206-0008"),
+    "tracking_no": ("邮件号（UPU S10），如 EA000000005CN", "EA000000005CN"),
+    "manifest_no": ("交接清单编号", None),
+    "number": ("办件编号或邮件号", "140902-20261206-0008"),
+    "token": ("电子结果下载链接中的签名令牌", None),
 }
+STATUS_TEXT = {200: "成功", 201: "已创建", 400: "请求格式错误", 401: "未登录或令牌无效", 403: "无权进行此操作",
+               404: "未找到", 409: "与当前状态不符", 410: "链接已失效", 413: "请求内容过大", 422: "被业务规则拒绝",
+               429: "请求过于频繁"}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "同一用户、同一路径、同一键且请求体相同：返回第一次的结果，不再新建；"
+                                  "请求体不同：422 idempotency_key_reused",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+
+def _errors(route: Route) -> dict[int, tuple[str, ...]]:
+    """The route's own error codes, and those every route of its kind can answer."""
+    errors = {status: list(codes) for status, codes in route.errors.items()}
+
+    def add(status: int, *codes: str) -> None:
+        listed = errors.setdefault(status, [])
+        listed.extend(code for code in codes if code not in listed)
+
+    if route.body is not None:
+        add(400, "invalid_request")  # malformed JSON, a missing or mistyped field: every problem at once
+        add(413, "invalid_request")
+    if route.who != PUBLIC:
+        add(401, "unauthorized")
+        if route.method != "get":
+            add(400, "csrf_failed")  # a change made with the pages' cookie must carry the page's CSRF token
+    if route.creates:
+        add(400, "invalid_request")
+        add(409, "request_in_progress")
+        add(422, "idempotency_key_reused")
+    return {status: tuple(errors[status]) for status in sorted(errors)}
+
+
+def _error_response(status: int, codes: tuple[str, ...]) -> dict:
+    # a $ref with sibling keywords narrows the envelope to this status's codes (JSON Schema 2020-12)
+    schema = {"$ref": COMPONENTS.format(model="Error"),
+              "properties": {"error": {"properties": {"code": {"enum": list(codes)}}}}}
+    return {"description": f"{STATUS_TEXT[status]}：{'、'.join(codes)}",
+            "content": {"application/json": {"schema": schema}}}
+
+
+def _answer(route: Route, schemas: dict[type, dict]) -> dict:
+    if isinstance(route.answer, File):
+        media = route.answer.media_type
+        answer = {"description": route.answer.description,
+                  "content": {media: {"schema": {"type": "string"}} if media.startswith("text/") else {}}}
+        if route.answer.headers:
+            answer["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                                 for name, text in route.answer.headers.items()}
+        return answer
+    return {"description": STATUS_TEXT[route.status],
+            "content": {"application/json": {"schema": schemas[route.answer]}}}
+
+
+def _operation(route: Route, schemas: dict[type, dict]) -> dict:
+    parameters = []
+    for name in re.findall(r"{(\w+)}", route.path):
+        description, example = PATH_PARAMETERS[name]
+        parameters.append({"name": name, "in": "path", "required": True, "description": description,
+                           "schema": {"type": "string"}, **({"example": example} if example else {})})
+    parameters += [{"name": q.name, "in": "query", "required": False, "description": q.description,
+                    "schema": q.schema} for q in route.query]
+    if route.creates:
+        parameters.append(IDEMPOTENCY_KEY)
+    operation: dict[str, Any] = {
+        "operationId": route.method + "_" + re.sub(r"\W+", "_", route.path).strip("_"),
+        "tags": [route.path.split("/")[1].split(".")[0]],
+        "summary": route.summary, "description": f"调用方：{route.who}",
+        "security": [] if route.who == PUBLIC else [{"bearer": []}],
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        operation["requestBody"] = {"required": route.body_required,
+                                    "content": {"application/json": {"schema": schemas[route.body]}}}
+    operation["responses"] = {str(route.status): _answer(route, schemas),
+                              **{str(status): _error_response(status, codes)
+                                 for status, codes in _errors(route).items()}}
+    return operation
+
+
+def _nullable(schema: dict) -> bool:
+    kinds = schema.get("type")
+    return kinds == "null" or (isinstance(kinds, list) and "null" in kinds) or None in schema.get("enum", ()) \
+        or any(_nullable(choice) for key in ("anyOf", "oneOf") for choice in schema.get(key, ()))
+
+
+def _as_clients_see_it(schemas: dict[str, dict]) -> None:
+    """Two things pydantic says from Python's side that a JSON client reads otherwise. A field made with
+    inputs.asked() defaults to None only so that leaving it out reaches its own message: None is not a
+    value it takes, so to a client it is required. And bytes travel in JSON as Base64 text."""
+    for schema in schemas.values():
+        for name, prop in schema.get("properties", {}).items():
+            if "default" in prop and prop["default"] is None and not _nullable(prop):
+                del prop["default"]
+                schema.setdefault("required", []).append(name)
+    stack: list[Any] = list(schemas.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("format") == "binary":
+                del node["format"]
+                node["contentEncoding"] = "base64"
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    paths: dict = {}
-    for method, path, summary, who, request_schema, responses in ENDPOINTS:
-        op = {"summary": summary, "description": f"调用方：{who}",
-              "responses": {str(code): {"description": text, "content": {"application/json": {
-                  "schema": ERROR if code >= 400 else OBJ}}} for code, text in responses.items()}}
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in ("case_no", "tracking_no", "number", "token") if "{%s}" % name in path]
-        if params:
-            op["parameters"] = params
-        if who != "public":
-            op["security"] = [{"bearer": []}]
-            op["responses"].setdefault("401", {"description": "未登录", "content": {"application/json": {"schema": ERROR}}})
-        if request_schema:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request_schema}}}
-            if method == "post" and path != "/auth/token" and path != "/scans" and who != "public":
-                op.setdefault("parameters", []).append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}})
-        paths.setdefault("/api/v1" + path, {})[method] = op
-    return {"openapi": "3.1.0",
-            "info": {"title": "通办寄递 Tongban Relay API", "version": "1.0.0",
-                     "description": "异地代收代办的办件、寄递件、扫描与公众查询接口。"},
-            "paths": paths,
-            "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
+    models = list(dict.fromkeys([A.Error] + [r.body for r in ROUTES if r.body is not None]
+                                + [r.answer for r in ROUTES if not isinstance(r.answer, File)]))
+    refs, definitions = models_json_schema([(model, "validation") for model in models], ref_template=COMPONENTS)
+    schemas = {model: refs[model, "validation"] for model in models}
+    components = definitions.get("$defs", {})
+    _as_clients_see_it(components)
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        paths.setdefault(PREFIX + route.path, {})[route.method] = _operation(route, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "通办寄递 Tongban Relay API", "version": "1.0.0",
+                 "description": "异地代收代办的办件、寄递件、扫描与公众查询接口。错误一律为 "
+                                "{\"error\": {\"code\", \"message\", \"field\"}}；请求体解析出错时 errors 列出全部字段错误。"
+                                "答复中可能出现本文档未列出的字段，客户端应忽略。时间为北京时间（+08:00）。"},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "POST /api/v1/auth/token 取得的令牌"}}},
+    }

@@ -1,17 +1,82 @@
-"""The admin's edits of the reference data: offices and matters. An edited row is marked, so that loading
-the reference data again leaves it as the admin left it."""
+"""The admin's edits of the reference data: offices and matters, parsed into OfficeEdit and MatterEdit. An
+edited row is marked, so that loading the reference data again leaves it as the admin left it."""
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator, Strict, StringConstraints, TypeAdapter, ValidationError, ValidationInfo, field_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.audit import apply_changes, audit, every_error
+from app.audit import apply_changes, audit
 from routing.tables import Matter, Office
-from tracking.model import identity
 from tracking.model.errors import not_found
+from tracking.model.inputs import INVALID_REQUEST, Command, Phone, StrictFlag, fold, integer, text
 
 OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active")
 MATTER_FIELDS = ("name", "legal_days", "promised_days", "active")
+
+_PHONE = TypeAdapter(Phone)
+
+
+def _required_name(message: str) -> Any:
+    """A required name of at most 100 characters, refused with one message for both. Only stripped: NFKC
+    would turn the full-width brackets of "定襄县政务服务中心（新址）" into ASCII."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value or len(value) > 100:
+                raise PydanticCustomError(INVALID_REQUEST, message)
+        return value
+    return Annotated[str, Strict(), StringConstraints(max_length=100), BeforeValidator(check)]
+
+
+def _postcode(value: Any) -> Any:
+    if isinstance(value, str):
+        value = fold(value)
+        if value and not (value.isascii() and value.isdigit() and len(value) == 6):
+            raise PydanticCustomError(INVALID_REQUEST, "邮政编码应为6位数字。")
+    return value
+
+
+def _office_phone(value: Any) -> Any:
+    """Empty, or a landline with its area code or a mobile, written as Phone writes it (0350-6021234)."""
+    if isinstance(value, str) and fold(value):
+        try:
+            return _PHONE.validate_python(value)
+        except ValidationError:
+            raise PydanticCustomError("invalid_phone",
+                                      "电话应为带区号的固定电话（如 0350-3033333）或11位手机号码。") from None
+    return value
+
+
+class OfficeEdit(Command):
+    """An admin's edit of an office: what is printed on labels and sheets, and whether it is in service."""
+    name: _required_name("请填写机构名称（不超过100个字）。")
+    address: Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    postcode: Annotated[text(6), BeforeValidator(_postcode)] = ""
+    phone: Annotated[text(20), BeforeValidator(_office_phone)] = ""
+    active: StrictFlag = False
+
+
+class MatterEdit(Command):
+    """An admin's edit of a matter: its name, time limits (working days) and whether windows take it in."""
+    name: _required_name("请填写事项名称（不超过100个字）。")
+    legal_days: integer(1, 999, "法定办结时限应为1至999之间的整数（工作日）。")
+    promised_days: integer(1, 999, "承诺办结时限应为1至999之间的整数（工作日）。")
+    active: StrictFlag = False
+
+    @field_validator("promised_days")
+    @classmethod
+    def _within_legal(cls, promised: int, info: ValidationInfo) -> int:
+        legal = info.data.get("legal_days")  # absent when it was refused itself
+        if legal is not None and promised > legal:
+            raise PydanticCustomError("promised_beyond_legal",
+                                      f"承诺办结时限不能超过法定办结时限（{legal}个工作日）。")
+        return promised
 
 
 def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tuple[str, ...]) -> dict:
@@ -25,48 +90,22 @@ def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tupl
     return changes
 
 
-def update_office(session: Session, by: str, code: str, values: dict) -> dict:
+def update_office(session: Session, by: str, code: str, edit: OfficeEdit) -> dict:
     """An admin edits an office's name, address, postcode, phone or whether it is in service. The row is
     marked edited, so that loading the reference data again leaves it alone."""
     office = session.get(Office, code)
     if office is None:
         raise not_found("没有这个机构。")
-    clean = {k: (values.get(k) or "").strip() for k in ("name", "address", "postcode", "phone")}
-    clean["active"] = bool(values.get("active"))
-    errors = {}
-    if not clean["name"] or len(clean["name"]) > 100:
-        errors["name"] = "请填写机构名称（不超过100个字）。"
-    if len(clean["address"]) > 200:
-        errors["address"] = "地址不超过200个字。"
-    if clean["postcode"] and not (clean["postcode"].isdigit() and len(clean["postcode"]) == 6):
-        errors["postcode"] = "邮政编码应为6位数字。"
-    if clean["phone"] and not (identity.is_valid_landline(clean["phone"]) or identity.is_valid_mobile(clean["phone"])):
-        errors["phone"] = "电话应为带区号的固定电话（如 0350-3033333）或11位手机号码。"
-    if errors:
-        raise every_error(errors)
-    return _edited(session, by, office, "office", clean, OFFICE_FIELDS)
+    return _edited(session, by, office, "office", edit.model_dump(), OFFICE_FIELDS)
 
 
-def update_matter(session: Session, by: str, code: str, values: dict) -> dict:
+def update_matter(session: Session, by: str, code: str, edit: MatterEdit) -> dict:
     """An admin edits a matter's name, time limits or whether windows may take it in; marked edited,
     as an office is. Cases already registered keep the due date they were given."""
     matter = session.get(Matter, code)
     if matter is None:
         raise not_found("没有这个事项。")
-    errors, clean = {}, {"name": (values.get("name") or "").strip(), "active": bool(values.get("active"))}
-    if not clean["name"] or len(clean["name"]) > 100:
-        errors["name"] = "请填写事项名称（不超过100个字）。"
-    for name, label in (("legal_days", "法定办结时限"), ("promised_days", "承诺办结时限")):
-        text = str(values.get(name) or "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= 999:
-            errors[name] = f"{label}应为1至999之间的整数（工作日）。"
-        else:
-            clean[name] = int(text)
-    if "promised_days" in clean and "legal_days" in clean and clean["promised_days"] > clean["legal_days"]:
-        errors["promised_days"] = f"承诺办结时限不能超过法定办结时限（{clean['legal_days']}个工作日）。"
-    if errors:
-        raise every_error(errors)
-    return _edited(session, by, matter, "matter", clean, MATTER_FIELDS)
+    return _edited(session, by, matter, "matter", edit.model_dump(), MATTER_FIELDS)
 
 
 def list_offices(session: Session, kind: str | None = None, division_prefix: str | None = None,

@@ -1,30 +1,40 @@
-"""Staff accounts and API tokens, and the admin's changes to accounts (each in the audit log)."""
+"""Staff accounts and API tokens, and the admin's changes to accounts (each in the audit log).
+
+Every way in (the token endpoint, the sign-in page, `flask users create`, the admin's pages) parses what
+it received with `parse` into one of the commands below. The rules that read the database (a free
+username, an office the role may belong to, an admin's own role) are checked while parsing, through the
+`context=account_rules(...)` the caller passes, so that every mistake on a form is reported at once."""
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import ClassVar, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
+import pydantic
+from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, func
 from sqlmodel import Field, Session, SQLModel, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.audit import apply_changes, audit, every_error
+from app.audit import apply_changes, audit
 from config import clock
 from config.database import utc_column
 from routing.tables import Office
 from tracking.model.context import Actor
-from tracking.model.errors import not_found
-from tracking.model.errors import bad_request
-from tracking.model.errors import conflict
+from tracking.model.errors import conflict, not_found
+from tracking.model.inputs import INVALID_REQUEST, Command, Username, fold, optional, parse, text
 
 ROLES = ("clerk", "officer", "courier", "supervisor", "admin")
+MAX_USERNAME = 64  # the column's width
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200  # hashing a megabyte of "password" is a cheap way to load the server
 
 
 class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
-    username: str = Field(unique=True, max_length=64)
+    username: str = Field(unique=True, max_length=MAX_USERNAME)
     password_hash: str
     role: str
     office_code: Optional[str] = Field(default=None, foreign_key="office.code")
@@ -44,8 +54,12 @@ class User(SQLModel, table=True):
         return self.active
 
     def get_id(self) -> str:
-        from app.web import session_id
         return session_id(self)
+
+
+def session_id(user: User) -> str:
+    """The id a page session carries: a new password (or a reset) ends every session signed in with the old one."""
+    return f"{user.id}.{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
 
 
 class ApiToken(SQLModel, table=True):
@@ -54,61 +68,155 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column(False))
 
 
-class UserError(ValueError):
-    """A refused account; `field` names the form field it concerns (the CLI shows only the message)."""
+# -- the commands -------------------------------------------------------------------------------------------------
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-def create_user(session: Session, username: str, role: str, password: str,
-                office_code: str | None = None, name: str = "") -> User:
-    errors = account_errors(session, username, role, password, office_code)
-    if errors:
-        field, message = next(iter(errors.items()))
-        raise UserError(message, field)
-    user = User(username=username, password_hash=generate_password_hash(password), role=role,
-                office_code=office_code, name=name, created_at=clock.now())
-    session.add(user)
-    session.flush()
-    return user
+def _fits_column(username: str) -> str:
+    if len(username) > MAX_USERNAME:
+        raise PydanticCustomError(INVALID_REQUEST, f"用户名不超过{MAX_USERNAME}个字符。")
+    return username
 
 
-def account_errors(session: Session, username: str, role: str, password: str,
-                   office_code: str | None) -> dict[str, str]:
-    """What is wrong with a new account, {field: message}, every field at once."""
-    errors = {}
-    if not username or len(username) > 64:
-        errors["username"] = "用户名不能为空，且不超过64个字符。"
-    elif session.exec(select(User).where(User.username == username)).first():
-        errors["username"] = f"用户名 {username} 已存在。"
-    if len(password) < 8:
-        errors["password"] = "密码至少8位。"
-    return {**errors, **role_office_errors(session, role, office_code)}
+def _password_given(value: Any) -> Any:
+    if value == "":
+        raise PydanticCustomError(INVALID_REQUEST, "请填写密码。")
+    return value
 
 
-def role_office_errors(session: Session, role: str, office_code: str | None) -> dict[str, str]:
-    """Which office each role may belong to (the same rule for a new account and an edited one)."""
-    if not role:
-        return {"role": "请选择角色。"}
-    if role not in ROLES:
-        return {"role": f"角色应为 {', '.join(ROLES)} 之一。"}
-    office = session.get(Office, office_code) if office_code else None
-    if office_code and office is None:
-        return {"office_code": f"机构代码 {office_code} 不存在。"}
+def _long_enough(value: Any) -> Any:
+    if isinstance(value, str) and len(value) < MIN_PASSWORD:
+        raise PydanticCustomError(INVALID_REQUEST, f"密码至少{MIN_PASSWORD}位。")
+    return value
+
+
+def _role(value: Any) -> Any:
+    if isinstance(value, str):
+        value = fold(value)
+        if not value:
+            raise PydanticCustomError(INVALID_REQUEST, "请选择角色。")
+        if value not in ROLES:
+            raise PydanticCustomError(INVALID_REQUEST, f"角色应为 {', '.join(ROLES)} 之一。")
+    return value
+
+
+StaffUsername = Annotated[Username, AfterValidator(_fits_column),
+                          pydantic.Field(json_schema_extra={"maxLength": MAX_USERNAME})]
+# A password is taken exactly as typed: no folding, no stripping.
+Password = Annotated[str, Strict(), StringConstraints(max_length=MAX_PASSWORD), BeforeValidator(_password_given)]
+NewPassword = Annotated[str, Strict(), StringConstraints(max_length=MAX_PASSWORD), BeforeValidator(_long_enough)]
+Role = Annotated[Literal[ROLES], BeforeValidator(_role)]
+OfficeCode = optional(Annotated[text(32), AfterValidator(str.upper)])
+"""An office code as typed (h140921 → H140921); empty means none."""
+StaffName = text(MAX_USERNAME)
+
+
+class Credentials(Command):
+    """Sign-in, on the page or for an API token."""
+    username: Username
+    password: Password
+
+
+def account_rules(session: Session, *, by: str | None = None, account: User | None = None) -> dict:
+    """The parse context of NewUser and UserEdit: the database their rules read, the admin making the
+    change and the account being edited."""
+    return {"session": session, "by": by, "account": account}
+
+
+def _rules(info: ValidationInfo) -> dict:
+    if not info.context or "session" not in info.context:
+        raise RuntimeError("parse account commands with context=account_rules(session)")
+    return info.context
+
+
+def _office_for_role(code: str | None, info: ValidationInfo) -> str | None:
+    """Which office each role may belong to: the same rule for a new account and an edited one."""
+    office = _rules(info)["session"].get(Office, code) if code else None
+    if code and office is None:
+        raise PydanticCustomError("unknown_office", f"机构代码 {code} 不存在。")
+    role = info.data.get("role")  # absent when the role itself was refused
     if role == "clerk" and (office is None or office.kind != "hall"):
-        return {"office_code": "窗口人员（clerk）必须属于一个政务服务大厅（机构代码以 H 开头）。"}
+        raise PydanticCustomError("office_not_allowed", "窗口人员（clerk）必须属于一个政务服务大厅（机构代码以 H 开头）。")
     if role == "officer" and (office is None or office.kind != "department"):
-        return {"office_code": "办理人员（officer）必须属于一个办理部门（机构代码以 D 开头）。"}
+        raise PydanticCustomError("office_not_allowed", "办理人员（officer）必须属于一个办理部门（机构代码以 D 开头）。")
     if role == "courier" and office is not None and office.kind != "hub":
-        return {"office_code": "寄递人员（courier）只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。"}
-    return {}
+        raise PydanticCustomError("office_not_allowed",
+                                  "寄递人员（courier）只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。")
+    return code
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+class NewUser(Command):
+    """A staff account to create (the admin's page, `flask users create`)."""
+    username: StaffUsername
+    password: NewPassword
+    role: Role
+    office_code: OfficeCode = pydantic.Field(default=None, validate_default=True)  # the rule runs when it is left out
+    name: StaffName = ""
+
+    @field_validator("username")
+    @classmethod
+    def _free(cls, username: str, info: ValidationInfo) -> str:
+        session = _rules(info)["session"]
+        if session.exec(select(User.id).where(User.username == username)).first() is not None:
+            raise PydanticCustomError("username_taken", f"用户名 {username} 已存在。")
+        return username
+
+    @field_validator("office_code")
+    @classmethod
+    def _office(cls, code: str | None, info: ValidationInfo) -> str | None:
+        return _office_for_role(code, info)
+
+
+class UserEdit(Command):
+    """An admin changes an account's name, role or office."""
+    name: StaffName = ""
+    role: Role
+    office_code: OfficeCode = pydantic.Field(default=None, validate_default=True)
+
+    @field_validator("role")
+    @classmethod
+    def _not_own(cls, role: str, info: ValidationInfo) -> str:
+        rules = _rules(info)
+        account = rules["account"]
+        if account is not None and account.username == rules["by"] and role != account.role:
+            raise PydanticCustomError("own_role", "不能更改自己的角色（请另一位管理员操作）。")
+        return role
+
+    @field_validator("office_code")
+    @classmethod
+    def _office(cls, code: str | None, info: ValidationInfo) -> str | None:
+        return _office_for_role(code, info)
+
+
+class PasswordReset(Command):
+    """A temporary password made up by the service, or one the admin typed twice."""
+    way: Literal["generate", "choose"] = "generate"
+    password: Optional[str] = pydantic.Field(default=None, validate_default=True)
+    password_again: Optional[str] = pydantic.Field(default=None, validate_default=True)
+
+    @field_validator("password")
+    @classmethod
+    def _chosen(cls, password: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("way") != "choose":
+            return None
+        if len(password or "") < MIN_PASSWORD:  # nothing typed is not "make one up"
+            raise PydanticCustomError(INVALID_REQUEST, f"密码至少{MIN_PASSWORD}位。")
+        if len(password) > MAX_PASSWORD:
+            raise PydanticCustomError(INVALID_REQUEST, f"密码不超过{MAX_PASSWORD}位。")
+        return password
+
+    @field_validator("password_again")
+    @classmethod
+    def _alike(cls, again: str | None, info: ValidationInfo) -> None:
+        password = info.data.get("password")  # absent when the password itself was refused
+        if info.data.get("way") == "choose" and password is not None and again != password:
+            raise PydanticCustomError(INVALID_REQUEST, "两次输入的密码不一致。")
+        return None  # compared, not kept
+
+
+# -- signing in and tokens ----------------------------------------------------------------------------------------
+
+def authenticate(session: Session, credentials: Credentials) -> User | None:
+    user = session.exec(select(User).where(User.username == credentials.username)).first()
+    if user is None or not user.active or not check_password_hash(user.password_hash, credentials.password):
         return None
     return user
 
@@ -145,8 +253,26 @@ def courier_name(session: Session, username: str) -> str | None:
     return user.name or user.username
 
 
+# -- making and changing accounts ---------------------------------------------------------------------------------
+
 USER_FIELDS = ("username", "name", "role", "office_code", "active")
 _TEMPORARY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"  # nothing read as 0/O or 1/l/I
+
+
+def _insert(session: Session, new: NewUser) -> User:
+    user = User(username=new.username, password_hash=generate_password_hash(new.password), role=new.role,
+                office_code=new.office_code, name=new.name, created_at=clock.now())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_user(session: Session, username: str, role: str, password: str, office_code: str | None = None,
+                name: str = "") -> User:
+    """An account made by `flask users create`, the demo or a test: NewUser's rules, no audit row (no admin
+    made it). Raises `Invalid` with every broken rule."""
+    fields = {"username": username, "role": role, "password": password, "office_code": office_code, "name": name}
+    return _insert(session, parse(NewUser, fields, context=account_rules(session)))
 
 
 def _account(session: Session, user_id: int) -> User:
@@ -160,33 +286,18 @@ def _end_api_tokens(session: Session, user: User) -> int:
     return session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount or 0
 
 
-def add_user(session: Session, by: str, username: str, role: str, password: str, office_code: str | None,
-             name: str = "") -> User:
-    """An admin adds an account: create_user's rules, every broken one reported at once, and the audit row."""
-    username, name, office_code = username.strip(), name.strip(), (office_code or "").strip().upper() or None
-    errors = account_errors(session, username, role, password, office_code)
-    if len(name) > 64:
-        errors["name"] = "姓名不超过64个字符。"
-    if errors:
-        raise every_error(errors)
-    user = create_user(session, username, role, password, office_code, name)
+def add_user(session: Session, by: str, new: NewUser) -> User:
+    """An admin adds an account (parsed with `account_rules(session)`); the audit row says so."""
+    user = _insert(session, new)
     audit(session, by, "user_created", "user", user.username,
           {f: [None, getattr(user, f)] for f in USER_FIELDS})
     return user
 
 
-def update_user(session: Session, by: str, user_id: int, name: str, role: str, office_code: str | None) -> dict:
-    """An admin changes an account's name, role or office; returns the changes as audited."""
-    user = _account(session, user_id)
-    name, office_code = name.strip(), (office_code or "").strip().upper() or None
-    errors = role_office_errors(session, role, office_code)
-    if len(name) > 64:
-        errors["name"] = "姓名不超过64个字符。"
-    if user.username == by and role != user.role:
-        errors.setdefault("role", "不能更改自己的角色（请另一位管理员操作）。")
-    if errors:
-        raise every_error(errors)
-    changes = apply_changes(user, {"name": name, "role": role, "office_code": office_code}, USER_FIELDS)
+def update_user(session: Session, by: str, user: User, edit: UserEdit) -> dict:
+    """An admin changes an account's name, role or office (parsed with `account_rules(session, by=by,
+    account=user)`); returns the changes as audited."""
+    changes = apply_changes(user, edit.model_dump(), USER_FIELDS)
     if changes:
         session.add(user)
         audit(session, by, "user_updated", "user", user.username, changes)
@@ -222,21 +333,17 @@ def temporary_password() -> str:
     return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
 
 
-def reset_password(session: Session, by: str, user_id: int, password: str | None = None) -> str:
+def reset_password(session: Session, by: str, user_id: int, reset: PasswordReset) -> str:
     """Sets the password the admin typed, or a temporary one (returned, to be shown once). Every page
     session (its id carries a digest of the hash) and API token of the account ends."""
     user = _account(session, user_id)
-    generated = password is None
-    if generated:
-        password = temporary_password()
-    elif len(password) < 8:
-        raise bad_request("密码至少8位。", "password")
+    password = reset.password if reset.way == "choose" else temporary_password()
     user.password_hash = generate_password_hash(password)
     session.add(user)
     _end_api_tokens(session, user)
     # the audit says that it changed and how, never the password
     audit(session, by, "password_reset", "user", user.username,
-          {"password": [None, "generated" if generated else "chosen"]})
+          {"password": [None, "chosen" if reset.way == "choose" else "generated"]})
     return password
 
 

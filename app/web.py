@@ -2,7 +2,6 @@
 expire, role checks, error pages, and the filters templates use."""
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 import uuid
@@ -15,9 +14,10 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from app import idempotency
-from app.users import User, authenticate
+from app.users import Credentials, User, authenticate, session_id
 from config import clock
 from tracking.model.errors import Refused
+from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
 
 bp = Blueprint("web", __name__)
@@ -27,11 +27,6 @@ csrf = CSRFProtect()
 HOME = {"clerk": "window.home", "officer": "office.home", "supervisor": "supervise.home", "admin": "admin.home"}
 ROLE_TITLES = {"clerk": "窗口人员", "officer": "办理人员", "courier": "寄递人员", "supervisor": "监督人员",
                "admin": "系统管理员"}
-
-
-def session_id(user: User) -> str:
-    """The id a session carries: a new password (or a reset) ends every session signed in with the old one."""
-    return f"{user.id}.{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
 
 
 @login_manager.user_loader
@@ -128,9 +123,12 @@ def login():
     errors, username = {}, ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        user = authenticate(g.db, username, request.form.get("password", ""))
+        try:
+            user = authenticate(g.db, parse(Credentials, from_form(request.form, ("username", "password"))))
+        except Invalid as e:
+            user, errors = None, e.by_field()
         if user is None:
-            errors["password"] = "用户名或密码错误，或账号已停用。"
+            errors = errors or {"password": "用户名或密码错误，或账号已停用。"}
         else:
             session.clear()
             session.permanent = True

@@ -24,11 +24,11 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    from app import create_schema
+    from app.schema import upgrade
     from config.database import make_engine, new_session
     from routing.reference import load_reference_data
     engine = make_engine(database_url)
-    create_schema(engine)
+    upgrade(engine)
     with new_session(engine) as session:
         load_reference_data(session)
         session.commit()

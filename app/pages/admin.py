@@ -1,7 +1,8 @@
 """管理 pages (/admin): accounts, offices, matters, and the log of every change an admin made.
 
-Each view parses the form, calls one function of app.users (which checks the rules and writes the audit
-row in the same transaction), then commits or shows the form again with the errors next to the fields."""
+Each view parses the form into a command (every mistake at once, shown next to its field), calls one
+function of app.users or app.reference_admin (which writes the audit row in the same transaction), then
+commits."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
@@ -10,11 +11,13 @@ from sqlmodel import select
 from app import users as accounts
 from app import reference_admin as reference
 from app.audit import AUDIT_ACTIONS, TARGET_KINDS, audit_log
-from app.users import ROLES, User
-from app.web import ROLE_TITLES, committed, field_errors, once, role_required
+from app.reference_admin import MatterEdit, OfficeEdit
+from app.users import ROLES, NewUser, PasswordReset, User, UserEdit, account_rules
+from app.web import ROLE_TITLES, committed, once, role_required
 from routing.reference import invalidate_directory
 from routing.tables import Department, Division, Matter, Office
-from tracking.model.errors import Refused, not_found
+from tracking.model.errors import not_found
+from tracking.model.inputs import Invalid, from_form, parse
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,8 +35,12 @@ RESULT_TYPES = {"paper": "纸质", "electronic": "电子"}
 LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
 
 
-def _errors(e: Refused) -> dict[str, str]:
-    return e.extra.get("errors") or field_errors(e)
+def _form(names: tuple[str, ...]) -> dict:
+    """The form's fields as the command takes them; the "active" box is ticked when it says yes."""
+    data = from_form(request.form, names)
+    if "active" in names:
+        data["active"] = request.form.get("active") == "yes"
+    return data
 
 
 def _page() -> int:
@@ -141,11 +148,11 @@ def new_user():
 
     def run():
         try:
-            user = accounts.add_user(g.db, g.actor.username, form["username"], form["role"],
-                                     request.form.get("password", ""), form["office_code"], form["name"])
-        except Refused as e:
-            g.db.rollback()
-            return _user_form(form, _errors(e), 400)
+            new = parse(NewUser, _form(("username", "name", "role", "office_code", "password")),
+                        context=account_rules(g.db))
+        except Invalid as e:
+            return _user_form(form, e.by_field(), 400)
+        user = accounts.add_user(g.db, g.actor.username, new)
         user_id, username = user.id, user.username
         committed()
         flash(f"已新建账号 {username}。请把用户名和密码当面告知本人。", "success")
@@ -178,11 +185,11 @@ def edit_user(user_id: int):
         return _edit_user_form(account, form, {})
     form = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
     try:
-        changes = accounts.update_user(g.db, g.actor.username, user_id, form["name"], form["role"],
-                                       form["office_code"])
-    except Refused as e:
-        g.db.rollback()
-        return _edit_user_form(account, form, _errors(e), 400)
+        edit = parse(UserEdit, _form(("name", "role", "office_code")),
+                     context=account_rules(g.db, by=g.actor.username, account=account))
+    except Invalid as e:
+        return _edit_user_form(account, form, e.by_field(), 400)
+    changes = accounts.update_user(g.db, g.actor.username, account, edit)
     username = account.username
     committed()
     flash(f"已保存账号 {username} 的修改。" if changes else "没有修改任何内容。", "success" if changes else "info")
@@ -225,20 +232,14 @@ def reset_password(user_id: int):
     way = request.form.get("way", "generate")
     if request.method == "GET":
         return render_template("admin/user_password.html", user=account, way=way, errors={})
-    if way not in ("generate", "choose"):
-        way = "generate"
-    typed = request.form.get("password", "") if way == "choose" else None
-    if way == "choose" and typed and typed != request.form.get("password_again", ""):
-        return render_template("admin/user_password.html", user=account, way=way,
-                               errors={"password_again": "两次输入的密码不一致。"}), 400
     try:
-        password = accounts.reset_password(g.db, g.actor.username, user_id, typed)
-    except Refused as e:
-        g.db.rollback()
-        return render_template("admin/user_password.html", user=account, way=way, errors=_errors(e)), 400
+        reset = parse(PasswordReset, _form(("way", "password", "password_again")))
+    except Invalid as e:
+        return render_template("admin/user_password.html", user=account, way=way, errors=e.by_field()), 400
+    password = accounts.reset_password(g.db, g.actor.username, user_id, reset)
     username, name = account.username, account.name
     committed()
-    if way == "choose":
+    if reset.way == "choose":
         flash(f"账号 {username} 的密码已重置，本人原有的登录和接口令牌均已失效。", "success")
         return redirect(url_for("admin.user", user_id=user_id), 303)
     # the temporary password is shown on this answer only: stored nowhere (and, as every page, not cached)
@@ -284,13 +285,12 @@ def edit_office(code: str):
     if request.method == "GET":
         form = {k: getattr(row, k) for k in reference.OFFICE_FIELDS}
         return render_template("admin/office_edit.html", office=row, form=form, errors={})
-    form = {k: request.form.get(k, "") for k in ("name", "address", "postcode", "phone")}
-    form["active"] = request.form.get("active") == "yes"
+    form = _form(("name", "address", "postcode", "phone", "active"))
     try:
-        changes = reference.update_office(g.db, g.actor.username, code, form)
-    except Refused as e:
-        g.db.rollback()
-        return render_template("admin/office_edit.html", office=row, form=form, errors=_errors(e)), 400
+        edit = parse(OfficeEdit, form)
+    except Invalid as e:
+        return render_template("admin/office_edit.html", office=row, form=form, errors=e.by_field()), 400
+    changes = reference.update_office(g.db, g.actor.username, code, edit)
     committed()
     invalidate_directory()  # routing picks up a renamed or retired office now, not in a minute
     flash("已保存机构信息的修改。以后重新载入基础数据时，这条记录保持管理员修改后的样子。" if changes
@@ -331,13 +331,12 @@ def edit_matter(code: str):
     if request.method == "GET":
         form = {k: getattr(row, k) for k in reference.MATTER_FIELDS}
         return render_template("admin/matter_edit.html", matter=row, form=form, errors={})
-    form = {k: request.form.get(k, "") for k in ("name", "legal_days", "promised_days")}
-    form["active"] = request.form.get("active") == "yes"
+    form = _form(("name", "legal_days", "promised_days", "active"))
     try:
-        changes = reference.update_matter(g.db, g.actor.username, code, form)
-    except Refused as e:
-        g.db.rollback()
-        return render_template("admin/matter_edit.html", matter=row, form=form, errors=_errors(e)), 400
+        edit = parse(MatterEdit, form)
+    except Invalid as e:
+        return render_template("admin/matter_edit.html", matter=row, form=form, errors=e.by_field()), 400
+    changes = reference.update_matter(g.db, g.actor.username, code, edit)
     committed()
     flash("已保存事项的修改。已收件的办件仍按收件时的承诺时限计算。" if changes else "没有修改任何内容。",
           "success" if changes else "info")

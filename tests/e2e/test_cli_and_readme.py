@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tests.helpers import intake_body
+from tests.helpers import intake_body, intake_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +70,7 @@ def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, 
                        materials=[{"code": c, "original": c in ("application_form",)} for c in
                                   ("application_form", "id_card", "hukou_book", "kinship_proof", "relative_id_card")],
                        result_delivery={"method": "pickup"})
-    case = register_case(db, env, Actor("clerk", "clerk", "H140902"), body)["case"]
+    case = register_case(db, env, Actor("clerk", "clerk", "H140902"), intake_command(db, body)).case
     db.commit()
     assert case.due_date_provisional is True
     # Monday to Friday from Wednesday 30 December: 31 Dec, then 1, 4–8, 11, 12 January → 12 January

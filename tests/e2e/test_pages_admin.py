@@ -152,6 +152,19 @@ def test_an_admin_creates_a_clerk_who_then_signs_in_and_the_log_says_so(admin, d
     assert "long-enough-1" not in json.dumps(row.changes) and user.password_hash not in json.dumps(row.changes)
 
 
+def test_a_new_account_is_stored_as_typed_on_any_keyboard_and_the_cli_refuses_it_twice(admin, db, app):
+    form = {"username": " ＷＡＮＧ ", "name": "王芳", "role": "clerk", "office_code": " h140921 ",
+            "password": "long-enough-1"}
+    assert admin.post("/admin/users/new", form, as_="admin").status_code == 303
+    user = user_named(db, "wang")
+    assert (user.username, user.office_code) == ("wang", "H140921")
+    assert signs_in(app, "Wang", "long-enough-1")
+    made = app.test_cli_runner().invoke(args=["users", "create", "WANG", "--role", "officer", "--password", "short"])
+    assert made.exit_code != 0
+    for words in ("用户名 wang 已存在", "密码至少8位", "办理部门"):  # every mistake at once
+        assert words in made.output
+
+
 def test_the_user_list_filters_by_role_office_and_state(admin, db):
     admin.api.user("clerk2", "clerk", "H140921")
     page = admin.get("/admin/users?role=clerk", as_="admin").text
@@ -292,6 +305,17 @@ def test_an_office_with_a_bad_postcode_or_phone_is_refused_next_to_the_fields(ad
         assert f'href="#{field}"' in r.text and r.text.count(words) == 2
     db.rollback()
     assert db.get(Office, "H140921").model_dump() == before and audit_rows(db) == []
+
+
+def test_an_office_phone_is_stored_in_one_form_however_it_was_typed(admin, db, reference_rows):
+    office = db.get(Office, "H140921")
+    form = {"name": f"  {office.name}  ", "address": office.address, "postcode": "０３５０００",
+            "phone": "(0350) 602 1234", "active": "yes"}
+    db.rollback()
+    assert admin.post("/admin/offices/H140921/edit", form, as_="admin").status_code == 303
+    db.rollback()
+    office = db.get(Office, "H140921")
+    assert (office.name, office.postcode, office.phone) == (form["name"].strip(), "035000", "0350-6021234")
 
 
 def test_an_office_taken_out_of_service_leaves_the_office_list_and_the_directory(admin, db, reference_rows):

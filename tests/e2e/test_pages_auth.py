@@ -52,6 +52,27 @@ def test_a_wrong_password_is_said_next_to_the_field_and_signs_nobody_in(staff, a
     assert client.get("/window").status_code == 302
 
 
+def test_a_username_typed_in_capitals_or_full_width_letters_signs_in(staff, app):
+    client = app.test_client()
+    page = client.get("/login")
+    r = client.post("/login", data={"username": " ＣＬＥＲＫ ", "password": PASSWORD,
+                                    "csrf_token": csrf_token(page.text)})
+    assert r.status_code == 302
+    r = staff.client.post("/api/v1/auth/token", json={"username": "Clerk", "password": PASSWORD})
+    assert r.status_code == 200 and r.json["username"] == "clerk"
+
+
+def test_an_empty_sign_in_says_what_is_missing_next_to_each_field(staff, app):
+    client = app.test_client()
+    page = client.get("/login")
+    r = client.post("/login", data={"username": " ", "password": "", "csrf_token": csrf_token(page.text)})
+    assert r.status_code == 400
+    assert 'href="#username"' in r.text and 'href="#password"' in r.text and "请填写密码" in r.text
+    r = staff.client.post("/api/v1/auth/token", json={"username": "clerk"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_request"
+    assert r.json["error"]["field"] == "password" and [e["field"] for e in r.json["error"]["errors"]] == ["password"]
+
+
 def test_a_role_cannot_open_another_roles_pages(staff, pages):
     pages.login("clerk")
     for path in ("/office", "/supervise", "/admin"):

@@ -1,0 +1,463 @@
+"""The JSON the API answers with, described as pydantic models for the OpenAPI document (app.openapi).
+
+Nothing builds answers from these classes: the views answer plain dicts, and tests/e2e/test_openapi.py
+checks real answers against the schemas made from here, so that the description cannot drift from the
+service. Answers may carry more fields than listed (the contract lets fields be added, never renamed or
+dropped); clients should ignore what they do not know."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mailing.states import PacketKind, PacketStatus, ScanType
+from tracking.model.states import CaseStatus
+
+
+class Answer(BaseModel):
+    """Base of every answer model."""
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)
+
+
+def absent(description: str | None = None) -> Any:
+    """A field the answer leaves out where it does not apply (it is never null)."""
+    return Field(None, description=description, json_schema_extra=_no_default)
+
+
+# -- errors -----------------------------------------------------------------------------------------------
+
+class FieldProblem(Answer):
+    model_config = ConfigDict(extra="allow")  # a problem may say more, as the error itself may
+
+    field: str = Field(description="出错字段的路径，如 applicant.phone、materials[1].copies；整个请求体为 body")
+    code: str
+    message: str
+
+
+class ErrorDetail(Answer):
+    model_config = ConfigDict(extra="allow")  # some refusals say more: see Error
+
+    code: str = Field(description="稳定的机器码，如 invalid_request、missing_material")
+    message: str = Field(description="窗口人员能读懂的中文说明")
+    field: str = absent("出错字段（若只涉及一个字段）")
+    errors: list[FieldProblem] = absent("请求体解析出错时：全部字段错误，第一项即 code/message/field")
+
+
+class Error(Answer):
+    """The contract's error envelope. Some refusals add keys next to code and message (e.g. `allowed` for
+    a bad paper size, `packets` for a manifest scan that applied to none, `status` for an evaluation
+    asked too early)."""
+    error: ErrorDetail
+
+
+# -- staff and reference data -----------------------------------------------------------------------------
+
+class Token(Answer):
+    token: str = Field(description="Authorization: Bearer TOKEN")
+    role: Literal["clerk", "officer", "courier", "supervisor", "admin"]
+    office_code: str | None
+    username: str
+    name: str
+
+
+class Named(Answer):
+    code: str
+    name: str
+
+
+class OfficeItem(Answer):
+    code: str
+    name: str
+    kind: Literal["hall", "department", "hub"]
+    division_code: str
+    address: str
+    postcode: str
+    phone: str
+    lat: float
+    lon: float
+    departments: list[Named]
+
+
+class Offices(Answer):
+    offices: list[OfficeItem]
+
+
+class MaterialItem(Answer):
+    code: str
+    name: str
+    original: bool
+    required: bool
+
+
+class MatterItem(Answer):
+    code: str
+    name: str
+    department: str
+    department_name: str
+    level: str
+    modes: list[Literal["online", "proxy", "joint"]]
+    jurisdiction: str
+    applicant_kinds: list[Literal["person", "organisation"]]
+    legal_days: int
+    promised_days: int
+    materials: list[MaterialItem]
+    result_types: list[Literal["paper", "electronic"]]
+
+
+class Matters(Answer):
+    matters: list[MatterItem]
+
+
+# -- cases ------------------------------------------------------------------------------------------------
+
+class OfficeRef(Answer):
+    code: str
+    name: str
+
+
+class RouteStop(Answer):
+    office_code: str
+    name: str
+    expected: date | None = absent("预计到达该站的日期")
+
+
+class PacketRef(Answer):
+    tracking_no: str
+    kind: PacketKind
+    label_url: str
+
+
+class Deadline(Answer):
+    stage: Literal["dispatch", "receipt", "supplement_notice", "decision", "result_dispatch"]
+    title: str
+    due: date | None = Field(description="该环节尚不能开始时为 null")
+    done_at: datetime | None
+    overdue: bool
+    office_code: str | None
+    missed: bool = absent("环节未在时限内完成（例如视为受理）")
+
+
+class CaseSummary(Answer):
+    case_no: str = Field(description="如 140802-20261128-0007")
+    status: CaseStatus
+    status_text: str
+    matter_code: str
+    matter: str
+    collecting_office: OfficeRef | None
+    owning_office: OfficeRef | None
+    applicant: dict[str, Any] = Field(description="申请人（列表与操作结果中已脱敏）")
+    due_date: date
+    due_date_provisional: bool
+    created_at: datetime
+
+
+class Case(CaseSummary):
+    """A case after an action: the summary, the reason of a rejection or withdrawal (null otherwise) and
+    what the action made."""
+    reason: str | None
+
+
+class CaseCreated(Case):
+    tracking_no: str
+    check_code: str = Field(description="6位查询密码，印在收件回执上")
+    route: list[RouteStop]
+    receipt_url: str
+    label_url: str
+
+
+class SupplementAsked(Answer):
+    materials: list[dict[str, Any]]
+    due: date
+
+
+class SupplementRequested(Case):
+    supplement: SupplementAsked
+
+
+class CaseWithReturn(Case):
+    return_packet: PacketRef | None = Field(description="退回原件的寄递件（尚未寄出任何材料时为 null）")
+
+
+class CaseDecided(Case):
+    outcome: Literal["approved", "refused"]
+    result_packet: PacketRef = absent("纸质结果")
+    delivery_url: str = absent("电子结果的签名下载链接")
+    delivery_expires: datetime = absent()
+
+
+class PacketSent(Case):
+    tracking_no: str
+    kind: PacketKind
+    label_url: str
+    route: list[RouteStop]
+
+
+class ReplacementSent(PacketSent):
+    replaces: str
+    expected_arrival: date
+
+
+class FollowUpView(Answer):
+    status: str
+    status_text: str
+    office_code: str | None
+    note: str | None
+    at: datetime | None
+    by: str | None
+
+
+class EvaluationView(Answer):
+    score: int = Field(ge=1, le=5)
+    score_text: str
+    comment: str | None
+    at: datetime
+    follow_up: FollowUpView | None
+
+
+class CaseFollowedUp(Case):
+    evaluation: EvaluationView
+
+
+class PacketEventView(Answer):
+    event_id: str
+    type: ScanType
+    status: PacketStatus
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    role: str
+    office_code: str | None
+    note: str | None
+    reason: str | None
+    contents: list[dict[str, Any]] | None
+    hash: str
+    reason_text: str = absent()
+    next_step: str | None = absent()
+
+
+class RouteProgress(RouteStop):
+    reached_at: datetime | None = Field(description="首次在该站扫描的时间；尚未到达为 null")
+
+
+class Packet(Answer):
+    tracking_no: str
+    kind: PacketKind
+    status: PacketStatus
+    status_text: str
+    case_no: str
+    from_office: str
+    to_office: str | None = Field(description="寄往个人地址时为 null")
+    route: list[RouteProgress]
+    contents: list[dict[str, Any]]
+    expected_arrival: date | None
+    late: bool
+    dispatched_at: datetime | None
+    arrived_at: datetime | None
+    failed_attempts: int
+    replaces: str | None
+    label_url: str
+    created_at: datetime
+    events: list[PacketEventView]
+
+
+class CaseEventView(Answer):
+    type: str
+    status: str | None
+    at: datetime
+    actor: str
+    role: str
+    office_code: str | None
+    data: dict[str, Any]
+    hash: str
+
+
+class SupplementView(Answer):
+    requested_at: datetime
+    due: date | None
+    materials: list[dict[str, Any]]
+    received_at: datetime | None
+
+
+class CaseDetail(CaseSummary):
+    """The whole case for the staff of its offices (personal data in full, each read logged)."""
+    subject: dict[str, Any] | None
+    materials: list[dict[str, Any]]
+    identity_check: dict[str, Any]
+    result_delivery: dict[str, Any]
+    note: str
+    tracking_no: str | None
+    route: list[RouteStop]
+    intake_date: date
+    received_at: datetime | None
+    accepted_at: datetime | None
+    decided_at: datetime | None
+    outcome: Literal["approved", "refused"] | None
+    delivered_at: datetime | None
+    reason: str | None
+    supplement: SupplementView | None
+    receipt_url: str
+    label_url: str | None
+    packets: list[Packet]
+    deadlines: list[Deadline]
+    flags: list[Any]
+    contents_problems: list[Any]
+    deemed_accepted: bool
+    events: list[CaseEventView]
+    result_address: str = absent("邮寄结果的地址（仅办件两端机构）")
+    check_code: str = absent("查询密码（仅收件机构，补打回执用）")
+
+
+class CaseListItem(CaseSummary):
+    overdue: bool
+    stages: list[str] = absent("overdue=true 时：超期的环节")
+    overdue_stages: list[Deadline] = absent()
+
+
+class CaseList(Answer):
+    cases: list[CaseListItem]
+    page: int
+    per_page: int
+    total: int
+    as_of: date = absent("overdue=true 时：计算超期的日期")
+
+
+# -- packets, scans and manifests ---------------------------------------------------------------------------
+
+class ScanOutcome(Answer):
+    status: Literal["recorded", "duplicate", "rejected"]
+    tracking_no: str = absent()
+    packet_status: PacketStatus = absent()
+    error: ErrorDetail = absent("status 为 rejected 时：原因")
+
+
+class ScanResult(ScanOutcome):
+    event_id: str | None
+    manifest_no: str = absent("扫描交接清单时")
+    packets: list[ScanOutcome] = absent("扫描交接清单时：清单上每件邮件的结果")
+
+
+class ScanResults(Answer):
+    results: list[ScanResult] = Field(description="每条扫描一项，顺序与请求相同")
+
+
+class ManifestLine(Answer):
+    tracking_no: str
+    kind: PacketKind
+    status: PacketStatus
+    to_office: str | None
+    to_division: str | None
+    pieces: int
+
+
+class Manifest(Answer):
+    manifest_no: str
+    from_office: str
+    to_party: str = Field(description="courier:USERNAME 或 office:CODE")
+    to_party_name: str
+    created_by: str
+    created_at: datetime
+    handed_over_at: datetime | None
+    cancelled_at: datetime | None
+    confirmed_at: datetime | None
+    count: int
+    pieces: int
+    packets: list[ManifestLine]
+    pdf_url: str
+    labels_url: str
+
+
+class ReceiptCount(Answer):
+    manifest_no: str
+    received: int
+    missing: list[str] = Field(description="清单上有、到达时未扫到的邮件号（各记一条异常）")
+    extra: list[str] = Field(description="到达时扫到、清单上没有的邮件号")
+    unknown: list[str] = Field(description="extra 中系统里没有的邮件号")
+    not_sent: list[str] = Field(description="清单上有但从未寄出（已作废）的邮件号")
+
+
+class ExceptionItem(PacketEventView):
+    tracking_no: str
+    packet_kind: PacketKind
+    packet_status: PacketStatus
+    case_no: str
+
+
+class Exceptions(Answer):
+    exceptions: list[ExceptionItem]
+
+
+# -- public ----------------------------------------------------------------------------------------------
+
+class TimelineEvent(Answer):
+    at: datetime
+    type: str
+    text: str
+    place: str | None
+    tracking_no: str = absent()
+
+
+class TimelinePacket(Answer):
+    tracking_no: str
+    kind: PacketKind
+    status: PacketStatus
+    status_text: str
+    expected_arrival: date | None
+    late: bool
+
+
+class NextStep(Answer):
+    text: str
+    expected: date | None
+    yours: bool = Field(description="申请人自己要做的一步（其日期是期限）")
+
+
+class SupplementAsk(Answer):
+    materials: list[str]
+    due: date | None
+
+
+class ElectronicResult(Answer):
+    url: str | None = Field(description="下载地址；链接过期后为 null")
+    expires: datetime
+    expired: bool
+    downloaded: bool
+
+
+class Rating(Answer):
+    score: int = Field(ge=1, le=5)
+    score_text: str
+    at: datetime
+
+
+class Timeline(Answer):
+    """What anyone with the number and the check code sees: no personal data."""
+    case_no: str
+    status: CaseStatus
+    status_text: str
+    matter: str
+    owning_office: str | None
+    collecting_office: str | None
+    due_date: date
+    due_date_provisional: bool
+    overdue: bool
+    packets: list[TimelinePacket]
+    evaluable: bool
+    events: list[TimelineEvent]
+    result_method: Literal["mail", "pickup", "electronic"]
+    result_method_text: str | None
+    supplement: SupplementAsk | None
+    next: list[NextStep]
+    electronic_result: ElectronicResult | None
+    evaluation: Rating | None
+
+
+class EvaluationRecorded(Answer):
+    case_no: str
+    score: int = Field(ge=1, le=5)
+    follow_up: bool = Field(description="1–2 分：已为办理部门开启整改")
+    status: CaseStatus
+    status_text: str
