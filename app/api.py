@@ -1,6 +1,7 @@
 """The JSON API (/api/v1): parse, call one use case, answer."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from functools import wraps
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
 from app.web import csrf, env, page_error
-from app.users import authenticate, courier_name, display_name, issue_token, user_for_token
+from app.users import Credentials, authenticate, courier_name, display_name, issue_token, user_for_token
 from config import clock
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
@@ -30,6 +31,7 @@ from tracking.reads import documents, timeline, views
 from tracking.model.errors import Refused, bad_request
 from tracking.model.states import CaseStatus
 from tracking.model.errors import unauthenticated
+from tracking.model.inputs import parse
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -117,8 +119,7 @@ def creating(view):
 
 @bp.post("/auth/token")
 def token():
-    data = body()
-    user = authenticate(g.db, str(data.get("username", "")), str(data.get("password", "")))
+    user = authenticate(g.db, parse(Credentials, body()))
     if user is None:
         raise unauthenticated("invalid_credentials", "用户名或密码错误。")
     value = issue_token(g.db, user, current_app.config["TONGBAN"].token_hours)
@@ -168,7 +169,9 @@ def matters():
 
 # -- cases ---------------------------------------------------------------------------------
 
-def _packet_ref(packet) -> dict:
+def _packet_ref(packet) -> dict | None:
+    if packet is None:
+        return None
     return {"tracking_no": packet.tracking_no, "kind": packet.kind,
             "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
 
@@ -186,9 +189,11 @@ def _case_answer(case, **extra) -> dict:
 @staff
 @creating
 def create_case():
-    made = intake.register_case(g.db, env(), g.actor, body())
-    case, packet = made["case"], made["packet"]
-    answer = {**_case_answer(case), "tracking_no": packet.tracking_no, "check_code": made["check_code"],
+    intake.collecting_hall(load_directory(g.db), g.actor)
+    cmd = parse(intake.CaseIntake, body(), context=intake.intake_context(g.db))
+    made = intake.register_case(g.db, env(), g.actor, cmd)
+    case, packet = made.case, made.packet
+    answer = {**_case_answer(case), "tracking_no": packet.tracking_no, "check_code": made.check_code,
               "route": packet.route, "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
               "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
     g.db.commit()
@@ -225,98 +230,88 @@ def get_case(case_no):
     return views.case_view(g.db, env(), g.actor, case_no)
 
 
-def _simple(use_case, *, with_body=True):
-    def view(case_no):
-        case = use_case(g.db, env(), g.actor, case_no, body()) if with_body else \
-            use_case(g.db, env(), g.actor, case_no)
-        answer = _case_answer(case)
-        g.db.commit()
-        return answer, 200
-    return view
+def _sent_answer(made: decisions.SentPacket, **extra) -> dict:
+    """A case and the packet a use case just made for it (supplements, a replacement)."""
+    return {**_case_answer(made.case), **_packet_ref(made.packet), "route": made.packet.route, **extra}
+
+
+def _decided_answer(made: decisions.Decided) -> dict:
+    if made.delivery is not None:
+        sent = {"delivery_url": delivery_path(made.delivery.token),
+                "delivery_expires": clock.iso(made.delivery.expires)}
+    else:
+        sent = {"result_packet": _packet_ref(made.result_packet)}
+    return _case_answer(made.case, outcome=made.case.outcome, **sent)
+
+
+def _committed(answer: dict, status: int = 200) -> tuple[dict, int]:
+    """The answer is built from what the use case changed, then the request's work is committed."""
+    g.db.commit()
+    return answer, status
 
 
 @bp.post("/cases/<case_no>/accept")
 @staff
 @creating
 def accept(case_no):
-    return _simple(decisions.accept_case, with_body=False)(case_no)
+    return _committed(_case_answer(decisions.accept_case(g.db, env(), g.actor, case_no)))
 
 
 @bp.post("/cases/<case_no>/supplement-requests")
 @staff
 @creating
 def supplement_request(case_no):
-    case = decisions.request_supplement(g.db, env(), g.actor, case_no, body())
-    answer = _case_answer(case, supplement={"materials": case.supplement_materials,
-                                            "due": case.supplement_due.isoformat()})
-    g.db.commit()
-    return answer, 200
+    case = decisions.request_supplement(g.db, env(), g.actor, case_no, parse(decisions.SupplementRequest, body()))
+    return _committed(_case_answer(case, supplement={"materials": case.supplement_materials,
+                                                     "due": case.supplement_due.isoformat()}))
 
 
 @bp.post("/cases/<case_no>/supplements")
 @staff
 @creating
 def supplements(case_no):
-    case, packet = decisions.send_supplement(g.db, env(), g.actor, case_no, body())
-    answer = {**_case_answer(case), **_packet_ref(packet), "route": packet.route}
-    g.db.commit()
-    return answer, 201
-
-
-def _with_return(use_case):
-    def view(case_no):
-        case, packet = use_case(g.db, env(), g.actor, case_no, body())
-        answer = _case_answer(case, return_packet=_packet_ref(packet) if packet else None)
-        g.db.commit()
-        return answer, 200
-    return view
+    made = decisions.send_supplement(g.db, env(), g.actor, case_no, parse(decisions.SupplementSending, body()))
+    return _committed(_sent_answer(made), 201)
 
 
 @bp.post("/cases/<case_no>/reject")
 @staff
 @creating
 def reject(case_no):
-    return _with_return(decisions.reject_case)(case_no)
+    made = decisions.reject_case(g.db, env(), g.actor, case_no, parse(decisions.Rejection, body()))
+    return _committed(_case_answer(made.case, return_packet=_packet_ref(made.return_packet)))
 
 
 @bp.post("/cases/<case_no>/withdraw")
 @staff
 @creating
 def withdraw(case_no):
-    return _with_return(decisions.withdraw_case)(case_no)
+    made = decisions.withdraw_case(g.db, env(), g.actor, case_no, parse(decisions.Withdrawal, body()))
+    return _committed(_case_answer(made.case, return_packet=_packet_ref(made.return_packet)))
 
 
 @bp.post("/cases/<case_no>/decision")
 @staff
 @creating
 def decision(case_no):
-    made = decisions.decide_case(g.db, env(), g.actor, case_no, body())
-    extra = {"outcome": made["case"].outcome}
-    if "result_packet" in made:
-        extra["result_packet"] = _packet_ref(made["result_packet"])
-    else:
-        extra["delivery_url"] = delivery_path(made["delivery_token"])
-        extra["delivery_expires"] = clock.iso(made["delivery_expires"])
-    answer = _case_answer(made["case"], **extra)
-    g.db.commit()
-    return answer, 200
+    made = decisions.decide_case(g.db, env(), g.actor, case_no, parse(decisions.Decision, body()))
+    return _committed(_decided_answer(made))
 
 
 @bp.post("/cases/<case_no>/follow-up")
 @staff
 @creating
 def follow_up(case_no):
-    case, evaluation = follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body())
-    answer = _case_answer(case, evaluation=views.evaluation_view(evaluation))
-    g.db.commit()
-    return answer, 200
+    made = follow_ups.record_follow_up(g.db, env(), g.actor, case_no, parse(follow_ups.FollowUp, body()))
+    return _committed(_case_answer(made.case, evaluation=views.evaluation_view(made.evaluation)))
 
 
 @bp.post("/cases/<case_no>/handover-to-applicant")
 @staff
 @creating
 def handover(case_no):
-    return _simple(decisions.hand_over)(case_no)
+    case = decisions.hand_over(g.db, env(), g.actor, case_no, parse(decisions.Handover, body()))
+    return _committed(_case_answer(case))
 
 
 # -- packets and scans -----------------------------------------------------------------------
@@ -331,25 +326,50 @@ def packet(tracking_no):
 @staff
 @creating
 def replacement(tracking_no):
-    case, packet = decisions.send_replacement(g.db, env(), g.actor, tracking_no, body(optional=True))
-    answer = {**_case_answer(case), **_packet_ref(packet), "kind": packet.kind, "replaces": tracking_no.upper(),
-              "route": packet.route, "expected_arrival": packet.expected_arrival.isoformat()}
-    g.db.commit()
-    return answer, 201
+    made = decisions.send_replacement(g.db, env(), g.actor, tracking_no,
+                                      parse(decisions.Replacement, body(optional=True)))
+    return _committed(_sent_answer(made, replaces=tracking_no.upper(),
+                                   expected_arrival=made.packet.expected_arrival.isoformat()), 201)
+
+
+def _outcome(outcome: custody.Outcome) -> dict:
+    """What a scan did to a packet, as the contract's JSON: only the keys that apply."""
+    answer = {"status": outcome.status}
+    if outcome.tracking_no is not None:
+        answer["tracking_no"] = outcome.tracking_no
+    if outcome.packet_status is not None:
+        answer["packet_status"] = outcome.packet_status
+    if outcome.error is not None:
+        answer["error"] = outcome.error.body()["error"]
+    return answer
+
+
+def _scan_answer(result: custody.ScanResult) -> dict:
+    answer = {"event_id": result.event_id, **_outcome(result)}
+    if result.manifest_no is not None:
+        answer["manifest_no"] = result.manifest_no
+    if result.packets is not None:
+        answer["packets"] = [_outcome(line) for line in result.packets]
+    return answer
 
 
 @bp.post("/scans")
 @staff
 @changes
 def record_scans():
-    return {"results": custody.record_scans(g.db, env(), g.actor, body().get("scans"))}
+    results = custody.record_scans(g.db, env(), g.actor, parse(custody.ScanBatch, body()))
+    g.db.commit()
+    return {"results": [_scan_answer(r) for r in results]}
 
 
 @bp.post("/manifests/<manifest_no>/receipt")
 @staff
 @creating  # a scanner that lost the answer may send the count again with the same key
 def manifest_receipt(manifest_no):
-    return custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, body()), 200
+    counted = custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no,
+                                               parse(custody.ManifestCount, body()))
+    g.db.commit()
+    return asdict(counted), 200
 
 
 @bp.post("/manifests/<manifest_no>/cancel")
@@ -439,7 +459,8 @@ def notice_pdf(case_no, kind):
 @staff
 @creating
 def create_manifest():
-    made = manifests.create_manifest(g.db, g.actor, body(), lambda name: courier_name(g.db, name))
+    made = manifests.create_manifest(g.db, g.actor, parse(manifests.NewManifest, body()),
+                                     lambda name: courier_name(g.db, name))
     answer = views.manifest_answer(made, lookups.manifest_packets(g.db, made))
     g.db.commit()
     return answer, 201
@@ -483,10 +504,10 @@ def track(number):
 @changes
 def evaluation(case_no):
     rate_limited()
-    made, case = evaluations.evaluate(g.db, env(), case_no, body())
-    g.db.commit()
-    return {"case_no": case.case_no, "score": made.score, "follow_up": made.follow_up_status == "open",
-            "status": case.status, "status_text": CaseStatus(case.status).title}, 201
+    made = evaluations.evaluate(g.db, env(), case_no, parse(evaluations.Evaluation, body()))
+    case, rating = made.case, made.evaluation
+    return _committed({"case_no": case.case_no, "score": rating.score, "follow_up": rating.follow_up_status == "open",
+                       "status": case.status, "status_text": CaseStatus(case.status).title}, 201)
 
 
 @bp.get("/deliveries/<token>")

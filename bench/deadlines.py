@@ -34,6 +34,7 @@ from tracking.reads import views
 from app.addresses import WebAddresses
 from tracking.model.context import Actor, Env
 from tracking.model.identity import resident_id_check_char
+from tracking.model.inputs import parse
 
 CLERK = Actor("bench-clerk", "clerk", "H140902")
 OFFICER = Actor("bench-officer", "officer", "D140105-GA")
@@ -41,15 +42,16 @@ COURIER = Actor("bench-courier", "courier")
 SUPERVISOR = Actor("bench-supervisor", "supervisor")
 
 
-def _body(i: int) -> dict:
+def _intake(session, i: int) -> intake.CaseIntake:
     first17 = f"14010519{80 + i % 20:02d}0{1 + i % 9}1{i % 10}{i % 7}0{i % 10}"[:17]
-    return {"matter_code": "GA-WFZM-01",
+    body = {"matter_code": "GA-WFZM-01",
             "applicant": {"kind": "person", "name": "测试", "id_number": first17 + resident_id_check_char(first17),
                           "phone": "13812345678", "division_code": "140105"},
             "materials": [{"code": "application_form", "copies": 1, "original": True},
                           {"code": "id_card", "copies": 1, "original": False}],
             "identity_check": {"method": "id_card_reader", "passed": True},
             "result_delivery": {"method": "pickup"}}
+    return parse(intake.CaseIntake, body, context=intake.intake_context(session))
 
 
 def build(session, env: Env, count: int) -> None:
@@ -60,19 +62,21 @@ def build(session, env: Env, count: int) -> None:
         day = days[i % len(days)]
         at = datetime(day.year, day.month, day.day, 10, tzinfo=clock.BEIJING)
         with clock.pinned(at):
-            made = intake.register_case(session, env, CLERK, _body(i))
+            made = intake.register_case(session, env, CLERK, _intake(session, i))
             session.commit()
-            number, case_no = made["packet"].tracking_no, made["case"].case_no
+            number, case_no = made.packet.tracking_no, made.case.case_no
             if i % 10 == 0:
                 continue  # never sent: the dispatch stage runs late
-            batch = [{"event_id": str(uuid.uuid4()), "tracking_no": number, "type": "dispatched",
-                      "at": (at + timedelta(hours=2)).isoformat()}]
+            batch = custody.ScanBatch(scans=[custody.Scan(event_id=str(uuid.uuid4()), tracking_no=number,
+                                                          type="dispatched", at=at + timedelta(hours=2))])
             custody.record_scans(session, env, CLERK, batch)
+            session.commit()
             if i % 3 == 0:
                 continue  # still travelling
-            batch = [{"event_id": str(uuid.uuid4()), "tracking_no": number, "type": "received",
-                      "at": (at + timedelta(days=3)).isoformat()}]
+            batch = custody.ScanBatch(scans=[custody.Scan(event_id=str(uuid.uuid4()), tracking_no=number,
+                                                          type="received", at=at + timedelta(days=3))])
             custody.record_scans(session, env, OFFICER, batch)
+            session.commit()
             if i % 2 == 0:
                 decisions.accept_case(session, env, OFFICER, case_no)
                 session.commit()

@@ -11,11 +11,11 @@ from tracking.commands import custody, manifests
 from tracking.model import lookups
 from tracking.reads import desks, views
 from tracking.model.errors import Refused
+from tracking.model.inputs import Invalid, parse
 
 bp = Blueprint("manifests", __name__, url_prefix="/manifests")
 
 TABS = [("open", "待交接"), ("handed_over", "已交接"), ("cancelled", "已作废"), ("arriving", "交给本机构的清单")]
-
 
 
 def _numbers(*groups) -> list[str]:
@@ -27,6 +27,17 @@ def _numbers(*groups) -> list[str]:
             if value:
                 seen.setdefault(value)
     return list(seen)
+
+
+def _form_errors(e: Refused) -> dict[str, str]:
+    """A refusal as this form's errors: the courier picker stands for `to_party`, the list of packets
+    for each of its numbers."""
+    found = e.by_field() if isinstance(e, Invalid) else {e.field or "_": e.message}
+    named = {}
+    for field, message in found.items():
+        name = field.split("[")[0]
+        named.setdefault("courier" if name == "to_party" else name, message)
+    return named
 
 
 def _couriers() -> list[User]:
@@ -51,11 +62,11 @@ def packets_page():
         if errors:
             return _render(400)
         try:
-            made = manifests.create_manifest(g.db, g.actor, {"to_party": f"courier:{courier}", "tracking_nos": numbers},
-                                             lambda name: courier_name(g.db, name))
+            command = parse(manifests.NewManifest, {"to_party": f"courier:{courier}", "tracking_nos": numbers})
+            made = manifests.create_manifest(g.db, g.actor, command, lambda name: courier_name(g.db, name))
         except Refused as e:
             g.db.rollback()
-            errors.update({"courier" if e.field == "to_party" else (e.field or "_"): e.message})
+            errors.update(_form_errors(e))
             faulty = e.extra.get("tracking_nos", [])
             elsewhere = e.extra.get("manifests", [])
             return _render(status_of(e))
@@ -146,15 +157,15 @@ def receipt(manifest_no):
             return _render_sheet(manifest_no, {"scan": "请逐件扫描到达的邮件；一件都没有到达时，请勾选“没有邮件到达”。"},
                                  scanned, 400)
         try:
-            answer = custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no,
-                                                    {"office_code": g.actor.office_code, "tracking_nos": scanned})
+            count = parse(custody.ManifestCount, {"office_code": g.actor.office_code, "tracking_nos": scanned})
+            counted = custody.confirm_manifest_receipt(g.db, env(), g.actor, manifest_no, count)
         except Refused as e:
             g.db.rollback()
-            return _render_sheet(manifest_no, {"scan" if e.field == "tracking_nos" else "_": e.message},
-                                 scanned, status_of(e))
+            field = "scan" if (e.field or "").startswith("tracking_nos") else "_"
+            return _render_sheet(manifest_no, {field: e.message}, scanned, status_of(e))
         committed()
-        trouble = len(answer["missing"]) + len(answer["extra"])
-        flash(f"已确认接收 {answer['received']} 件" + (f"，有 {trouble} 件不符，请查看清点结果。" if trouble else "，与清单相符。"),
+        trouble = len(counted.missing) + len(counted.extra)
+        flash(f"已确认接收 {counted.received} 件" + (f"，有 {trouble} 件不符，请查看清点结果。" if trouble else "，与清单相符。"),
               "warning" if trouble else "success")
         return redirect(url_for("manifests.sheet", manifest_no=manifest_no.upper()), 303)
 

@@ -2,7 +2,7 @@
 and the officer's steps on a case (accept, supplement request, reject, decision)."""
 from __future__ import annotations
 
-import base64
+import re
 import uuid
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
@@ -19,6 +19,7 @@ from tracking.commands import custody, decisions, follow_ups
 from tracking.model import lookups, states
 from tracking.reads import desks, views
 from tracking.model.errors import Refused
+from tracking.model.inputs import Invalid, parse
 from tracking.model.states import CaseAction, CaseStatus
 
 bp = Blueprint("office", __name__, url_prefix="/office")
@@ -73,23 +74,20 @@ def _receive_page(*, number: str = "", errors: dict | None = None, done: dict | 
                                          arrived=arrived), status)
 
 
-def _receipt_scan(number: str, event_id: str, contents: list | None) -> dict:
+def _receipt_scan(number: str, event_id: str, contents: list | None) -> custody.ScanResult:
     """One `received` scan by this office, now, through the scanners' use case; its result."""
-    scan = {"event_id": event_id, "type": ScanType.RECEIVED.value, "tracking_no": number,
-            "office_code": g.actor.office_code, "at": clock.iso(clock.now())}
-    if contents is not None:
-        scan["contents"] = contents
-    result = custody.record_scans(g.db, env(), g.actor, [scan])[0]
-    if result["status"] == "recorded":
+    scan = {"event_id": event_id, "type": ScanType.RECEIVED, "tracking_no": number,
+            "office_code": g.actor.office_code, "at": clock.now(), "contents": contents}
+    result = custody.record_scans(g.db, env(), g.actor, parse(custody.ScanBatch, {"scans": [scan]}))[0]
+    if result.status == "recorded":
         committed()  # its notifications go out (a refusal recorded nothing)
     return result
 
 
-def _after_scan(number: str, event_id: str, result: dict):
-    if result["status"] in ("recorded", "duplicate"):
+def _after_scan(number: str, event_id: str, result: custody.ScanResult):
+    if result.status in ("recorded", "duplicate"):
         return redirect(url_for(".receive", last=event_id), 303)
-    error = result["error"]
-    return _receive_page(number=number, errors={"tracking_no": error["message"]}, status=422)
+    return _receive_page(number=number, errors={"tracking_no": result.error.message}, status=422)
 
 
 @bp.get("/receive")
@@ -152,9 +150,21 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
         failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation), status)
 
 
-def _refused(case_no: str, which: str, e: Refused, message: str | None = None):
+def _form(which: str, *names: str, lists: tuple[str, ...] = ()) -> dict:
+    """A case form's fields without their prefix: the names the command (and the API's JSON) uses."""
     prefix = FORMS[which]
-    errors = {prefix + e.field if e.field else "_": message or e.message}
+    data = {name: request.form[prefix + name] for name in names if prefix + name in request.form}
+    data.update({name: request.form.getlist(prefix + name) for name in lists})
+    return data
+
+
+def _refused(case_no: str, which: str, e: Refused):
+    """The case page again, each error at its field of form `which` (`materials[1]` at `materials`)."""
+    found = e.by_field() if isinstance(e, Invalid) else {e.field or "_": e.message}
+    errors: dict[str, str] = {}
+    for field, message in found.items():
+        name = re.split(r"[.\[]", field, maxsplit=1)[0]
+        errors.setdefault("_" if name in ("_", "body") else FORMS[which] + name, message)
     return _case_page(case_no, errors=errors, failed=which, status=status_of(e))
 
 
@@ -164,15 +174,15 @@ def case(case_no):
     return _case_page(case_no)
 
 
-def _act(case_no: str, form: str, use_case, *, then: str = ".case", said=None, anchor: str | None = None,
-         refused_message=None):
-    """An officer's form on the case page: the use case once (`once`), committed, then the case page (or
-    `then`) with `said(made)` as the message; a refusal shows the case page again with the error at `form`."""
+def _act(case_no: str, form: str, use_case, *, then: str = ".case", said=None, anchor: str | None = None):
+    """An officer's form on the case page: the form parsed and the use case run once (`once`), committed,
+    then the case page (or `then`) with `said(made)` as the message; a refusal (every mistake in the form,
+    or the use case's) shows the case page again with the errors at `form`."""
     def run():
         try:
             made = use_case()
         except Refused as e:
-            return _refused(case_no, form, e, refused_message(e) if refused_message else None)
+            return _refused(case_no, form, e)
         committed()
         if said:
             flash(said(made), "success")
@@ -190,48 +200,43 @@ def accept(case_no):
 @bp.post("/cases/<case_no>/supplement-request")
 @role_required("officer")
 def supplement_request(case_no):
-    body = {"materials": request.form.getlist("sup_materials"), "note": request.form.get("sup_note", "").strip()}
-    if request.form.get("sup_due"):
-        body["due"] = request.form["sup_due"]
+    def request_it():
+        command = parse(decisions.SupplementRequest, _form("supplement", "note", "due", lists=("materials",)))
+        return decisions.request_supplement(g.db, env(), g.actor, case_no, command)
 
     def said(made):
         due = made.supplement_due
         return (f"已一次性告知补正，补正期限 {due.year}年{due.month}月{due.day}日。申请人将收到短信通知，"
                 f"收件窗口可打印补正材料告知书。")
-    return _act(case_no, "supplement", lambda: decisions.request_supplement(g.db, env(), g.actor, case_no, body),
-                said=said)
+    return _act(case_no, "supplement", request_it, said=said)
 
 
 @bp.post("/cases/<case_no>/reject")
 @role_required("officer")
 def reject(case_no):
-    body = {"reason": request.form.get("rej_reason", ""), "apply_to": request.form.get("rej_apply_to", "")}
-    return _act(case_no, "reject", lambda: decisions.reject_case(g.db, env(), g.actor, case_no, body), then=".done")
+    return _act(case_no, "reject", lambda: decisions.reject_case(
+        g.db, env(), g.actor, case_no, parse(decisions.Rejection, _form("reject", "reason", "apply_to"))),
+        then=".done")
 
 
 @bp.post("/cases/<case_no>/decision")
 @role_required("officer")
 def decide(case_no):
-    body = {"outcome": request.form.get("dec_outcome"), "note": request.form.get("dec_note", "").strip()}
+    data = _form("decide", "outcome", "note")
     upload = request.files.get("dec_result_file")
     if upload is not None and upload.filename:
-        body["result_file"] = base64.b64encode(upload.read()).decode()
-        body["filename"] = upload.filename
-
-    def no_file(e: Refused):  # the use case speaks of Base64; an officer chose no file
-        missing = e.field == "result_file" and "result_file" not in body
-        return "请选择要上传的办理结果文件（PDF 等）。" if missing else None
-    return _act(case_no, "decide", lambda: decisions.decide_case(g.db, env(), g.actor, case_no, body), then=".done",
-                refused_message=no_file)
+        data["result_file"], data["filename"] = upload.read(), upload.filename  # the bytes, not Base64 as in JSON
+    return _act(case_no, "decide", lambda: decisions.decide_case(
+        g.db, env(), g.actor, case_no, parse(decisions.Decision, data)), then=".done")
 
 
 @bp.post("/cases/<case_no>/follow-up")
 @role_required("officer")
 def follow_up(case_no):
     """整改 of a bad rating: what the office did about it closes the follow-up."""
-    body = {"note": request.form.get("fu_note", "")}
-    return _act(case_no, "follow_up", lambda: follow_ups.record_follow_up(g.db, env(), g.actor, case_no, body),
-                said=lambda _: f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", anchor="evaluation")
+    return _act(case_no, "follow_up", lambda: follow_ups.record_follow_up(
+        g.db, env(), g.actor, case_no, parse(follow_ups.FollowUp, _form("follow_up", "note"))),
+        said=lambda _: f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", anchor="evaluation")
 
 
 @bp.get("/cases/<case_no>/done")

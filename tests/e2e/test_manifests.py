@@ -198,6 +198,26 @@ def test_a_list_of_tracking_numbers_must_be_non_empty_and_without_repeats(staff,
     assert manifest_rows(db) == []
 
 
+def test_a_sheet_request_reports_every_problem_at_once(staff, frozen, db):
+    api = staff
+    r = api.post("/api/v1/manifests", {"to_party": "bus:courier", "tracking_nos": []}, as_="clerk")
+    error = assert_error(r, 400, "invalid_request", "to_party")
+    assert [e["field"] for e in error["errors"]] == ["to_party", "tracking_nos"]
+    assert manifest_rows(db) == []
+
+
+def test_numbers_are_read_as_typed_so_the_same_packet_typed_twice_is_a_repeat(staff, frozen, db):
+    api = staff
+    a, b = packets(api, 2)
+    typed = " " + a.lower()[:5] + " " + a.lower()[5:]
+    error = assert_error(make(api, [a, typed]), 400, "invalid_request", "tracking_nos")
+    assert error["tracking_nos"] == [a] and "邮件号重复" in error["message"]
+    full_width = b.translate(str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                           "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"))
+    m = made(api, [typed, full_width])
+    assert [p["tracking_no"] for p in m["packets"]] == [a, b]
+
+
 def test_a_sheet_with_a_misread_or_unknown_tracking_number_is_refused(staff, frozen, db):
     api = staff
     (a,) = packets(api, 1)

@@ -175,3 +175,56 @@ def test_only_the_addressee_signs_for_a_packet_and_only_the_sender_dispatches_it
         assert result["status"] == "rejected" and result["error"]["code"] == "wrong_office", (who, result)
     assert [t for t, _ in _events(db, tn)] == ["dispatched"]
     assert case_of(api, case["case_no"])["status"] == "in_transit"
+
+
+def test_each_bad_scan_of_a_batch_is_rejected_with_every_one_of_its_own_errors_and_the_good_ones_are_recorded(
+        staff, frozen, db):
+    api = staff
+    a, b = collect(api), collect(api)
+    malformed = {"event_id": "bad-1", "tracking_no": a["tracking_no"], "type": "teleported",
+                 "at": "yesterday morning", "note": 42}
+    late = scan(b["tracking_no"], "arrived_hub", "2026-03-02 下午", "P140900")
+    batch = [scan(a["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", "H140902"), malformed, late,
+             scan(b["tracking_no"], "dispatched", "2026-03-02T10:05:00+08:00", "H140902"), "not a scan"]
+    results = scans(api, batch, as_="courier")
+    assert [r["status"] for r in results] == ["recorded", "rejected", "rejected", "recorded", "rejected"]
+    assert [r["event_id"] for r in results] == [batch[0]["event_id"], "bad-1", late["event_id"],
+                                                batch[3]["event_id"], None]
+    bad = results[1]["error"]
+    assert (bad["code"], bad["field"]) == ("invalid_request", "type")
+    assert [e["field"] for e in bad["errors"]] == ["type", "at", "note"]  # all of them, at once
+    assert (results[2]["error"]["code"], results[2]["error"]["field"]) == ("invalid_request", "at")
+    assert "ISO 8601" in results[2]["error"]["message"]
+    assert results[4]["error"]["code"] == "invalid_request"
+    assert [packet_of(api, c["tracking_no"])["status"] for c in (a, b)] == ["dispatched", "dispatched"]
+    assert count(db, PacketEvent) == 2
+
+
+def test_a_scan_typed_with_full_width_digits_or_without_an_offset_is_read_as_beijing_time(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    typed_number = " ".join(case["tracking_no"].lower()[i:i + 4] for i in range(0, 13, 4))  # "ea00 0000 ..."
+    record(api, typed_number, "dispatched", "２０２６-０３-０２T１０:３０:００", as_="clerk")
+    record(api, case["tracking_no"], "arrived_hub", "2026-03-02T13:00:00", "P140900", as_="courier")
+    events = packet_of(api, case["tracking_no"])["events"]
+    assert [(e["type"], e["at"]) for e in events] == [("dispatched", "2026-03-02T10:30:00+08:00"),
+                                                      ("arrived_hub", "2026-03-02T13:00:00+08:00")]
+
+
+def test_a_scan_names_a_packet_or_a_sheet_and_only_an_exception_has_a_reason(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    tn = case["tracking_no"]
+    neither = {"event_id": "none-1", "type": "dispatched", "at": "2026-03-02T10:00:00+08:00"}
+    both = {**neither, "event_id": "both-1", "tracking_no": tn, "manifest_no": "JJ-H140902-20260302-001"}
+    sheet_received = {**neither, "event_id": "sheet-1", "type": "received", "manifest_no": "JJ-H140902-20260302-001"}
+    checked_on_dispatch = scan(tn, "dispatched", "2026-03-02T10:00:00+08:00",
+                               contents=[{"code": "id_card", "status": "ok"}])
+    results = scans(api, [neither, both, sheet_received, checked_on_dispatch], as_="clerk")
+    assert [(r["status"], r["error"]["code"], r["error"]["field"]) for r in results] == [
+        ("rejected", "invalid_request", "tracking_no"), ("rejected", "invalid_request", "manifest_no"),
+        ("rejected", "invalid_request", "type"), ("rejected", "invalid_request", "contents")]
+    # a reason on any other scan is not kept
+    dispatched = record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk", reason="lost")
+    assert dispatched["packet_status"] == "dispatched"
+    assert [(e["type"], e["reason"]) for e in packet_of(api, tn)["events"]] == [("dispatched", None)]

@@ -607,7 +607,7 @@ class Week:
     registered: dict[int, dict] = field(default_factory=dict)       # idx -> {case_no, tracking_no, ...}
     replacements: dict[int, str] = field(default_factory=dict)      # idx -> replacement tracking_no
     refused: list[tuple] = field(default_factory=list)              # (step, idx, error) for anything refused
-    scan_results: list[dict] = field(default_factory=list)
+    scan_results: list = field(default_factory=list)                # custody.ScanResult, one per scan
     misroute_scans: dict[int, str] = field(default_factory=dict)    # idx -> event_id of the off-route scan
     overdue: dict[date, dict] = field(default_factory=dict)         # end of each day: case_no -> {stage: due}
     morning: dict[date, dict] = field(default_factory=dict)         # 08:30 each day, as of that day
@@ -637,12 +637,14 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
     from sqlmodel import select
 
     from config import clock
-    from tracking.commands.decisions import accept_case, decide_case, reject_case, request_supplement, send_replacement
+    from tracking.commands.decisions import (Decision, Rejection, Replacement, SupplementRequest, accept_case,
+                                             decide_case, reject_case, request_supplement, send_replacement)
     from tracking.model.context import Actor
     from tracking.commands.sweep import sweep
     from tracking.model.errors import Refused
-    from tracking.commands.intake import register_case
-    from tracking.commands.custody import record_scans
+    from tracking.commands.intake import CaseIntake, intake_context, register_case
+    from tracking.model.inputs import parse
+    from tracking.commands.custody import ScanBatch, record_scans
     from tracking.model.tables import Case
     from tracking.reads.views import list_cases
 
@@ -669,7 +671,8 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
 
     def send(actor: Actor, scans: list[dict]) -> None:
         for i in range(0, len(scans), 1000):
-            week.scan_results += record_scans(session, env, actor, scans[i:i + 1000])
+            week.scan_results += record_scans(session, env, actor, parse(ScanBatch, {"scans": scans[i:i + 1000]}))
+            session.commit()
 
     def overdue(as_of: date, stage: str | None = None) -> dict:
         return _overdue_view(list_cases(session, env, supervisor, status=None, office=None, page=1, per_page=1000,
@@ -682,17 +685,18 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
         # the windows take applications
         for k, p in enumerate(p for p in plans if p.intake_day == day):
             clock.freeze(at(day, 9) + timedelta(seconds=20 * k))
-            out = attempt("register", p, lambda p=p: register_case(session, env, clerk(p.hall), intake_body(p)))
+            out = attempt("register", p, lambda p=p: register_case(
+                session, env, clerk(p.hall), parse(CaseIntake, intake_body(p), context=intake_context(session))))
             if out:
-                week.registered[p.idx] = {"case_no": out["case"].case_no, "tracking_no": out["packet"].tracking_no}
+                week.registered[p.idx] = {"case_no": out.case.case_no, "tracking_no": out.packet.tracking_no}
         # the windows replace what was reported lost
         clock.freeze(at(day, 11, 30))
         for p in plans:
             if p.replacement_day == day and p.idx in week.registered:
                 out = attempt("replacement", p, lambda p=p: send_replacement(
-                    session, env, clerk(p.hall), week.registered[p.idx]["tracking_no"], {}))
+                    session, env, clerk(p.hall), week.registered[p.idx]["tracking_no"], Replacement()))
                 if out:
-                    week.replacements[p.idx] = out[1].tracking_no
+                    week.replacements[p.idx] = out.packet.tracking_no
         # the day's scans, uploaded in the evening: windows hand over, the courier moves, offices sign
         clock.freeze(at(day, 18))
         by_hall, moves, by_office = defaultdict(list), [], defaultdict(list)
@@ -734,16 +738,16 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
             elif p.action == "supplement":
                 first = next(m["code"] for m in MATTERS[p.matter]["materials"] if m["required"])
                 attempt("supplement", p, lambda: request_supplement(session, env, who, case_no,
-                                                                    {"materials": [first]}))
+                                                                    SupplementRequest(materials=[first])))
             elif p.action == "reject":
                 attempt("reject", p, lambda: reject_case(session, env, who, case_no,
-                                                         {"reason": "申请材料显示不属于本机关管辖"}))
+                                                         Rejection(reason="申请材料显示不属于本机关管辖")))
         clock.freeze(at(day, 18, 45))
         for p in plans:
             if p.decide_day == day:
                 case_no = week.registered[p.idx]["case_no"]
-                attempt("decide", p, lambda: decide_case(session, env, officer(p.owner), case_no, {
-                    "outcome": "approved", "result_file": RESULT_FILE, "filename": f"{case_no}.pdf"}))
+                attempt("decide", p, lambda: decide_case(session, env, officer(p.owner), case_no, Decision(
+                    outcome="approved", result_file=RESULT_FILE, filename=f"{case_no}.pdf")))
         # the evening: the supervisor's overdue board, the cases flagged, the sweep
         clock.freeze(at(day, 23))
         week.overdue[day] = overdue(day)
@@ -754,7 +758,7 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
         week.flags[day] = {c.case_no: c.flags for c in session.exec(select(Case).where(Case.case_no.in_(lost)))
                            .all()}
         clock.freeze(at(day, 23, 30))
-        week.sweeps.append((day, sweep(session, env.settings, day)))
+        week.sweeps.append((day, sweep(session, env.settings, day, session.commit)))
 
     # after the week nothing moves: what will be overdue by later dates
     clock.freeze(at(END, 23, 45))
@@ -765,9 +769,9 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
     # the sweeps after the National Day holidays, the last one twice
     for day in SWEEP_DAYS:
         clock.freeze(at(day, 8))
-        week.sweeps.append((day, sweep(session, env.settings, day)))
+        week.sweeps.append((day, sweep(session, env.settings, day, session.commit)))
     week.after_sweeps["counts_before_repeat"] = row_counts(engine)
-    week.after_sweeps["repeat"] = sweep(session, env.settings, SWEEP_DAYS[-1])
+    week.after_sweeps["repeat"] = sweep(session, env.settings, SWEEP_DAYS[-1], session.commit)
     week.after_sweeps["counts_after_repeat"] = row_counts(engine)
     week.after_sweeps["overdue"] = overdue(SWEEP_DAYS[-1])
     week.seconds = wallclock.perf_counter() - began

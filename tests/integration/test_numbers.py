@@ -11,7 +11,7 @@ from sqlalchemy import text
 from config.database import new_session
 from mailing import s10
 from mailing.numbers import SERIALS_PER_PREFIX, next_tracking_no, next_value
-from tests.helpers import intake_body
+from tests.helpers import intake_command
 from tracking.model.context import Actor
 from tracking.commands.intake import register_case
 
@@ -88,8 +88,8 @@ def test_two_clerks_registering_at_the_same_moment_never_share_a_number(db, engi
     def work(session):
         got = []
         for _ in range(15):
-            out = register_case(session, env, CLERK, intake_body())
-            got.append((out["case"].case_no, out["packet"].tracking_no))
+            out = register_case(session, env, CLERK, intake_command(session))
+            got.append((out.case.case_no, out.packet.tracking_no))
             session.commit()
         return got
 
@@ -106,30 +106,30 @@ def test_two_clerks_registering_at_the_same_moment_never_share_a_number(db, engi
 
 
 def test_a_case_number_reads_division_date_sequence_and_never_looks_like_a_tracking_number(db, env, frozen):
-    out = register_case(db, env, CLERK, intake_body())
+    out = register_case(db, env, CLERK, intake_command(db))
     db.commit()
-    case_no = out["case"].case_no
+    case_no = out.case.case_no
     assert re.fullmatch(r"140902-20260302-\d{4}", case_no)
     assert case_no == "140902-20260302-0001"
     assert not s10.is_valid_tracking_no(case_no.replace("-", ""))
-    assert s10.is_valid_tracking_no(out["packet"].tracking_no)
+    assert s10.is_valid_tracking_no(out.packet.tracking_no)
 
 
 def test_the_daily_sequence_starts_again_the_next_day(db, env, frozen):
-    first = register_case(db, env, CLERK, intake_body())["case"].case_no
+    first = register_case(db, env, CLERK, intake_command(db)).case.case_no
     db.commit()
     frozen.set("2026-03-03T09:00:00+08:00")
-    second = register_case(db, env, CLERK, intake_body())["case"].case_no
+    second = register_case(db, env, CLERK, intake_command(db)).case.case_no
     db.commit()
     assert (first, second) == ("140902-20260302-0001", "140902-20260303-0001")
 
 
 def test_the_beijing_date_decides_the_day_of_a_case_number(db, env, frozen):
     frozen.set("2026-03-02T23:30:00+08:00")  # 15:30 UTC, still Monday in Beijing
-    assert register_case(db, env, CLERK, intake_body())["case"].case_no.startswith("140902-20260302-")
+    assert register_case(db, env, CLERK, intake_command(db)).case.case_no.startswith("140902-20260302-")
     db.commit()
     frozen.set("2026-03-03T00:30:00+08:00")  # 16:30 UTC on Monday, Tuesday in Beijing
-    assert register_case(db, env, CLERK, intake_body())["case"].case_no == "140902-20260303-0001"
+    assert register_case(db, env, CLERK, intake_command(db)).case.case_no == "140902-20260303-0001"
 
 
 def test_tracking_numbers_are_valid_s10_numbers_in_sequence(db):

@@ -15,10 +15,10 @@ from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest
 from routing.reference import directory as load_directory
 from tests import pdfs
-from tests.helpers import intake_body
+from tests.helpers import intake_command
 from tracking.model.context import Actor
 from tracking.model.errors import Refused
-from tracking.commands.manifests import close_on_dispatch, create_manifest
+from tracking.commands.manifests import NewManifest, close_on_dispatch, create_manifest
 from tracking.model.lookups import manifest_packets
 from tracking.commands.intake import register_case
 from tracking.reads.documents import label_spec
@@ -33,7 +33,7 @@ def couriers(name: str) -> str | None:
 @pytest.fixture
 def intake(db, env, frozen):
     """无犯罪记录证明 collected at 忻府区 for 小店区: outbound packet H140902 → D140105-GA."""
-    out = register_case(db, env, CLERK, intake_body())
+    out = register_case(db, env, CLERK, intake_command(db))
     db.commit()
     return out
 
@@ -50,7 +50,7 @@ def replacement(db, env, case):
 
 
 def test_a_replacement_packet_gets_a_label_titled_as_materials_sent_again(db, env, intake):
-    case, outbound = intake["case"], intake["packet"]
+    case, outbound = intake.case, intake.packet
     packet = replacement(db, env, case)
     db.commit()
     assert packet.tracking_no != outbound.tracking_no
@@ -70,7 +70,7 @@ def test_a_replacement_packet_gets_a_label_titled_as_materials_sent_again(db, en
 @pytest.mark.parametrize("status", [PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED,
                                     PacketStatus.CANCELLED])
 def test_a_packet_that_arrived_was_lost_or_was_cancelled_gets_no_label(db, env, intake, status):
-    packet = intake["packet"]
+    packet = intake.packet
     packet.status = status.value
     with pytest.raises(Refused) as refused:
         label_spec(db, env, packet)
@@ -81,23 +81,23 @@ def test_a_packet_that_arrived_was_lost_or_was_cancelled_gets_no_label(db, env, 
 @pytest.mark.parametrize("status", [PacketStatus.CREATED, PacketStatus.DISPATCHED, PacketStatus.ARRIVED_HUB,
                                     PacketStatus.DEPARTED_HUB, PacketStatus.OUT_FOR_DELIVERY])
 def test_a_packet_still_on_its_way_may_get_its_label_again(db, env, intake, status):
-    packet = intake["packet"]
+    packet = intake.packet
     packet.status = status.value
     assert label_spec(db, env, packet).tracking_no == packet.tracking_no
 
 
 def test_the_first_packet_scanned_out_closes_only_the_open_sheets_it_is_on(db, env, intake):
-    case = intake["case"]
-    first, second, third = intake["packet"], replacement(db, env, case), replacement(db, env, case)
+    case = intake.case
+    first, second, third = intake.packet, replacement(db, env, case), replacement(db, env, case)
     db.commit()
-    earlier = create_manifest(db, CLERK, {"to_party": "courier:courier_1", "tracking_nos": [first.tracking_no]},
+    earlier = create_manifest(db, CLERK, NewManifest(to_party="courier:courier_1", tracking_nos=[first.tracking_no]),
                               couriers)
     handed = datetime.fromisoformat("2026-03-02T09:30:00+08:00")
     close_on_dispatch(db, first, handed)  # that sheet went, but its packet was brought back unscanned
     db.flush()
-    sheet = create_manifest(db, CLERK, {"to_party": "courier:courier_1",
-                                        "tracking_nos": [first.tracking_no, second.tracking_no]}, couriers)
-    other = create_manifest(db, CLERK, {"to_party": "office:D140105-GA", "tracking_nos": [third.tracking_no]},
+    sheet = create_manifest(db, CLERK, NewManifest(to_party="courier:courier_1",
+                                                    tracking_nos=[first.tracking_no, second.tracking_no]), couriers)
+    other = create_manifest(db, CLERK, NewManifest(to_party="office:D140105-GA", tracking_nos=[third.tracking_no]),
                             couriers)
     assert [p.tracking_no for p in manifest_packets(db, sheet)] == [first.tracking_no, second.tracking_no]
     db.commit()
@@ -119,7 +119,7 @@ def test_the_first_packet_scanned_out_closes_only_the_open_sheets_it_is_on(db, e
 
 def test_two_clerks_listing_the_same_packet_at_once_make_one_sheet_and_the_other_is_told(db, engine, env, intake):
     """Both requests lock the packet first: the second sees the first's sheet, never a second one."""
-    number = intake["packet"].tracking_no
+    number = intake.packet.tracking_no
     barrier = threading.Barrier(2)
     outcomes: list = []
 
@@ -127,7 +127,7 @@ def test_two_clerks_listing_the_same_packet_at_once_make_one_sheet_and_the_other
         session = new_session(engine)
         try:
             barrier.wait()
-            made = create_manifest(session, CLERK, {"to_party": "courier:courier_1", "tracking_nos": [number]},
+            made = create_manifest(session, CLERK, NewManifest(to_party="courier:courier_1", tracking_nos=[number]),
                                    couriers)
             session.commit()
             outcomes.append(made.manifest_no)

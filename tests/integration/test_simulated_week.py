@@ -160,7 +160,7 @@ def test_every_scan_of_the_week_is_recorded_and_every_action_of_the_plan_is_take
                            for n, (office, _) in enumerate(j.visits, start=1))
             planned += j.lost_at is not None and j.lost_day <= END
         planned += p.received_day is not None
-    assert Counter(r["status"] for r in week.scan_results) == {"recorded": planned}
+    assert Counter(r.status for r in week.scan_results) == {"recorded": planned}
 
 
 def test_case_statuses_at_the_end_of_the_week_follow_the_plan(week):

@@ -1,9 +1,16 @@
-"""Scans from handheld scanners and offices: custody events, the packet machine, routes, effects on the case."""
+"""Custody of packets: scans from handheld scanners and offices (custody events, the packet machine,
+routes, effects on the case), and the receiving party's count of a handover sheet."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
+from pydantic import (AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -13,88 +20,207 @@ from mailing.chain import seal
 from mailing.packets import reroute, reschedule, served_kind
 from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCANNER_REASONS, InvalidTransition, PacketKind,
                             PacketStatus, ScanType, replay)
-from mailing.tables import ManifestEvent, Packet, PacketEvent
+from mailing.tables import Manifest, ManifestEvent, Packet, PacketEvent
 from routing.reference import directory as load_directory
-from tracking.commands import custody, manifests
+from tracking.commands import manifests
+from tracking.commands.manifests import ScannedNumber, lock_manifest
 from tracking.model import lookups, states
-from tracking.model.deadlines import recompute_due_date
 from tracking.model.context import SYSTEM, Actor, Env
-from tracking.model.errors import Refused, bad_request, conflict, rule
+from tracking.model.deadlines import recompute_due_date
+from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
+from tracking.model.inputs import (INVALID_REQUEST, MAX_NAME, BeijingDatetime, Command, Invalid, Text, fold,
+                                   optional, parse, text)
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case
-from mailing.tables import Manifest
-from tracking.commands.manifests import lock_manifest
-from tracking.model.errors import forbidden
-from tracking.model.lookups import manifest_packets
-from tracking.model.errors import not_found
 
 SCANNING_ROLES = {"clerk", "officer", "courier"}
-CONTENT_STATES = {"ok", "missing", "damaged"}
+MAX_SCANS = 1000  # a scanner that was offline all day sends its day in a few batches
 MANIFEST_SCANS = {ScanType.DISPATCHED, ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB}
 EN_ROUTE = {ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB, ScanType.OUT_FOR_DELIVERY}
 FAILED_DELIVERY = {"refused", "address_unknown"}
+Status = Literal["recorded", "duplicate", "rejected"]
 
 
-def parse_time(value, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise bad_request("时间应为 ISO 8601 格式，例如 2026-03-02T09:30:00+08:00。", field)
+# -- what a scanner sends -------------------------------------------------------------------------
+
+def _tracking_no(number: str) -> str:
+    if not s10.is_valid_tracking_no(number):
+        raise PydanticCustomError("invalid_tracking_no", "邮件号格式或校验位有误，请重新扫描。")
+    return number
+
+
+def _blank_if_none(value: Any) -> Any:
+    return "" if value is None else value
+
+
+OfficeCode = Annotated[text(32), AfterValidator(fold)]
+"""An office's code as a scanner sends it (H140902, P140900, D140105-GA); the directory knows it or not."""
+
+
+def _refuse(field: str, message: str) -> ValidationError:
+    """A rule over several fields, reported at the field to correct (a model validator has no field)."""
+    return ValidationError.from_exception_data("Scan", [InitErrorDetails(
+        type=PydanticCustomError(INVALID_REQUEST, message), loc=(field,), input=None)])
+
+
+class ContentCheck(Command):
+    """One material of a packet, checked on receipt."""
+
+    code: text(MAX_NAME, required=True)
+    status: Literal["ok", "missing", "damaged"]
+
+
+class Scan(Command):
+    """One scan: of a packet (`tracking_no`) or of a handover sheet's barcode (`manifest_no`)."""
+
+    event_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+    """The scanner's own id for the scan: sent again, it is a duplicate."""
+    type: ScanType
+    tracking_no: optional(Annotated[ScannedNumber, AfterValidator(_tracking_no)]) = None
+    manifest_no: optional(ScannedNumber) = None
+    at: BeijingDatetime
+    """When it was scanned; without an offset, Beijing time."""
+    office_code: optional(OfficeCode) = None
+    """Where; clerks and officers always scan as their own office."""
+    note: Annotated[Text, BeforeValidator(_blank_if_none)] = ""
+    reason: str | None = Field(None, validate_default=True)
+    """Why an exception was scanned (damaged, lost, misrouted, refused, address_unknown)."""
+    contents: list[ContentCheck] | None = None
+    """A receipt's check of the materials, item by item."""
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_of_an_exception(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("type") is not ScanType.EXCEPTION:
+            return None  # only an exception has a reason
+        if reason not in SCANNER_REASONS:
+            raise PydanticCustomError(
+                INVALID_REQUEST, "异常扫描须注明原因：damaged、lost、misrouted、refused 或 address_unknown。")
+        return reason
+
+    @field_validator("contents")
+    @classmethod
+    def _contents_on_receipt(cls, contents: list | None, info: ValidationInfo) -> list | None:
+        if contents is not None and info.data.get("type") not in (ScanType.RECEIVED, None):
+            raise PydanticCustomError(INVALID_REQUEST, "内件核对应为 [{code, status: ok|missing|damaged}]，仅用于签收扫描。")
+        return contents
+
+    @model_validator(mode="after")
+    def _packet_or_sheet(self) -> Scan:
+        if self.manifest_no is not None:
+            if self.tracking_no is not None:
+                raise _refuse("manifest_no", "一条扫描记录应填写邮件号或交接清单号，二者选一。")
+            if self.type not in MANIFEST_SCANS:
+                raise _refuse("type", "交接清单只能扫描交寄、到达或离开处理中心。")
+        elif self.tracking_no is None:
+            raise _refuse("tracking_no", "缺少邮件号 tracking_no。")
+        return self
+
+    def contents_data(self) -> list[dict] | None:
+        """The contents check as it is stored with the event."""
+        return None if self.contents is None else [c.model_dump() for c in self.contents]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A scan of a batch that could not be read: rejected on its own, never the batch."""
+
+    event_id: str | None
+    error: Refused
+
+
+def _each_on_its_own(value: Any, info: ValidationInfo) -> tuple[Scan | Unreadable, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise PydanticCustomError(INVALID_REQUEST, "“scans”应为非空的扫描记录列表。")
+    if len(value) > MAX_SCANS:
+        raise PydanticCustomError(INVALID_REQUEST, f"每批最多{MAX_SCANS}条扫描记录。")
+    return tuple(_one_scan(item, info.context) for item in value)
+
+
+def _one_scan(item: Any, context: dict | None) -> Scan | Unreadable:
+    if not isinstance(item, (Mapping, Scan)):
+        return Unreadable(None, bad_request("每条扫描记录应为对象。"))
     try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise bad_request("时间应为 ISO 8601 格式，例如 2026-03-02T09:30:00+08:00。", field) from None
-    return at if at.tzinfo else at.replace(tzinfo=clock.BEIJING)
+        return parse(Scan, item, context=context)
+    except Invalid as e:
+        event_id = item.get("event_id")
+        return Unreadable(event_id if isinstance(event_id, str) else None, e)
+
+
+class ScanBatch(Command):
+    """A scanner's batch (up to MAX_SCANS), each scan parsed on its own."""
+
+    scans: Annotated[tuple[Scan | Unreadable, ...],
+                     PlainValidator(_each_on_its_own,
+                                    json_schema_input_type=Annotated[list[Scan], Field(min_length=1,
+                                                                                       max_length=MAX_SCANS)])]
+
+
+def _each_once(numbers: list[str]) -> list[str]:
+    return list(dict.fromkeys(numbers))
+
+
+class ManifestCount(Command):
+    """The receiving party's count of a handover sheet: the packets scanned on arrival."""
+
+    tracking_nos: Annotated[list[ScannedNumber], Field(max_length=2 * manifests.MAX_PACKETS),
+                            AfterValidator(_each_once)]
+    """Each once, in the order scanned; an empty list when nothing arrived."""
+    office_code: optional(OfficeCode) = None
+    """Where it is counted: the receiving office, or the hub a courier counts it at."""
+
+
+# -- what became of each scan ---------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a scan did to one packet."""
+
+    status: Status
+    tracking_no: str | None = None
+    packet_status: str | None = None
+    error: Refused | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanResult(Outcome):
+    """The verdict on one scan of a batch; a sheet's scan has one outcome per packet on it."""
+
+    event_id: str | None
+    manifest_no: str | None = None
+    packets: tuple[Outcome, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ManifestCounted:
+    """The count's answer: how many arrived, and what is missing, extra, unknown or never sent."""
+
+    manifest_no: str
+    received: int
+    missing: list[str]
+    extra: list[str]
+    unknown: list[str]
+    not_sent: list[str]
 
 
 def _wrong_office(message: str) -> Refused:
     return rule("wrong_office", message, "office_code")
 
 
-def _validated(scan, actor: Actor, directory) -> dict:
-    """The scan's fields, checked; a malformed scan is refused on its own, never the batch."""
-    if not isinstance(scan, dict):
-        raise bad_request("每条扫描记录应为对象。")
-    event_id = scan.get("event_id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
-        raise bad_request("缺少扫描记录编号 event_id。", "event_id")
-    try:
-        kind = ScanType(scan.get("type"))
-    except ValueError:
-        raise bad_request("扫描类型无效。", "type") from None
-    tracking_no, manifest_no = scan.get("tracking_no"), scan.get("manifest_no")
-    if manifest_no is not None:
-        if not isinstance(manifest_no, str) or tracking_no is not None:
-            raise bad_request("一条扫描记录应填写邮件号或交接清单号，二者选一。", "manifest_no")
-        if kind not in MANIFEST_SCANS:
-            raise bad_request("交接清单只能扫描交寄、到达或离开处理中心。", "type")
-    elif not isinstance(tracking_no, str):
-        raise bad_request("缺少邮件号 tracking_no。", "tracking_no")
-    office_code = scan.get("office_code")
-    if office_code is not None and directory.post(office_code) is None:
+def _as_scanned_by(scan: Scan, actor: Actor, directory) -> Scan:
+    """The rules that need the actor or the directory: a known place, and staff scan as their office."""
+    if scan.office_code is not None and directory.post(scan.office_code) is None:
         raise bad_request("扫描地点机构代码不存在。", "office_code")
     if actor.role in ("clerk", "officer"):
-        if office_code and office_code != actor.office_code:
+        if scan.office_code and scan.office_code != actor.office_code:
             raise _wrong_office("只能以本机构名义扫描。")
-        office_code = actor.office_code
-    reason = scan.get("reason")
-    if kind is ScanType.EXCEPTION and reason not in SCANNER_REASONS:
-        raise bad_request("异常扫描须注明原因：damaged、lost、misrouted、refused 或 address_unknown。", "reason")
-    contents = scan.get("contents")
-    if contents is not None:
-        if kind is not ScanType.RECEIVED or not isinstance(contents, list) or not all(
-                isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("status") in CONTENT_STATES
-                for c in contents):
-            raise bad_request("内件核对应为 [{code, status: ok|missing|damaged}]，仅用于签收扫描。", "contents")
-    note = scan.get("note") or ""
-    return {"event_id": event_id, "type": kind, "tracking_no": tracking_no.strip().upper() if tracking_no else None,
-            "manifest_no": manifest_no.strip().upper() if manifest_no else None,
-            "at": parse_time(scan.get("at"), "at"), "office_code": office_code,
-            "note": note[:500] if isinstance(note, str) else "", "reason": reason if kind is ScanType.EXCEPTION else None,
-            "contents": contents}
+        return scan.model_copy(update={"office_code": actor.office_code})
+    return scan
 
 
-def _check_office(scan: dict, packet: Packet, actor: Actor) -> None:
-    type_, office = scan["type"], scan["office_code"]
+def _check_office(scan: Scan, packet: Packet, actor: Actor) -> None:
+    type_, office = scan.type, scan.office_code
     if type_ is ScanType.RECEIVED:
         if packet.to_office is None or actor.role not in ("clerk", "officer") or actor.office_code != packet.to_office:
             raise _wrong_office("该邮件不是寄给本机构的，不能签收。")
@@ -107,8 +233,8 @@ def _check_office(scan: dict, packet: Packet, actor: Actor) -> None:
 
 def derived_event_id(event_id: str, suffix: str) -> str:
     """An id for an event the service records because of a scan (stable, so a re-sent scan is a duplicate)."""
-    text = f"{event_id}:{suffix}"
-    return text if len(text) <= 64 else "sys:" + hashlib.sha256(text.encode()).hexdigest()[:60]
+    joined = f"{event_id}:{suffix}"
+    return joined if len(joined) <= 64 else "sys:" + hashlib.sha256(joined.encode()).hexdigest()[:60]
 
 
 def _add_event(session: Session, packet: Packet, *, event_id: str, type_: ScanType, status: PacketStatus,
@@ -123,15 +249,15 @@ def _add_event(session: Session, packet: Packet, *, event_id: str, type_: ScanTy
     return event
 
 
-def _system_exception(session: Session, packet: Packet, scan: dict, reason: str, note: str) -> None:
+def _system_exception(session: Session, packet: Packet, scan: Scan, reason: str, note: str) -> None:
     """An exception the service itself records beside a scan (misrouted, contents short)."""
-    _add_event(session, packet, event_id=derived_event_id(scan["event_id"], reason), type_=ScanType.EXCEPTION,
-               status=PacketStatus(packet.status), at=scan["at"], actor=SYSTEM, office_code=scan["office_code"],
+    _add_event(session, packet, event_id=derived_event_id(scan.event_id, reason), type_=ScanType.EXCEPTION,
+               status=PacketStatus(packet.status), at=scan.at, actor=SYSTEM, office_code=scan.office_code,
                note=note, reason=reason)
 
 
-def _effect(kind: PacketKind, packet: Packet, scan: dict) -> CaseAction | None:
-    type_ = scan["type"]
+def _effect(kind: PacketKind, packet: Packet, scan: Scan) -> CaseAction | None:
+    type_ = scan.type
     materials = kind in (PacketKind.OUTBOUND, PacketKind.SUPPLEMENT)
     if type_ is ScanType.DISPATCHED:
         return {PacketKind.OUTBOUND: CaseAction.DISPATCH, PacketKind.SUPPLEMENT: CaseAction.DISPATCH_SUPPLEMENT,
@@ -146,17 +272,17 @@ def _effect(kind: PacketKind, packet: Packet, scan: dict) -> CaseAction | None:
     return None
 
 
-def _on_exception(session: Session, case: Case, packet: Packet, reason: str, scan: dict, actor: Actor) -> None:
+def _on_exception(session: Session, case: Case, packet: Packet, reason: str, scan: Scan, actor: Actor) -> None:
     """Every exception is on the case's record and told to the offices that must act."""
-    text = EXCEPTION_REASONS[reason]
-    case_event(session, case, f"packet_{reason}", actor, at=scan["at"], office_code=scan["office_code"],
+    what = EXCEPTION_REASONS[reason]
+    case_event(session, case, f"packet_{reason}", actor, at=scan.at, office_code=scan.office_code,
                data={"tracking_no": packet.tracking_no, "packet_kind": packet.kind, "reason": reason,
-                     "note": scan["note"], "next_step": NEXT_STEPS[reason]})
+                     "note": scan.note, "next_step": NEXT_STEPS[reason]})
     for office in sorted({packet.from_office, case.collecting_office}):
-        notify(session, case, f"邮件{packet.tracking_no}异常：{text}。{NEXT_STEPS[reason]}", office_code=office)
+        notify(session, case, f"邮件{packet.tracking_no}异常：{what}。{NEXT_STEPS[reason]}", office_code=office)
     if reason == "lost":
         case.flags = [*case.flags, {"code": "packet_lost", "tracking_no": packet.tracking_no,
-                                    "at": clock.iso(scan["at"])}]
+                                    "at": clock.iso(scan.at)}]
 
 
 def _visited(packet: Packet, history: list[PacketEvent]) -> int:
@@ -166,41 +292,41 @@ def _visited(packet: Packet, history: list[PacketEvent]) -> int:
     return (max(seen) + 1) if seen else 1
 
 
-def _follow_route(session: Session, env: Env, directory, case: Case, packet: Packet, scan: dict,
+def _follow_route(session: Session, env: Env, directory, case: Case, packet: Packet, scan: Scan,
                   history: list[PacketEvent], latest: bool) -> None:
     """A scan at an office off the planned route is a misroute: recorded, and the packet gets a new
     route from where it is."""
-    office = directory.post(scan["office_code"])
+    office = directory.post(scan.office_code)
     if office is None or office.code in {i["office_code"] for i in packet.route}:
         return
-    explicit = scan["type"] is ScanType.EXCEPTION and scan["reason"] == "misrouted"
-    if not explicit and scan["type"] not in EN_ROUTE:
+    explicit = scan.type is ScanType.EXCEPTION and scan.reason == "misrouted"
+    if not explicit and scan.type not in EN_ROUTE:
         return
     if not explicit:
         _system_exception(session, packet, scan, "misrouted", f"{office.name}不在计划路由上，已重新规划路由。")
         _on_exception(session, case, packet, "misrouted", scan, SYSTEM)
     if latest:
         reroute(session, env.settings, directory, packet, _visited(packet, history), office,
-                clock.beijing_date(scan["at"]))
+                clock.beijing_date(scan.at))
 
 
 def _failed_delivery(session: Session, env: Env, directory, case: Case, packet: Packet, kind: PacketKind,
-                     scan: dict) -> None:
+                     scan: Scan) -> None:
     """A result that cannot be delivered home (refused once, or undeliverable N times) goes back to the
     collecting window, where the applicant collects it."""
     packet.failed_attempts += 1
     session.add(packet)
     if kind is not PacketKind.RESULT or packet.to_office is not None:
         return
-    if scan["reason"] != "refused" and packet.failed_attempts < env.settings.delivery_attempts:
+    if scan.reason != "refused" and packet.failed_attempts < env.settings.delivery_attempts:
         return
     hall = directory.post(case.collecting_office)
-    here = directory.post(scan["office_code"]) or directory.post(packet.route[-1]["office_code"])
+    here = directory.post(scan.office_code) or directory.post(packet.route[-1]["office_code"])
     visited = len(packet.route) - (packet.route[-1]["office_code"] == here.code)
-    reroute(session, env.settings, directory, packet, visited, here, clock.beijing_date(scan["at"]), to_office=hall)
-    why = EXCEPTION_REASONS[scan["reason"]]
-    case_event(session, case, "result_returned_to_window", SYSTEM, at=scan["at"],
-               data={"tracking_no": packet.tracking_no, "reason": scan["reason"],
+    reroute(session, env.settings, directory, packet, visited, here, clock.beijing_date(scan.at), to_office=hall)
+    why = EXCEPTION_REASONS[scan.reason]
+    case_event(session, case, "result_returned_to_window", SYSTEM, at=scan.at,
+               data={"tracking_no": packet.tracking_no, "reason": scan.reason,
                      "attempts": packet.failed_attempts, "to_office": hall.code})
     notify(session, case, f"您的办件{case.case_no}的办理结果未能投递（{why}），已退回{hall.name}，"
                           f"到达后将通知您携带身份证件领取。")
@@ -208,14 +334,14 @@ def _failed_delivery(session: Session, env: Env, directory, case: Case, packet: 
            office_code=hall.code)
 
 
-def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKind, scan: dict,
+def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKind, scan: Scan,
                     actor: Actor) -> None:
     """The owning office's receipt checks the materials item by item: what is missing or damaged is
     recorded, stops a plain acceptance and asks for a supplement notice, never a silent receipt."""
     if kind not in (PacketKind.OUTBOUND, PacketKind.SUPPLEMENT) or packet.to_office != case.owning_office:
         return
     names = {m["code"]: m.get("name", m["code"]) for m in packet.contents}
-    checked = scan["contents"]
+    checked = scan.contents_data()
     unknown = [c["code"] for c in checked or [] if c["code"] not in names]
     if unknown:
         raise rule("unknown_material", f"材料“{'、'.join(unknown)}”不在该邮件的内件清单中。", "contents")
@@ -227,17 +353,17 @@ def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKi
     if checked is None:
         return
     unchecked = sorted(set(names) - {c["code"] for c in checked})
-    case_event(session, case, "contents_checked", actor, at=scan["at"], office_code=scan["office_code"],
+    case_event(session, case, "contents_checked", actor, at=scan.at, office_code=scan.office_code,
                data={**data, "contents": checked, "problems": problems, "unchecked": unchecked})
     if not problems:
         return
     for p in problems:
-        case_event(session, case, f"material_{p['status']}", actor, at=scan["at"], office_code=scan["office_code"],
+        case_event(session, case, f"material_{p['status']}", actor, at=scan.at, office_code=scan.office_code,
                    data={**data, "code": p["code"], "name": p["name"]})
     reason = "damaged" if any(p["status"] == "damaged" for p in problems) else "contents_missing"
     listing = "、".join(f"{p['name']}（{'缺失' if p['status'] == 'missing' else '破损'}）" for p in problems)
     _system_exception(session, packet, scan, reason, f"签收核对：{listing}")
-    case_event(session, case, f"packet_{reason}", SYSTEM, at=scan["at"], office_code=scan["office_code"],
+    case_event(session, case, f"packet_{reason}", SYSTEM, at=scan.at, office_code=scan.office_code,
                data={**data, "reason": reason, "note": listing, "next_step": NEXT_STEPS["contents_missing"]})
     notify(session, case, f"{packet.tracking_no}签收核对发现：{listing}。请在5个工作日内一次性告知补正，或不予受理。",
            office_code=case.owning_office)
@@ -246,13 +372,13 @@ def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKi
 
 
 def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Case, packet: Packet,
-                   kind: PacketKind, scan: dict) -> None:
-    if scan["type"] is ScanType.EXCEPTION:
-        _on_exception(session, case, packet, scan["reason"], scan, actor)
-        if scan["reason"] in FAILED_DELIVERY:
+                   kind: PacketKind, scan: Scan) -> None:
+    if scan.type is ScanType.EXCEPTION:
+        _on_exception(session, case, packet, scan.reason, scan, actor)
+        if scan.reason in FAILED_DELIVERY:
             _failed_delivery(session, env, directory, case, packet, kind, scan)
         return
-    if scan["type"] is ScanType.RECEIVED:
+    if scan.type is ScanType.RECEIVED:
         _check_contents(session, case, packet, kind, scan, actor)
         if kind is PacketKind.RETURN and packet.to_office == case.collecting_office:
             notify(session, case, f"您的办件{case.case_no}的原件已退回收件窗口，请携带身份证件领取。")
@@ -262,26 +388,26 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
     data = {"tracking_no": packet.tracking_no, "packet_kind": packet.kind}
     if action is CaseAction.RECEIVE:
         if case.received_at is None:
-            case.received_at = scan["at"]
+            case.received_at = scan.at
         if kind is PacketKind.SUPPLEMENT:
-            case.supplement_received_at = scan["at"]
+            case.supplement_received_at = scan.at
             recompute_due_date(session, case)
     if action is CaseAction.DELIVER:
-        case.delivered_at = scan["at"]
-    transition(session, case, action, actor, at=scan["at"], data=data, client_txn=scan["event_id"],
-               office_code=scan["office_code"])
+        case.delivered_at = scan.at
+    transition(session, case, action, actor, at=scan.at, data=data, client_txn=scan.event_id,
+               office_code=scan.office_code)
     if action is CaseAction.RESULT_AT_WINDOW:
         notify(session, case, f"您的办件{case.case_no}的办理结果已到达收件窗口，请携带身份证件领取。")
 
 
-def _record_one(session: Session, env: Env, actor: Actor, scan: dict, directory) -> dict:
-    if session.exec(select(PacketEvent.id).where(PacketEvent.event_id == scan["event_id"])).first():
-        return {"status": "duplicate"}
-    if not s10.is_valid_tracking_no(scan["tracking_no"]):
-        raise rule("invalid_tracking_no", "邮件号格式或校验位有误，请重新扫描。", "tracking_no")
-    packet = session.exec(select(Packet).where(Packet.tracking_no == scan["tracking_no"]).with_for_update()).first()
+def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> Outcome:
+    packet = session.exec(select(Packet).where(Packet.tracking_no == scan.tracking_no).with_for_update()).first()
     if packet is None:
         raise rule("unknown_packet", "系统中没有这个邮件号。", "tracking_no")
+    # looked up once the packet is locked: a request that sent the same scan at the same moment has
+    # committed by now (what slips through meets the unique constraint)
+    if session.exec(select(PacketEvent.id).where(PacketEvent.event_id == scan.event_id)).first():
+        return Outcome(status="duplicate")
     _check_office(scan, packet, actor)
     if packet.status == PacketStatus.CANCELLED.value:
         raise conflict(message="该邮件已作废（办件撤回时尚未寄出），不能再扫描。")
@@ -289,137 +415,116 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: dict, directory)
                            .order_by(PacketEvent.id)).all()
     # the new scan takes its place by time; the whole history must still make sense
     ordered = sorted([(clock.beijing(e.at), e.id, e.type, e.reason) for e in history] +
-                     [(scan["at"], float("inf"), scan["type"].value, scan["reason"])], key=lambda t: t[:2])
+                     [(scan.at, float("inf"), scan.type.value, scan.reason)], key=lambda t: t[:2])
     latest = ordered[-1][1] == float("inf")
     try:
         status = replay([(ScanType(t), r) for _, _, t, r in ordered], to_office=packet.to_office is not None)
     except InvalidTransition as e:
         raise conflict(message=f"扫描顺序不符：邮件状态为“{PacketStatus(e.current).title}”时不能记录“{e.action}”。"
                        if latest else "该扫描时间早于已有记录，放入历史后顺序不符，请核对扫描时间。") from None
-    _add_event(session, packet, event_id=scan["event_id"], type_=scan["type"], status=status, at=scan["at"],
-               actor=actor, office_code=scan["office_code"], note=scan["note"], reason=scan["reason"],
-               contents=scan["contents"])
+    _add_event(session, packet, event_id=scan.event_id, type_=scan.type, status=status, at=scan.at,
+               actor=actor, office_code=scan.office_code, note=scan.note, reason=scan.reason,
+               contents=scan.contents_data())
     packet.status = status.value
     if latest:
-        packet.last_event_at = scan["at"]
-    if scan["type"] is ScanType.DISPATCHED and packet.dispatched_at is None:
-        packet.dispatched_at = scan["at"]
-        reschedule(session, env.settings, directory, packet, clock.beijing_date(scan["at"]))
-    if scan["type"] in (ScanType.DELIVERED, ScanType.RECEIVED) and packet.arrived_at is None:
-        packet.arrived_at = scan["at"]
+        packet.last_event_at = scan.at
+    if scan.type is ScanType.DISPATCHED and packet.dispatched_at is None:
+        packet.dispatched_at = scan.at
+        reschedule(session, env.settings, directory, packet, clock.beijing_date(scan.at))
+    if scan.type in (ScanType.DELIVERED, ScanType.RECEIVED) and packet.arrived_at is None:
+        packet.arrived_at = scan.at
     session.flush()
-    if scan["type"] is ScanType.DISPATCHED:
-        manifests.close_on_dispatch(session, packet, scan["at"])
+    if scan.type is ScanType.DISPATCHED:
+        manifests.close_on_dispatch(session, packet, scan.at)
     case = session.exec(select(Case).where(Case.id == packet.case_id).with_for_update()).one()
     kind = served_kind(session, packet)
     _follow_route(session, env, directory, case, packet, scan, history, latest)
     _apply_to_case(session, env, directory, actor, case, packet, kind, scan)
-    return {"status": "recorded", "tracking_no": packet.tracking_no, "packet_status": packet.status}
+    return Outcome(status="recorded", tracking_no=packet.tracking_no, packet_status=packet.status)
 
 
-def _record_manifest(session: Session, env: Env, actor: Actor, scan: dict, directory) -> dict:
-    """A sheet's barcode scanned: the same scan for every packet on it, in one transaction. A packet that
-    cannot take it (say, cancelled since the sheet was printed) is reported and leaves the rest alone."""
-    if session.exec(select(ManifestEvent.id).where(ManifestEvent.event_id == scan["event_id"])).first():
-        return {"status": "duplicate"}
-    manifest = manifests.manifest_for_scan(session, actor, scan["manifest_no"], scan["type"].value)
+def _record_manifest(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> ScanResult:
+    """A sheet's barcode scanned: the same scan for every packet on it. A packet that cannot take it
+    (say, cancelled since the sheet was printed) is reported and leaves the rest alone."""
+    manifest = lock_manifest(session, scan.manifest_no)
+    if manifest is None:
+        raise rule("unknown_manifest", "系统中没有这个交接清单号。", "manifest_no")
+    # looked up once the sheet is locked, as a packet's scan is
+    if session.exec(select(ManifestEvent.id).where(ManifestEvent.event_id == scan.event_id)).first():
+        return ScanResult(event_id=scan.event_id, status="duplicate")
+    manifests.check_sheet_scan(session, actor, manifest, scan.type)
     lines = []
     for packet in lookups.manifest_packets(session, manifest):
-        one = {**scan, "manifest_no": None, "tracking_no": packet.tracking_no,
-               "event_id": derived_event_id(scan["event_id"], packet.tracking_no),
-               "note": scan["note"] or f"交接清单{manifest.manifest_no}"}
+        one = scan.model_copy(update={"manifest_no": None, "tracking_no": packet.tracking_no,
+                                      "event_id": derived_event_id(scan.event_id, packet.tracking_no),
+                                      "note": scan.note or f"交接清单{manifest.manifest_no}"})
         try:
             with session.begin_nested():
                 outcome = _record_one(session, env, actor, one, directory)
         except Refused as e:
-            outcome = {"status": "rejected", "error": e.body()["error"]}
-        lines.append({"tracking_no": packet.tracking_no, **{k: v for k, v in outcome.items() if k != "tracking_no"}})
-    if not any(line["status"] == "recorded" for line in lines):
-        raise conflict("manifest_not_applied", "清单上的邮件均不能记录此次扫描，请逐件核对。", packets=lines)
-    manifests.record_manifest_scan(session, actor, manifest, scan, lines)
-    return {"status": "recorded", "manifest_no": manifest.manifest_no, "packets": lines}
+            outcome = Outcome(status="rejected", error=e)
+        lines.append(replace(outcome, tracking_no=packet.tracking_no))
+    if not any(line.status == "recorded" for line in lines):
+        # nothing was written: the sheet is not handed over, and each packet says why
+        return ScanResult(event_id=scan.event_id, status="rejected", packets=tuple(lines),
+                          error=conflict("manifest_not_applied", "清单上的邮件均不能记录此次扫描，请逐件核对。"))
+    session.add(ManifestEvent(event_id=scan.event_id, manifest_id=manifest.id, type=scan.type.value, at=scan.at,
+                              recorded_at=clock.now(), actor=actor.username, role=actor.role,
+                              office_code=scan.office_code,
+                              data={"packets": [{"tracking_no": x.tracking_no, "status": x.status} for x in lines]}))
+    if scan.type is ScanType.DISPATCHED and manifest.handed_over_at is None:
+        manifest.handed_over_at = scan.at
+        session.add(manifest)
+    session.flush()
+    return ScanResult(event_id=scan.event_id, status="recorded", manifest_no=manifest.manifest_no,
+                      packets=tuple(lines))
 
 
-def record_scans(session: Session, env: Env, actor: Actor, scans) -> list[dict]:
+def _record(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> ScanResult:
+    if scan.manifest_no:
+        return _record_manifest(session, env, actor, scan, directory)
+    outcome = _record_one(session, env, actor, scan, directory)
+    return ScanResult(event_id=scan.event_id, status=outcome.status, tracking_no=outcome.tracking_no,
+                      packet_status=outcome.packet_status)
+
+
+def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> list[ScanResult]:
     """Applies a scanner's batch in the order of `at`; one result per scan, in the order given.
-    Each scan commits on its own, so a bad one never undoes the good ones."""
+    Each scan runs in a savepoint: a refused one is rolled back alone, and the caller commits the rest."""
     if actor.role not in SCANNING_ROLES:
         raise forbidden("只有窗口、办理和寄递人员可以扫描。")
-    if not isinstance(scans, list) or not scans:
-        raise bad_request("“scans”应为非空的扫描记录列表。", "scans")
-    if len(scans) > 1000:
-        raise bad_request("每批最多1000条扫描记录。", "scans")
     directory = load_directory(session)
-    results: list[dict | None] = [None] * len(scans)
-    valid = []
-    for i, raw in enumerate(scans):
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        try:
-            valid.append((i, _validated(raw, actor, directory)))
-        except Refused as e:
-            results[i] = {"event_id": event_id, "status": "rejected", "error": e.body()["error"]}
-    seen: set[str] = set()
-    for i, scan in sorted(valid, key=lambda v: (v[1]["at"], v[0])):
-        if scan["event_id"] in seen:
-            results[i] = {"event_id": scan["event_id"], "status": "duplicate"}
+    results: list[ScanResult | None] = [None] * len(batch.scans)
+    ready = []
+    for i, scan in enumerate(batch.scans):
+        if isinstance(scan, Unreadable):
+            results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=scan.error)
             continue
-        seen.add(scan["event_id"])
-        record = _record_manifest if scan["manifest_no"] else _record_one
         try:
-            outcome = record(session, env, actor, scan, directory)
-            session.commit()
+            ready.append((i, _as_scanned_by(scan, actor, directory)))
         except Refused as e:
-            session.rollback()
-            error = e.body()["error"]
-            outcome = {"status": "rejected", "error": error}
-            if "packets" in error:
-                outcome["packets"] = error.pop("packets")
+            results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=e)
+    seen: set[str] = set()
+    for i, scan in sorted(ready, key=lambda item: (item[1].at, item[0])):
+        if scan.event_id in seen:
+            results[i] = ScanResult(event_id=scan.event_id, status="duplicate")
+            continue
+        seen.add(scan.event_id)
+        try:
+            with session.begin_nested():
+                results[i] = _record(session, env, actor, scan, directory)
+        except Refused as e:
+            results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=e)
         except IntegrityError:  # the same event_id recorded by a concurrent request
-            session.rollback()
-            outcome = {"status": "duplicate"}
-        results[i] = {"event_id": scan["event_id"], **outcome}
+            results[i] = ScanResult(event_id=scan.event_id, status="duplicate")
     return results
 
 
-def confirm_manifest_receipt(session: Session, env: Env, actor: Actor, manifest_no: str, body: dict) -> dict:
-    """The receiving party counts a sheet: packets here arrive (signed for by their addressee office, or
-    arrived at a hub), packets missing or extra get an exception event each."""
-    directory = load_directory(session)
-    now = clock.now()
+# -- the receiving party's count of a sheet --------------------------------------------------------
 
-    def record(packet: Packet, type_: ScanType, office: str | None, reason: str | None = None, note: str = ""):
-        scan = {"event_id": derived_event_id(f"receipt:{manifest_no.strip().upper()}", packet.tracking_no),
-                "type": type_, "tracking_no": packet.tracking_no, "manifest_no": None, "at": now,
-                "office_code": office, "note": note, "reason": reason, "contents": None}
-        try:
-            with session.begin_nested():
-                _record_one(session, env, actor, scan, directory)
-        except Refused:
-            pass  # the packet's own history already says where it is (received, lost, cancelled)
-
-    def arrival(packet: Packet, office: str | None) -> None:
-        post = directory.post(office)
-        if post is None:
-            return
-        if office == packet.to_office and actor.role in ("clerk", "officer"):
-            record(packet, ScanType.RECEIVED, office)
-        elif post.kind == "hub":
-            record(packet, ScanType.ARRIVED_HUB, office)
-
-    def exception(packet: Packet, reason: str, note: str, office: str | None) -> None:
-        record(packet, ScanType.EXCEPTION, office, reason, note)
-
-    answer = custody.confirm_receipt(session, actor, manifest_no, body, arrival, exception)
-    session.commit()
-    return answer
-
-
-def _receiver(actor: Actor, manifest: Manifest, body: dict) -> str | None:
+def _receiver(actor: Actor, manifest: Manifest, office: str | None) -> str | None:
     """The receiving party confirms: staff of the office a sheet went to, or the courier it went to."""
     kind, _, key = manifest.to_party.partition(":")
-    office = body.get("office_code")
-    if office is not None and not isinstance(office, str):
-        raise bad_request("“office_code”应为机构代码。", "office_code")
     if kind == "office":
         if actor.office_code != key:
             raise forbidden("只有接收机构的工作人员可以确认该清单。")
@@ -431,28 +536,47 @@ def _receiver(actor: Actor, manifest: Manifest, body: dict) -> str | None:
     return office or actor.office_code
 
 
-def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict,
-                    record_arrival, record_exception) -> dict:
-    """The receiving party's count: the packets scanned on arrival against the sheet. A packet on the
-    sheet but not here, or here but not on the sheet, becomes an exception event with its reason.
+def _arrival(actor: Actor, office: str | None, post, packet: Packet) -> ScanType | None:
+    """How a counted packet arrives: signed for by its addressee office, or arrived at a hub."""
+    if post is None:
+        return None
+    if office == packet.to_office and actor.role in ("clerk", "officer"):
+        return ScanType.RECEIVED
+    return ScanType.ARRIVED_HUB if post.kind == "hub" else None
 
-    `record_arrival(packet, office)` and `record_exception(packet, reason, note, office)` write the
-    custody events (scans own the packet machine)."""
+
+def _count_scan(session: Session, env: Env, actor: Actor, directory, manifest: Manifest, packet: Packet,
+                type_: ScanType, at: datetime, office: str | None, reason: str | None = None,
+                note: str = "") -> None:
+    """A custody event the count records for a packet. Built by the service, not read from a scanner:
+    its reasons include the count's own (missing_from_manifest, not_on_manifest)."""
+    scan = Scan.model_construct(event_id=derived_event_id(f"receipt:{manifest.manifest_no}", packet.tracking_no),
+                                type=type_, tracking_no=packet.tracking_no, manifest_no=None, at=at,
+                                office_code=office, note=note, reason=reason, contents=None)
+    try:
+        with session.begin_nested():
+            _record_one(session, env, actor, scan, directory)
+    except Refused:
+        pass  # the packet's own history already says where it is (received, lost, cancelled)
+
+
+def confirm_manifest_receipt(session: Session, env: Env, actor: Actor, manifest_no: str,
+                             count: ManifestCount) -> ManifestCounted:
+    """The receiving party's count: the packets scanned on arrival against the sheet. Packets here
+    arrive (signed for by their addressee office, or arrived at a hub); a packet on the sheet but not
+    here, or here but not on the sheet, becomes an exception event with its reason."""
     manifest = lock_manifest(session, manifest_no)
     if manifest is None:
         raise not_found("未找到该交接清单。")
-    office = _receiver(actor, manifest, body)
-    scanned = body.get("tracking_nos")
-    if not isinstance(scanned, list) or not all(isinstance(v, str) for v in scanned):
-        raise bad_request("“tracking_nos”应为到达时扫描的邮件号列表。", "tracking_nos")
+    office = _receiver(actor, manifest, count.office_code)
     if manifest.cancelled_at is not None:
         raise conflict("manifest_cancelled", "该交接清单已作废。")
     if manifest.handed_over_at is None:
         raise conflict("not_handed_over", "该交接清单尚未交接（未扫描交寄），不能确认接收。")
     if manifest.confirmed_at is not None:
         raise conflict("already_confirmed", "该交接清单已确认接收。")
-    here = list(dict.fromkeys(v.strip().upper() for v in scanned))
-    sheet = manifest_packets(session, manifest)
+    here = count.tracking_nos
+    sheet = lookups.manifest_packets(session, manifest)
     on_sheet = {p.tracking_no for p in sheet}
     # a packet that never left (cancelled with its case before the sheet was scanned) is not expected
     stayed = [p for p in sheet if p.status in (PacketStatus.CREATED.value, PacketStatus.CANCELLED.value)]
@@ -461,23 +585,26 @@ def confirm_receipt(session: Session, actor: Actor, manifest_no: str, body: dict
     missing = [p for p in listed if p.tracking_no not in here]
     extra_nos = [n for n in here if n not in on_sheet]
     extra = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.tracking_no.in_(extra_nos)))}
+    directory, now = load_directory(session), clock.now()
     for packet in received:
-        record_arrival(packet, office)
+        arrival = _arrival(actor, office, directory.post(office), packet)
+        if arrival is not None:
+            _count_scan(session, env, actor, directory, manifest, packet, arrival, now, office)
     for packet in missing:
-        record_exception(packet, "missing_from_manifest", f"交接清单{manifest.manifest_no}上有此件，接收时未见实物。",
-                         office)
+        _count_scan(session, env, actor, directory, manifest, packet, ScanType.EXCEPTION, now, office,
+                    "missing_from_manifest", f"交接清单{manifest.manifest_no}上有此件，接收时未见实物。")
     for number in extra_nos:
         if number in extra:
-            record_exception(extra[number], "not_on_manifest",
-                             f"随交接清单{manifest.manifest_no}到达，但不在清单上。", office)
-    now = clock.now()
+            _count_scan(session, env, actor, directory, manifest, extra[number], ScanType.EXCEPTION, now, office,
+                        "not_on_manifest", f"随交接清单{manifest.manifest_no}到达，但不在清单上。")
+    counted = ManifestCounted(manifest_no=manifest.manifest_no, received=len(received),
+                              missing=[p.tracking_no for p in missing], extra=extra_nos,
+                              unknown=[n for n in extra_nos if n not in extra],
+                              not_sent=[p.tracking_no for p in stayed])
     manifest.confirmed_at = now
-    answer = {"manifest_no": manifest.manifest_no, "received": len(received),
-              "missing": [p.tracking_no for p in missing], "extra": extra_nos,
-              "unknown": [n for n in extra_nos if n not in extra], "not_sent": [p.tracking_no for p in stayed]}
     session.add(manifest)
     session.add(ManifestEvent(event_id=f"receipt:{manifest.manifest_no}", manifest_id=manifest.id, type="receipt",
                               at=now, recorded_at=now, actor=actor.username, role=actor.role, office_code=office,
-                              data={k: answer[k] for k in ("received", "missing", "extra", "unknown", "not_sent")}))
+                              data={k: v for k, v in asdict(counted).items() if k != "manifest_no"}))
     session.flush()
-    return answer
+    return counted

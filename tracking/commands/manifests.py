@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Annotated
 
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session, select
 
 from config import clock
@@ -14,17 +17,60 @@ from mailing.states import PacketStatus, ScanType
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet
 from routing.reference import directory as load_directory
 from tracking.model.context import Actor
-from tracking.model.errors import bad_request, conflict, forbidden, not_found, rule
+from tracking.model.errors import conflict, forbidden, not_found, rule
+from tracking.model.inputs import INVALID_REQUEST, MAX_NAME, Command, fold, text
 from tracking.model.lookups import MANIFEST_ROLES
 
 MAX_PACKETS = 500
 
 
-def _party(session: Session, actor: Actor, value, courier_name: Callable[[str], str | None]) -> str:
-    """`courier:USERNAME` (an active courier) or `office:CODE` (another office): its display name."""
-    kind, colon, key = value.partition(":") if isinstance(value, str) else ("", "", "")
+def _compact(value: str) -> str:
+    return "".join(fold(value).split()).upper()
+
+
+ScannedNumber = Annotated[text(64, required=True), AfterValidator(_compact)]
+"""A tracking or sheet number as a scanner reads it or a person types it: full-width folded, spaces
+dropped, upper case; not yet checked."""
+
+
+def _party_ref(value: str) -> str:
+    kind, colon, key = value.partition(":")
     if kind not in ("courier", "office") or not colon:
-        raise bad_request("接收方应写作 courier:用户名 或 office:机构代码。", "to_party")
+        raise PydanticCustomError(INVALID_REQUEST, "接收方应写作 courier:用户名 或 office:机构代码。")
+    return f"{kind}:{key.strip()}"
+
+
+def _distinct_valid(numbers: list[str]) -> list[str]:
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise PydanticCustomError(INVALID_REQUEST, f"邮件号重复：{'、'.join(repeated)}。",
+                                  {"tracking_nos": repeated})
+    bad = [n for n in numbers if not s10.is_valid_tracking_no(n)]
+    if bad:
+        raise PydanticCustomError("invalid_tracking_no", f"邮件号格式或校验位有误：{'、'.join(bad)}。",
+                                  {"tracking_nos": bad})
+    return numbers
+
+
+class NewManifest(Command):
+    """A handover sheet to make: who takes it over, and the packets on it, each once."""
+
+    to_party: Annotated[text(MAX_NAME, required=True), AfterValidator(_party_ref)]
+    """`courier:USERNAME` or `office:CODE`."""
+    tracking_nos: Annotated[list[ScannedNumber], Field(min_length=1, max_length=MAX_PACKETS),
+                            AfterValidator(_distinct_valid)]
+
+    @property
+    def party(self) -> tuple[str, str]:
+        """(kind, key): ("courier", username) or ("office", code)."""
+        kind, _, key = self.to_party.partition(":")
+        return kind, key
+
+
+def _party_name(session: Session, actor: Actor, command: NewManifest,
+                courier_name: Callable[[str], str | None]) -> str:
+    """The display name of the party a sheet goes to: an active courier, or another office."""
+    kind, key = command.party
     if kind == "courier":
         name = courier_name(key)
         if name is None:
@@ -38,31 +84,14 @@ def _party(session: Session, actor: Actor, value, courier_name: Callable[[str], 
     return post.name
 
 
-def _tracking_nos(value) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise bad_request("“tracking_nos”应为非空的邮件号列表。", "tracking_nos")
-    if len(value) > MAX_PACKETS:
-        raise bad_request(f"一张交接清单最多{MAX_PACKETS}个邮件。", "tracking_nos")
-    numbers = [v.strip().upper() for v in value]
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-    if repeated:
-        raise bad_request(f"邮件号重复：{'、'.join(repeated)}。", "tracking_nos",
-                      tracking_nos=repeated)
-    bad = [n for n in numbers if not s10.is_valid_tracking_no(n)]
-    if bad:
-        raise rule("invalid_tracking_no", f"邮件号格式或校验位有误：{'、'.join(bad)}。", "tracking_nos",
-                   tracking_nos=bad)
-    return numbers
-
-
-def create_manifest(session: Session, actor: Actor, body: dict,
+def create_manifest(session: Session, actor: Actor, command: NewManifest,
                     courier_name: Callable[[str], str | None]) -> Manifest:
     """Every listed packet must be waiting at the actor's office and on no open sheet; otherwise
     nothing is made and the refusal names the packets at fault."""
     if actor.role not in MANIFEST_ROLES or not actor.office_code:
         raise forbidden("只有窗口或办理人员可以制作交接清单。")
-    numbers = _tracking_nos(body.get("tracking_nos"))
-    to_party_name = _party(session, actor, body.get("to_party"), courier_name)
+    numbers = command.tracking_nos
+    to_party_name = _party_name(session, actor, command, courier_name)
     # locked in a fixed order: two clerks listing the same packets wait for each other, never deadlock
     packets = {p.tracking_no: p for p in session.exec(
         select(Packet).where(Packet.tracking_no.in_(numbers)).order_by(Packet.id).with_for_update())}
@@ -91,7 +120,7 @@ def create_manifest(session: Session, actor: Actor, body: dict,
     day = clock.beijing_date(now).strftime("%Y%m%d")
     serial = next_value(session, f"manifest:{actor.office_code}:{day}")
     manifest = Manifest(manifest_no=f"JJ-{actor.office_code}-{day}-{serial:03d}", from_office=actor.office_code,
-                        to_party=body["to_party"], to_party_name=to_party_name, created_by=actor.username,
+                        to_party=command.to_party, to_party_name=to_party_name, created_by=actor.username,
                         created_at=now)
     session.add(manifest)
     session.flush()
@@ -99,14 +128,6 @@ def create_manifest(session: Session, actor: Actor, body: dict,
         session.add(ManifestItem(manifest_id=manifest.id, packet_id=packets[number].id, position=position))
     session.flush()
     return manifest
-
-
-
-
-
-
-
-
 
 
 def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
@@ -118,23 +139,18 @@ def close_on_dispatch(session: Session, packet: Packet, at: datetime) -> None:
         session.add(manifest)
 
 
-def lock_manifest(session: Session, manifest_no) -> Manifest | None:
-    if not isinstance(manifest_no, str):
-        return None
+def lock_manifest(session: Session, manifest_no: str) -> Manifest | None:
     return session.exec(select(Manifest).where(Manifest.manifest_no == manifest_no.strip().upper())
                         .with_for_update()).first()
 
 
-def manifest_for_scan(session: Session, actor: Actor, manifest_no: str, scan_type: str) -> Manifest:
-    """The sheet a scanner read, if this actor may scan it this way (locked until the scan commits)."""
-    manifest = lock_manifest(session, manifest_no)
-    if manifest is None:
-        raise rule("unknown_manifest", "系统中没有这个交接清单号。", "manifest_no")
+def check_sheet_scan(session: Session, actor: Actor, manifest: Manifest, scan_type: ScanType) -> None:
+    """Whether this actor may scan this sheet (locked by the caller) this way."""
     if manifest.cancelled_at is not None:
         raise conflict("manifest_cancelled", "该交接清单已作废，请按新清单交接。")
-    if scan_type == ScanType.DISPATCHED.value:
+    if scan_type is ScanType.DISPATCHED:
         if session.exec(select(ManifestEvent.id).where(ManifestEvent.manifest_id == manifest.id,
-                                                       ManifestEvent.type == scan_type)).first():
+                                                       ManifestEvent.type == scan_type.value)).first():
             raise conflict("manifest_handed_over", "该交接清单已交接，不能再次交寄。")
         if actor.role in MANIFEST_ROLES and actor.office_code != manifest.from_office:
             raise rule("wrong_office", "该交接清单不是本机构的。", "office_code")
@@ -143,19 +159,6 @@ def manifest_for_scan(session: Session, actor: Actor, manifest_no: str, scan_typ
             raise forbidden(f"该交接清单交给{manifest.to_party_name}，不是您。")
     elif actor.role != "courier":
         raise forbidden("只有寄递人员在处理中心扫描交接清单。")
-    return manifest
-
-
-def record_manifest_scan(session: Session, actor: Actor, manifest: Manifest, scan: dict, lines: list[dict]) -> None:
-    session.add(ManifestEvent(event_id=scan["event_id"], manifest_id=manifest.id, type=scan["type"].value,
-                              at=scan["at"], recorded_at=clock.now(), actor=actor.username, role=actor.role,
-                              office_code=scan["office_code"],
-                              data={"packets": [{"tracking_no": x["tracking_no"], "status": x["status"]}
-                                                for x in lines]}))
-    if scan["type"] is ScanType.DISPATCHED and manifest.handed_over_at is None:
-        manifest.handed_over_at = scan["at"]
-        session.add(manifest)
-    session.flush()
 
 
 def cancel_manifest(session: Session, actor: Actor, manifest_no: str) -> Manifest:
@@ -177,11 +180,3 @@ def cancel_manifest(session: Session, actor: Actor, manifest_no: str) -> Manifes
                               office_code=actor.office_code))
     session.flush()
     return manifest
-
-
-
-
-
-
-
-
