@@ -1,6 +1,8 @@
 """Where people are sent: the public tracking page and electronic-result downloads, absolute."""
 from __future__ import annotations
 
+from flask import url_for
+
 from config.settings import Settings
 
 
@@ -26,3 +28,33 @@ def timeline_answer(timeline: dict) -> dict:
         token = result.pop("token")
         result["url"] = delivery_path(token) if token else None
     return timeline
+
+
+# -- the documents staff print, as the API answers link them -----------------------------------
+
+def label_path(tracking_no: str) -> str:
+    return url_for("api.packet_label_pdf", tracking_no=tracking_no)
+
+
+def receipt_path(case_no: str) -> str:
+    return url_for("api.receipt_pdf", case_no=case_no)
+
+
+def with_packet_links(view: dict) -> dict:
+    view["label_url"] = label_path(view["tracking_no"])
+    return view
+
+
+def with_case_links(view: dict) -> dict:
+    """A case view (tracking.reads.views.case_view) with its receipt's and labels' addresses."""
+    view["receipt_url"] = receipt_path(view["case_no"])
+    view["label_url"] = label_path(view["tracking_no"]) if view.get("tracking_no") else None
+    for packet in view.get("packets", []):
+        with_packet_links(packet)
+    return view
+
+
+def with_manifest_links(view: dict) -> dict:
+    view["pdf_url"] = url_for("api.manifest_pdf", manifest_no=view["manifest_no"])
+    view["labels_url"] = url_for("api.manifest_labels_pdf", manifest_no=view["manifest_no"])
+    return view

@@ -9,29 +9,50 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
-from wtforms.validators import ValidationError
 from sqlmodel import select
+from wtforms.validators import ValidationError
 
-from app.addresses import delivery_path, timeline_answer
-from app.http_errors import status_of
 from app import idempotency
+from app.addresses import (
+    delivery_path,
+    label_path,
+    receipt_path,
+    timeline_answer,
+    with_case_links,
+    with_manifest_links,
+    with_packet_links,
+)
+from app.http_errors import status_of
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
+from app.users import (
+    Credentials,
+    authenticate,
+    courier_name,
+    display_name,
+    issue_token,
+    user_for_token,
+)
 from app.web import csrf, env, page_error
-from app.users import Credentials, authenticate, courier_name, display_name, issue_token, user_for_token
 from config import clock
+from labels import label, manifest, notices, receipt, zpl
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
-from labels import label, manifest, notices, receipt, zpl
-from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
+from tracking.commands import (
+    custody,
+    decisions,
+    evaluations,
+    follow_ups,
+    intake,
+    manifests,
+)
 from tracking.model import lookups
-from tracking.reads import documents, timeline, views
-from tracking.model.errors import Refused, bad_request
-from tracking.model.states import CaseStatus
-from tracking.model.errors import unauthenticated
+from tracking.model.errors import Refused, bad_request, unauthenticated
 from tracking.model.inputs import parse
+from tracking.model.states import CaseStatus
+from tracking.reads import documents, timeline, views
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -173,7 +194,7 @@ def _packet_ref(packet) -> dict | None:
     if packet is None:
         return None
     return {"tracking_no": packet.tracking_no, "kind": packet.kind,
-            "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
+            "label_url": label_path(packet.tracking_no)}
 
 
 def _case_answer(case, **extra) -> dict:
@@ -194,8 +215,8 @@ def create_case():
     made = intake.register_case(g.db, env(), g.actor, cmd)
     case, packet = made.case, made.packet
     answer = {**_case_answer(case), "tracking_no": packet.tracking_no, "check_code": made.check_code,
-              "route": packet.route, "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
-              "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf"}
+              "route": packet.route, "receipt_url": receipt_path(case.case_no),
+              "label_url": label_path(packet.tracking_no)}
     g.db.commit()
     return answer, 201
 
@@ -227,7 +248,7 @@ def list_cases():
 @bp.get("/cases/<case_no>")
 @staff
 def get_case(case_no):
-    return views.case_view(g.db, env(), g.actor, case_no)
+    return with_case_links(views.case_view(g.db, env(), g.actor, case_no))
 
 
 def _sent_answer(made: decisions.SentPacket, **extra) -> dict:
@@ -319,7 +340,7 @@ def handover(case_no):
 @bp.get("/packets/<tracking_no>")
 @staff
 def packet(tracking_no):
-    return views.packet_for_staff(g.db, g.actor, tracking_no)
+    return with_packet_links(views.packet_for_staff(g.db, g.actor, tracking_no))
 
 
 @bp.post("/packets/<tracking_no>/replacement")
@@ -377,7 +398,7 @@ def manifest_receipt(manifest_no):
 @creating
 def manifest_cancel(manifest_no):
     made = manifests.cancel_manifest(g.db, g.actor, manifest_no)
-    answer = views.manifest_answer(made, lookups.manifest_packets(g.db, made))
+    answer = with_manifest_links(views.manifest_answer(made, lookups.manifest_packets(g.db, made)))
     g.db.commit()
     return answer, 200
 
@@ -461,7 +482,7 @@ def notice_pdf(case_no, kind):
 def create_manifest():
     made = manifests.create_manifest(g.db, g.actor, parse(manifests.NewManifest, body()),
                                      lambda name: courier_name(g.db, name))
-    answer = views.manifest_answer(made, lookups.manifest_packets(g.db, made))
+    answer = with_manifest_links(views.manifest_answer(made, lookups.manifest_packets(g.db, made)))
     g.db.commit()
     return answer, 201
 
@@ -469,7 +490,7 @@ def create_manifest():
 @bp.get("/manifests/<manifest_no>")
 @staff
 def get_manifest(manifest_no):
-    return views.manifest_answer(*lookups.view_manifest(g.db, g.actor, manifest_no))
+    return with_manifest_links(views.manifest_answer(*lookups.view_manifest(g.db, g.actor, manifest_no)))
 
 
 @bp.get("/manifests/<manifest_no>.pdf")

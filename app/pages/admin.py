@@ -5,11 +5,20 @@ function of app.users or app.reference_admin (which writes the audit row in the 
 commits."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlmodel import select
 
-from app import users as accounts
 from app import reference_admin as reference
+from app import users as accounts
 from app.audit import AUDIT_ACTIONS, TARGET_KINDS, audit_log
 from app.reference_admin import MatterEdit, OfficeEdit
 from app.users import ROLES, NewUser, PasswordReset, User, UserEdit, account_rules

@@ -11,6 +11,7 @@ import re
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from app.addresses import with_case_links
 from app.http_errors import status_of
 from app.web import committed, env, once, page_error, role_required
 from routing.reference import department_names, search_matters
@@ -321,7 +322,7 @@ def confirm(matter_code):
 def done(case_no):
     # case_view lets only the two offices' staff in (403 for another hall) and gives the check code,
     # unsealed, to the collecting office alone; the read goes to the access log
-    case = views.case_view(g.db, env(), g.actor, case_no)
+    case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     if "check_code" not in case:
         abort(403)
     return render_template("intake/done.html", case=case,

@@ -1,17 +1,27 @@
 """交接清单: handover sheets built, printed, voided and counted by windows and offices (/manifests)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlmodel import select
 
+from app.addresses import with_manifest_links
 from app.http_errors import status_of
 from app.users import User, courier_name, display_name
 from app.web import committed, env, field_errors, once, role_required, typed
 from tracking.commands import custody, manifests
 from tracking.model import lookups
-from tracking.reads import desks, views
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, parse
+from tracking.reads import desks, views
 
 bp = Blueprint("manifests", __name__, url_prefix="/manifests")
 
@@ -111,7 +121,7 @@ def index():
 
 def _sheet(manifest_no: str):
     made, packets = lookups.view_manifest(g.db, g.actor, manifest_no)
-    return made, views.manifest_answer(made, packets)
+    return made, with_manifest_links(views.manifest_answer(made, packets))
 
 
 def _render_sheet(manifest_no: str, errors=None, scanned=(), status=200):

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from app.addresses import with_case_links
 from app.http_errors import status_of
 from app.web import committed, env, once, role_required, typed
 from config import clock
@@ -17,10 +27,10 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.commands import custody, decisions, follow_ups
 from tracking.model import lookups, states
-from tracking.reads import desks, views
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, parse
 from tracking.model.states import CaseAction, CaseStatus
+from tracking.reads import desks, views
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 DESK_ROWS = 50  # a queue longer than this shows its most urgent cases and links to the whole list
@@ -136,7 +146,7 @@ def confirm_receipt():
 def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None = None, form=None,
                status: int = 200):
     g.db.rollback()  # whatever a refused step left half-done is never committed by the page's own reads
-    case = views.case_view(g.db, env(), g.actor, case_no)
+    case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     mine = case["owning_office"]["code"] == g.actor.office_code
     current = CaseStatus(case["status"])
     may = {"accept": states.can(current, CaseAction.ACCEPT),
@@ -244,7 +254,7 @@ def follow_up(case_no):
 def done(case_no):
     """The confirmation after a decision or a rejection: the case number large, and the label of the
     packet this office now sends (the paper result, or the originals going back)."""
-    case = views.case_view(g.db, env(), g.actor, case_no)
+    case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     if case["owning_office"]["code"] != g.actor.office_code or case["status"] not in (
             CaseStatus.DECIDED.value, CaseStatus.RESULT_IN_TRANSIT.value, CaseStatus.REJECTED.value):
         return redirect(url_for(".case", case_no=case_no))

@@ -10,11 +10,11 @@ from app.web import env, field_errors, role_required
 from config import clock
 from labels import charts
 from mailing.states import EXCEPTION_REASONS
-from tracking.reads import statistics as st
-from tracking.reads import views
 from tracking.model.deadlines import STAGE_TITLES, STAGES
 from tracking.model.errors import Refused
 from tracking.model.states import BAD_SCORE, SCORE_TITLES
+from tracking.reads import statistics as st
+from tracking.reads import views
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 

@@ -13,10 +13,10 @@ from app.http_errors import status_of
 from app.ratelimit import rate_limited
 from app.web import committed, env, typed
 from tracking.commands import evaluations
-from tracking.reads import timeline
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, parse
 from tracking.model.states import SCORE_TITLES
+from tracking.reads import timeline
 
 bp = Blueprint("track", __name__, url_prefix="/track")
 

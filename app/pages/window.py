@@ -3,16 +3,26 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from app.addresses import with_case_links, with_packet_links
 from app.http_errors import status_of
 from app.pages.manifests import packets_page
 from app.web import committed, env, once, role_required, typed
 from tracking.commands import decisions
-from tracking.reads import desks, views
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
+from tracking.reads import desks, views
 
 bp = Blueprint("window", __name__, url_prefix="/window")
 
@@ -99,7 +109,7 @@ def _lost_to_replace(case: dict) -> list[dict]:
 
 
 def _case_page(case_no: str, template: str = "window/case.html", errors=None, status: int = 200, **extra):
-    case = views.case_view(g.db, env(), g.actor, case_no)
+    case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     form = request.form if request.method == "POST" else {}
     return make_response(render_template(template, case=case, errors=errors or {}, form=form,
                                          lost=_lost_to_replace(case), check_methods=CHECK_METHODS, **extra), status)
@@ -212,7 +222,7 @@ def replacement(case_no, tracking_no):
 @role_required("clerk")
 def packet(case_no, tracking_no):
     """A packet just made at the window: its number large and its label ready to print."""
-    found = views.packet_for_staff(g.db, g.actor, tracking_no)
+    found = with_packet_links(views.packet_for_staff(g.db, g.actor, tracking_no))
     if found["case_no"] != case_no:
         return redirect(url_for("window.packet", case_no=found["case_no"], tracking_no=found["tracking_no"]))
     return render_template("window/packet.html", packet=found, case_no=case_no)

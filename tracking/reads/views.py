@@ -62,7 +62,6 @@ def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
             if packet.expected_arrival else None, "late": packet_late(packet, clock.beijing_date()),
             "dispatched_at": clock.iso(packet.dispatched_at), "arrived_at": clock.iso(packet.arrived_at),
             "failed_attempts": packet.failed_attempts, "replaces": replaces,
-            "label_url": f"/api/v1/packets/{packet.tracking_no}/label.pdf",
             "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
 
 
@@ -111,8 +110,6 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
                        "materials": case.supplement_materials,
                        "received_at": clock.iso(case.supplement_received_at)}
         if case.supplement_requested_at else None,
-        "receipt_url": f"/api/v1/cases/{case.case_no}/receipt.pdf",
-        "label_url": f"/api/v1/packets/{outbound.tracking_no}/label.pdf" if outbound else None,
         "packets": [packet_view(session, p, case.case_no) for p in packets],
         "deadlines": [st.view() for st in StageClock(session, env.settings).stages(case, packets, clock.beijing_date())],
         "flags": case.flags, "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
@@ -212,6 +209,4 @@ def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
             "created_by": manifest.created_by, "created_at": clock.iso(manifest.created_at),
             "handed_over_at": clock.iso(manifest.handed_over_at), "cancelled_at": clock.iso(manifest.cancelled_at),
             "confirmed_at": clock.iso(manifest.confirmed_at), "count": len(lines),
-            "pieces": sum(line["pieces"] for line in lines), "packets": lines,
-            "pdf_url": f"/api/v1/manifests/{manifest.manifest_no}.pdf",
-            "labels_url": f"/api/v1/manifests/{manifest.manifest_no}/labels.pdf"}
+            "pieces": sum(line["pieces"] for line in lines), "packets": lines}
