@@ -27,7 +27,7 @@ def row_payload(row) -> dict:
     return {k: v for k, v in row.model_dump().items() if k not in EXCLUDED}
 
 
-def seal(row, prev_hash: str) -> str:
+def link(row, prev_hash: str) -> str:
     """Links `row` after `prev_hash` and returns its hash (the new head of the chain)."""
     row.prev_hash = prev_hash
     row.hash = event_hash(prev_hash, row_payload(row))

@@ -91,7 +91,7 @@ class ManifestItem(SQLModel, table=True):
     position: int
 
 
-class SealedManifest(Exception):
+class HandedOverManifest(Exception):
     """A handed-over sheet was about to change."""
 
 
@@ -103,10 +103,10 @@ def _handed_over_sheets_never_change(session, _context, _instances) -> None:
     if not touched:
         return
     table = Manifest.__table__
-    sealed = session.execute(select(table.c.id).where(table.c.id.in_(touched),
-                                                      table.c.handed_over_at.is_not(None))).scalars().all()
-    if sealed:
-        raise SealedManifest(f"manifests {sorted(sealed)} were handed over and cannot change")
+    handed_over = session.execute(select(table.c.id).where(table.c.id.in_(touched),
+                                                           table.c.handed_over_at.is_not(None))).scalars().all()
+    if handed_over:
+        raise HandedOverManifest(f"manifests {sorted(handed_over)} were handed over and cannot change")
 
 
 class ManifestEvent(SQLModel, table=True):

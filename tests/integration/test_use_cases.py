@@ -503,7 +503,7 @@ def test_a_removed_last_event_is_caught_by_the_head_hash_kept_on_the_packet(db, 
 def test_the_packets_on_a_handed_over_sheet_cannot_change_whatever_code_tries(db, env, intake):
     from datetime import datetime, timezone
 
-    from mailing.tables import Manifest, ManifestItem, SealedManifest
+    from mailing.tables import Manifest, ManifestItem, HandedOverManifest
     sheet = Manifest(manifest_no="JJ-H140902-20260302-901", from_office="H140902", to_party="courier:courier",
                      created_by="clerk", created_at=datetime(2026, 3, 2, 1, tzinfo=timezone.utc))
     db.add(sheet)
@@ -513,11 +513,11 @@ def test_the_packets_on_a_handed_over_sheet_cannot_change_whatever_code_tries(db
     sheet.handed_over_at = datetime(2026, 3, 2, 7, tzinfo=timezone.utc)
     db.add(sheet)
     db.flush()
-    with pytest.raises(SealedManifest), db.begin_nested():  # nothing added
+    with pytest.raises(HandedOverManifest), db.begin_nested():  # nothing added
         db.add(ManifestItem(manifest_id=sheet.id, packet_id=intake.packet.id, position=2))
         db.flush()
     item = db.exec(select(ManifestItem).where(ManifestItem.manifest_id == sheet.id)).one()
     db.delete(item)  # nothing taken away
-    with pytest.raises(SealedManifest):
+    with pytest.raises(HandedOverManifest):
         db.flush()
     db.rollback()

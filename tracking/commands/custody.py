@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from config import clock
 from mailing import s10
-from mailing.chain import seal
+from mailing.chain import link
 from mailing.packets import reroute, reschedule, served_kind
 from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCANNER_REASONS, InvalidTransition, PacketKind,
                             PacketStatus, ScanType, replay)
@@ -243,7 +243,7 @@ def _add_event(session: Session, packet: Packet, *, event_id: str, type_: ScanTy
     event = PacketEvent(event_id=event_id, packet_id=packet.id, type=type_.value, status_after=status.value, at=at,
                         recorded_at=clock.now(), actor=actor.username, role=actor.role, office_code=office_code,
                         note=note, reason=reason, contents=contents, client_txn=event_id)
-    packet.last_hash = seal(event, packet.last_hash)
+    packet.last_hash = link(event, packet.last_hash)
     session.add(event)
     session.add(packet)
     return event

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from config import clock
-from mailing.chain import seal
+from mailing.chain import link
 from mailing.states import InvalidTransition
 from tracking.model import states
 from tracking.model.context import Actor
@@ -20,7 +20,7 @@ def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: da
     ev = CaseEvent(case_id=case.id, type=type_, status_after=case.status, actor=actor.username, role=actor.role,
                    office_code=office_code or actor.office_code, at=at or clock.now(), recorded_at=clock.now(),
                    client_txn=client_txn or actor.txn, data=data or {})
-    case.last_hash = seal(ev, case.last_hash)
+    case.last_hash = link(ev, case.last_hash)
     session.add(ev)
     session.add(case)
     return ev
