@@ -13,41 +13,20 @@ from sqlmodel import select
 from wtforms.validators import ValidationError
 
 from app import idempotency
-from app.addresses import (
-    delivery_path,
-    label_path,
-    receipt_path,
-    timeline_answer,
-    with_case_links,
-    with_manifest_links,
-    with_packet_links,
-)
+from app.addresses import (delivery_path, label_path, receipt_path, timeline_answer, with_case_links,
+                           with_manifest_links, with_packet_links)
 from app.http_errors import status_of
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
-from app.users import (
-    Credentials,
-    authenticate,
-    courier_name,
-    display_name,
-    issue_token,
-    user_for_token,
-)
+from app.users import Credentials, authenticate, courier_name, display_name, issue_token, user_for_token
 from app.web import csrf, env, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
-from tracking.commands import (
-    custody,
-    decisions,
-    evaluations,
-    follow_ups,
-    intake,
-    manifests,
-)
+from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
 from tracking.model import lookups
 from tracking.model.errors import Refused, bad_request, unauthenticated
 from tracking.model.inputs import parse

@@ -5,16 +5,7 @@ function of app.users or app.reference_admin (which writes the audit row in the 
 commits."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    flash,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlmodel import select
 
 from app import reference_admin as reference

@@ -1,16 +1,7 @@
 """交接清单: handover sheets built, printed, voided and counted by windows and offices (/manifests)."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    flash,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from sqlmodel import select
 
 from app.addresses import with_manifest_links

@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import (
-    Blueprint,
-    flash,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 
 from app.addresses import with_case_links, with_packet_links
 from app.http_errors import status_of

@@ -9,13 +9,7 @@ from sqlmodel import select
 
 from tests import pdfs
 from tests.e2e.steps import count
-from tests.helpers import (
-    credit_code,
-    intake_body,
-    person,
-    resident_id,
-    wrong_resident_id,
-)
+from tests.helpers import credit_code, intake_body, person, resident_id, wrong_resident_id
 from tracking.model.tables import AccessLog, Case
 
 START = "/window/intake"

@@ -115,3 +115,20 @@ def test_a_client_asking_too_often_is_slowed_down(staff, frozen, app):
     answers = [track(api, case["case_no"], case["check_code"]).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
     assert_error(track(api, case["case_no"], case["check_code"]), 429, "too_many_requests")
+
+
+def test_a_number_is_found_however_it_was_typed_without_dashes_spaced_or_full_width(staff, frozen):
+    api = staff
+    case = collect(api)
+    digits = case["case_no"].replace("-", "")
+    spaced = f"{digits[:6]} {digits[6:14]} {digits[14:]}"
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in digits)  # full-width digits, as some input methods type them
+    plain = track(api, case["case_no"], case["check_code"])
+    assert plain.status_code == 200
+    for typed in (digits, spaced, wide, case["tracking_no"].lower()):
+        again = track(api, typed, case["check_code"])
+        assert again.status_code == 200 and again.json == plain.json, typed
+    staff_view = api.get(f"/api/v1/cases/{digits}", as_="clerk")
+    assert staff_view.status_code == 200 and staff_view.json["case_no"] == case["case_no"]
+    packet = api.get(f"/api/v1/packets/{case['tracking_no'].lower()}", as_="clerk")
+    assert packet.status_code == 200 and packet.json["tracking_no"] == case["tracking_no"]

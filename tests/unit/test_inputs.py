@@ -9,33 +9,13 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from tracking.model import identity
 from tracking.model.errors import Refused
-from tracking.model.inputs import (
-    BEIJING,
-    MAX_NAME,
-    BeijingDatetime,
-    CaseNo,
-    Command,
-    Copies,
-    CreditCode,
-    DivisionCode,
-    FieldError,
-    Invalid,
-    IsoDate,
-    MobilePhone,
-    Number,
-    OptionalDivisionCode,
-    Phone,
-    RequiredText,
-    ResidentId,
-    StrictFlag,
-    Text,
-    TrackingNo,
-    Username,
-    fold,
-    from_form,
-    parse,
-    text,
-)
+from tracking.model.inputs import (BEIJING, MAX_NAME, BeijingDatetime, CaseNo, Command, Copies, CreditCode,
+                                   DivisionCode, FieldError, Invalid,
+                                   IsoDate, MobilePhone, Number,
+                                   OptionalDivisionCode, Phone,
+                                   RequiredText, ResidentId, StrictFlag,
+                                   Text, TrackingNo, Username, fold,
+                                   from_form, parse, text)
 
 ID_NUMBER = "11010519491231002X"  # the GB 11643 example
 CREDIT_CODE = "91140100MA0K7T3B2" + identity.credit_code_check_char("91140100MA0K7T3B2")

@@ -25,12 +25,11 @@ from routing.calendars import work_calendar
 from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
+from tracking.commands.intake import IdentityCheck
 from tracking.model.context import Actor, Env
 from tracking.model.errors import bad_request, conflict, forbidden, gone, not_found, rule
-from tracking.commands.intake import IdentityCheck
-from tracking.model.inputs import (
-    INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate, StrictFlag, Text, asked, optional, text,
-)
+from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate,
+                                   StrictFlag, Text, asked, optional, text)
 from tracking.model.links import LinkError, delivery_token, read_token
 from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
 from tracking.model.records import case_event, notify, transition

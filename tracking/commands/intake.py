@@ -12,14 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlmodel import Session
 
@@ -35,24 +28,10 @@ from routing.tables import Matter
 from tracking.model import identity
 from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, rule
-from tracking.model.inputs import (
-    INVALID_REQUEST,
-    MAX_ADDRESS,
-    MAX_NAME,
-    Command,
-    Copies,
-    CreditCode,
-    DivisionCode,
-    MobilePhone,
-    Name,
-    OptionalDivisionCode,
-    Phone,
-    asked,
-    ResidentId,
-    StrictFlag,
-    Text,
-    text,
-)
+from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, CreditCode,
+                                   DivisionCode, MobilePhone, Name,
+                                   OptionalDivisionCode, Phone, ResidentId,
+                                   StrictFlag, Text, asked, text)
 from tracking.model.records import case_event
 from tracking.model.tables import Case
 

@@ -1,15 +1,6 @@
-"""The law's clock: each stage of a case has a due date in working days, and the sweep acts on it.
-
-Stages and who answers for them:
-  dispatch           collecting office sends the materials within 1 working day of intake
-  receipt            owning office confirms receipt when the materials arrive
-  supplement_notice  owning office asks for a supplement within 5 working days of receipt, or the
-                     application counts as accepted from receipt (行政许可法 art. 32)
-  decision           owning office decides within the matter's promised days from acceptance
-  result_dispatch    owning office sends the result within 1 working day of the decision
-A stage's `due` is None while it cannot start. A stage is overdue when it is still open after its due
-date, or was done after it. A case rejected or withdrawn leaves its open stages moot, never overdue.
-"""
+"""The sweep: what the law's clock does on its own (deemed acceptances, archiving, promised dates
+moved while a supplement is outstanding, overdue stages marked and told). The stages themselves are in
+tracking.model.deadlines."""
 from __future__ import annotations
 
 from collections.abc import Callable

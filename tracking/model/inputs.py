@@ -23,16 +23,8 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StringConstraints,
-    ValidationError,
-    ValidationInfo,
-)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints,
+                      ValidationError, ValidationInfo)
 from pydantic_core import PydanticCustomError, core_schema
 
 from tracking.model import identity
@@ -600,10 +592,17 @@ def _as_tracking_no(value: str) -> str | None:
     return compact if _S10.fullmatch(compact) else None
 
 
+def plain_number(value: str) -> str:
+    """A case or tracking number as stored, however it was typed or scanned (a path parameter, a
+    barcode scanner's keystrokes); anything else comes back folded, to be found nowhere."""
+    value = fold(value) if isinstance(value, str) else ""
+    return _as_case_no(value) or _as_tracking_no(value) or value.upper()
+
+
 def _case_no(value: str, _context: Mapping[str, Any]) -> str:
     case_no = _as_case_no(value)
     if case_no is None:
-        raise PydanticCustomError(INVALID_REQUEST, "案件编号应为18位数字，例如 140902-20261206-0008。")
+        raise PydanticCustomError(INVALID_REQUEST, "办件编号应为18位数字，例如 140902-20261206-0008。")
     return case_no
 
 
@@ -617,7 +616,7 @@ def _tracking_no(value: str, _context: Mapping[str, Any]) -> str:
 def _number(value: str, _context: Mapping[str, Any]) -> str:
     number = _as_case_no(value) or _as_tracking_no(value)
     if number is None:
-        raise PydanticCustomError(INVALID_REQUEST, "请填写案件编号（18位数字）或邮件号（例如 EA123456785CN）。")
+        raise PydanticCustomError(INVALID_REQUEST, "请填写办件编号（18位数字）或邮件号（例如 EA123456785CN）。")
     return number
 
 

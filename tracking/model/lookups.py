@@ -1,26 +1,21 @@
-"""What the owning office and the collecting window do with a case after intake."""
+"""Finding cases, packets and sheets, and who may see or act on them; the public check-code lock."""
 from __future__ import annotations
 
+import hmac
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from config import clock
-from mailing.tables import Packet
+from mailing.tables import Manifest, ManifestItem, Packet
 from tracking.model.context import Actor, Env
-from tracking.model.errors import forbidden, not_found
-from tracking.model.tables import Case
-from tracking.model.tables import Evaluation
-from mailing.tables import Manifest
-from mailing.tables import ManifestItem
-from tracking.model.tables import TrackLock
-from datetime import datetime
-import hmac
-from datetime import timedelta
-from tracking.model.errors import too_many
+from tracking.model.errors import forbidden, not_found, too_many
+from tracking.model.inputs import plain_number
+from tracking.model.tables import Case, Evaluation, TrackLock
 
 
 def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
-    query = select(Case).where(Case.case_no == case_no)
+    query = select(Case).where(Case.case_no == plain_number(case_no))
     case = session.exec(query.with_for_update() if lock else query).first()
     if case is None:
         raise not_found("未找到该办件。")
@@ -28,7 +23,7 @@ def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
 
 
 def load_packet(session: Session, tracking_no: str) -> Packet:
-    packet = session.exec(select(Packet).where(Packet.tracking_no == tracking_no.upper())).first()
+    packet = session.exec(select(Packet).where(Packet.tracking_no == plain_number(tracking_no))).first()
     if packet is None:
         raise not_found("未找到该邮件。")
     return packet
@@ -105,7 +100,7 @@ def in_scope(query, actor: Actor, directory):
 
 
 def find_case(session: Session, number: str) -> Case | None:
-    number = number.strip().upper()
+    number = plain_number(number)
     case = session.exec(select(Case).where(Case.case_no == number)).first()
     if case is None:
         packet = session.exec(select(Packet).where(Packet.tracking_no == number)).first()

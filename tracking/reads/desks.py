@@ -12,12 +12,12 @@ from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.reads import views
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
 from tracking.model.lookups import piece_count
 from tracking.model.states import SCORE_TITLES, CaseStatus
 from tracking.model.tables import Case, Evaluation, ResultFile
+from tracking.reads import views
 
 # -- the collecting window: packets leaving, pick-ups, … --------------------------------------
 

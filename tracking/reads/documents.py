@@ -16,11 +16,10 @@ from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, Packet
 from routing.reference import directory as load_directory
 from routing.tables import Matter, Office
-from tracking.model.lookups import load_case, load_packet
 from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict, forbidden
-from tracking.model.lookups import manifest_packets, piece_count
 from tracking.model.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
+from tracking.model.lookups import load_case, load_packet, manifest_packets, piece_count
 from tracking.model.tables import AccessLog, Case, CaseEvent
 
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)

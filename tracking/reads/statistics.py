@@ -24,9 +24,9 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor
 from tracking.model.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
+from tracking.model.lookups import in_scope
 from tracking.model.states import BAD_SCORE, SCORE_TITLES, CaseStatus
 from tracking.model.tables import Case, Evaluation
-from tracking.model.lookups import in_scope
 
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
 

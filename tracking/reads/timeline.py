@@ -1,7 +1,6 @@
 """What applicants see without an account: the timeline, and the evaluation at the end."""
 from __future__ import annotations
 
-
 from sqlmodel import Session, select
 
 from config import clock
@@ -13,10 +12,9 @@ from routing.tables import Matter
 from tracking.model.context import Env
 from tracking.model.deadlines import packet_late
 from tracking.model.links import delivery_token
+from tracking.model.lookups import checked_case
 from tracking.model.states import BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseStatus, is_overdue
 from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
-from tracking.model.lookups import checked_case
-
 
 CASE_TEXT = {
     "collected": "窗口已收件，材料待寄出",

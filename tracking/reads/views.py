@@ -7,22 +7,15 @@ from sqlmodel import Session, func, select
 
 from config import clock
 from mailing.states import EXCEPTION_REASONS, NEXT_STEPS, PacketStatus
-from mailing.tables import Packet, PacketEvent
+from mailing.tables import Manifest, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.model.lookups import load_case, load_packet
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGES, StageClock, overdue_cases, packet_late
 from tracking.model.errors import bad_request, forbidden
-from tracking.model.states import CaseStatus, is_overdue
-from tracking.model.tables import AccessLog, Case, CaseEvent
-from tracking.model.tables import Evaluation
-from mailing.tables import Manifest
-from tracking.model.states import SCORE_TITLES
-from tracking.model.states import STATUS_TEXT
-from tracking.model.lookups import in_scope
-from tracking.model.lookups import may_see
-from tracking.model.lookups import piece_count
+from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
+from tracking.model.states import SCORE_TITLES, STATUS_TEXT, CaseStatus, is_overdue
+from tracking.model.tables import AccessLog, Case, CaseEvent, Evaluation
 
 
 def office_ref(directory, code: str | None) -> dict | None:
