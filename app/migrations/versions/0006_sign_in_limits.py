@@ -1,0 +1,24 @@
+"""sign-in limits: wrong check codes counted per case, staff sign-in failures and lockouts
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-07
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""secrets at rest: keyed event chains, sealed result files and idempotent answers
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

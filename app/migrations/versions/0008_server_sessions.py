@@ -1,0 +1,24 @@
+"""server-side page sessions and forced password changes
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
