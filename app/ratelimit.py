@@ -1,39 +1,60 @@
-"""The public door's rate limit: tracking look-ups and evaluations, by the API and the pages alike."""
+"""Per-client limits at the doors anyone can knock on: public tracking look-ups, evaluations, sign-in.
+
+Counted by Flask-Limiter in a moving window of a minute per client address. The counts live where every
+worker sees them (Redis: `TONGBAN_RATE_LIMIT_STORAGE`, or the broker when it is Redis), in memory for the
+embedded default (one process). The API and the pages count into the same window for the same door.
+"""
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+import logging
 
 from flask import current_app, request
+from flask_limiter import Limiter
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
+
 from tracking.model.errors import too_many
 
+log = logging.getLogger(__name__)
+
+# door → (the setting with its limit per minute, the refusal's message)
+DOORS = {"track": ("track_rate_per_minute", "查询过于频繁，请稍后再试。"),
+         "evaluation": ("evaluation_rate_per_minute", "提交过于频繁，请稍后再试。"),
+         "sign_in": ("sign_in_rate_per_minute", "登录尝试过于频繁，请稍后再试。")}
 
 
-class RateLimit:
-    """Per-client sliding window, per process: enough to blunt a scraper at the public door."""
-
-    def __init__(self):
-        self._hits: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, client: str, per_minute: int) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits[client]
-            while hits and now - hits[0] > 60:
-                hits.popleft()
-            if len(hits) >= per_minute:
-                return False
-            hits.append(now)
-            return True
+def storage_uri(settings) -> str:
+    if settings.rate_limit_storage:
+        return settings.rate_limit_storage
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return settings.broker_url
+    return "memory://"
 
 
-# one window per client for the API and the pages: asking by either door counts the same
-public_limit = RateLimit()
+def client() -> str:
+    return request.remote_addr or "?"
 
 
-def rate_limited() -> None:
-    """Refuses (429) a client that asked more often than the setting allows in the last minute."""
-    if not public_limit.allow(request.remote_addr or "?", current_app.config["TONGBAN"].track_rate_per_minute):
-        raise too_many("too_many_requests", "查询过于频繁，请稍后再试。")
+def rate_limited(door: str) -> None:
+    """Refuses (429 too_many_requests) a client that knocked on `door` more often than its setting
+    allows in the last minute; counts this knock otherwise."""
+    setting, message = DOORS[door]
+    limit = RateLimitItemPerMinute(getattr(current_app.config["TONGBAN"], setting))
+    limiter: Limiter = current_app.extensions["tongban"]["limiter"]
+    try:
+        allowed = limiter.limiter.hit(limit, current_app.config["TONGBAN"].rate_limit_prefix, door, client())
+    except StorageError:  # Redis away: the database's locks still bound guessing; say so, answer on
+        log.warning("rate-limit storage unavailable: %s not counted", door, exc_info=True)
+        return
+    if not allowed:
+        raise too_many("too_many_requests", message)
+
+
+def init_app(app) -> None:
+    settings = app.config["TONGBAN"]
+    # one Limiter per app: its storage follows that app's settings; the limits are checked in the views
+    # (only a real look-up counts, and the refusal is the contract's), never by decorating routes
+    limiter = Limiter(key_func=client, storage_uri=storage_uri(settings), strategy="moving-window",
+                      storage_options={"wrap_exceptions": True, "socket_timeout": 2})
+    limiter.init_app(app)
+    app.extensions["tongban"]["limiter"] = limiter

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from sqlmodel import select
 
 from app import reference_admin as reference
+from app import sign_ins
 from app import users as accounts
 from app.audit import AUDIT_ACTIONS, TARGET_KINDS, audit_log
 from app.reference_admin import MatterEdit, OfficeEdit
@@ -25,8 +26,9 @@ PER_PAGE = 50
 OFFICE_KINDS = {"hall": "政务服务大厅", "department": "办理部门", "hub": "邮件处理中心"}
 FIELD_LABELS = {"username": "用户名", "name": "名称", "role": "角色", "office_code": "所属机构", "active": "启用",
                 "password": "密码", "address": "地址", "postcode": "邮政编码", "phone": "电话",
-                "legal_days": "法定办结时限", "promised_days": "承诺办结时限"}
-PASSWORD_WAYS = {"generated": "已改为系统生成的临时密码", "chosen": "已改为管理员设定的密码"}
+                "legal_days": "法定办结时限", "promised_days": "承诺办结时限", "locked": "登录锁定"}
+PASSWORD_WAYS = {"generated": "已改为系统生成的临时密码", "chosen": "已改为管理员设定的密码",
+                 "own": "本人已改为自己的密码"}
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办"}
 JURISDICTIONS = {"household": "户籍地", "subject": "事项所在地（如不动产所在地、迁入地、参保地）",
                  "registration": "登记地"}
@@ -173,7 +175,7 @@ def user(user_id: int):
     office = g.db.get(Office, account.office_code) if account.office_code else None
     history, _total = audit_log(g.db, kind="user", target_id=account.username, limit=20)
     return render_template("admin/user.html", user=account, office=office, history=_audit_rows(history),
-                           tokens=accounts.token_count(g.db, account))
+                           tokens=accounts.token_count(g.db, account), locked_at=sign_ins.locked_since(g.db, account))
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -222,6 +224,18 @@ def enable_user(user_id: int):
     username = account.username
     committed()
     flash(f"账号 {username} 已重新启用，本人可用原密码登录。", "success")
+    return redirect(url_for("admin.user", user_id=user_id), 303)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@role_required("admin")
+def unlock_user(user_id: int):
+    account = _get(User, user_id)
+    unlocked = sign_ins.unlock_user(g.db, g.actor.username, account)
+    username = account.username
+    committed()
+    flash(f"账号 {username} 已解锁，本人可再次登录。" if unlocked else f"账号 {username} 未被锁定。",
+          "success" if unlocked else "info")
     return redirect(url_for("admin.user", user_id=user_id), 303)
 
 

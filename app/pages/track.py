@@ -67,7 +67,7 @@ def _look_up(number: str, check: str):
     if errors:
         return _form(number, errors, 400)
     try:
-        rate_limited()
+        rate_limited("track")
         answer = timeline.track(g.db, env(), number, check)
     except Refused as e:
         return _refused(e, number)
@@ -132,7 +132,7 @@ def evaluation(case_no):
     # a radio button's value is text; the API takes the score as a JSON number only
     data = {"check": check, "score": int(score) if score.isdecimal() else score, "comment": comment}
     try:
-        rate_limited()
+        rate_limited("evaluation")
         try:
             command = parse(evaluations.Evaluation, data)
         except Invalid as e:

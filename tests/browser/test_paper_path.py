@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests import pdfs
@@ -18,16 +17,6 @@ from tests.browser.conftest import sign_in
 from tests.helpers import PASSWORD, resident_id
 
 MONDAY = "2026-03-02"
-
-
-@pytest.fixture
-def fresh_limits(monkeypatch):
-    # the public door's rate limit counts per client address, per process: every browser test comes from
-    # 127.0.0.1, so each starts with a clean count
-    from collections import defaultdict, deque
-
-    import app.ratelimit
-    monkeypatch.setattr(app.ratelimit.public_limit, "_hits", defaultdict(deque))
 
 
 class Scanner:
@@ -71,7 +60,7 @@ def pdf(context, server: str, url: str) -> bytes:
 
 
 def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applicants_phone(
-        server, accounts, browser, context, phone, shots, frozen, fresh_limits):
+        server, accounts, browser, context, phone, shots, frozen):
     frozen.set(f"{MONDAY}T09:00:00+08:00")
 
     # -- the window: 王敏 registers the application ---------------------------------------------------

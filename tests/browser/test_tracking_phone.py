@@ -2,7 +2,6 @@
 least 44 px tall, a timeline that reads at that width, and errors said at the top and next to the field."""
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import conftest as e2e
@@ -14,15 +13,6 @@ api, staff = e2e.api, e2e.staff
 WIDTH = 375
 TARGET = 44  # px: the smallest touch target the pages allow (WCAG 2.5.5, GOV.UK)
 NOT_FOUND = "未找到该办件，请核对编号和查询密码。"
-
-
-@pytest.fixture
-def fresh_limits(monkeypatch):
-    # the public door's rate limit counts per client address, per process: every browser test comes from 127.0.0.1
-    from collections import defaultdict, deque
-
-    import app.ratelimit
-    monkeypatch.setattr(app.ratelimit.public_limit, "_hits", defaultdict(deque))
 
 
 def page_width(page) -> int:
@@ -49,7 +39,7 @@ def font_px(page, selector: str) -> float:
 
 
 def test_the_look_up_form_fits_a_phone_and_says_what_is_wrong_at_the_top_and_at_the_field(
-        server, staff, phone, shots, frozen, fresh_limits):
+        server, staff, phone, shots, frozen):
     case = collect(staff)  # Monday 2 March, 09:00
     record(staff, case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
     frozen.set("2026-03-03T09:00:00+08:00")
@@ -103,7 +93,7 @@ def test_the_look_up_form_fits_a_phone_and_says_what_is_wrong_at_the_top_and_at_
 
 
 def test_an_electronic_result_and_the_evaluation_are_easy_to_use_on_a_phone(
-        server, staff, phone, shots, frozen, fresh_limits):
+        server, staff, phone, shots, frozen):
     case = delivered_electronically(staff, frozen)
     page = phone.new_page()
     page.goto(f"{server}/track/{case['case_no']}")

@@ -72,7 +72,8 @@ ADMIN_PAGES = ["/admin", "/admin/users", "/admin/users/new", "/admin/users/{id}"
                "/admin/offices/H140902/edit", "/admin/matters", "/admin/matters/GA-WFZM-01",
                "/admin/matters/GA-WFZM-01/edit", "/admin/audit"]
 ADMIN_FORMS = ["/admin/users/new", "/admin/users/{id}/edit", "/admin/users/{id}/disable", "/admin/users/{id}/enable",
-               "/admin/users/{id}/password", "/admin/offices/H140902/edit", "/admin/matters/GA-WFZM-01/edit"]
+               "/admin/users/{id}/password", "/admin/users/{id}/unlock", "/admin/offices/H140902/edit",
+               "/admin/matters/GA-WFZM-01/edit"]
 
 
 def test_no_one_but_an_admin_opens_or_posts_to_an_admin_page(admin, db, app):

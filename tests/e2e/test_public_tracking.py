@@ -1,10 +1,14 @@
 """Public tracking: number + check code, nothing personal, the same 404 for every miss, a lock after 10 misses."""
 from __future__ import annotations
 
-from tests.e2e.steps import assert_error, collect, record, track
+from sqlmodel import select
+
+from tests.e2e.steps import assert_error, collect, record, rows, track
 from tests.helpers import intake_body
+from tracking.model.tables import TrackLock
 
 UNKNOWN = "140902-20990101-0001"
+NOT_FOUND = "未找到该办件，请核对编号和查询密码。"
 
 
 def _wrong(code: str) -> str:
@@ -66,7 +70,7 @@ def test_a_case_past_its_due_date_shows_as_overdue(staff, frozen):
     assert track(api, case["case_no"], case["check_code"]).json["overdue"] is True
 
 
-def test_ten_wrong_check_codes_within_an_hour_lock_the_number_for_the_next_hour(staff, frozen):
+def test_ten_wrong_check_codes_within_an_hour_lock_the_case_for_the_next_hour(staff, frozen):
     api = staff
     case = collect(api)
     no, right, wrong = case["case_no"], case["check_code"], _wrong(case["check_code"])
@@ -77,8 +81,8 @@ def test_ten_wrong_check_codes_within_an_hour_lock_the_number_for_the_next_hour(
     locked = track(api, no, right)
     assert locked.status_code == 429 and list(locked.json) == ["error"]
     assert "错误次数过多" in locked.json["error"]["message"]
-    # the lock is on the number string: the same case by its tracking number still answers
-    assert track(api, case["tracking_no"], right).status_code == 200
+    # the lock is on the case: its tracking number is locked with it
+    assert track(api, case["tracking_no"], right).status_code == 429
     frozen.set("2026-03-02T11:08:00+08:00")
     assert track(api, no, right).status_code == 429
     frozen.set("2026-03-02T11:10:00+08:00")  # an hour after the tenth wrong code
@@ -132,3 +136,51 @@ def test_a_number_is_found_however_it_was_typed_without_dashes_spaced_or_full_wi
     assert staff_view.status_code == 200 and staff_view.json["case_no"] == case["case_no"]
     packet = api.get(f"/api/v1/packets/{case['tracking_no'].lower()}", as_="clerk")
     assert packet.status_code == 200 and packet.json["tracking_no"] == case["tracking_no"]
+
+
+def _spellings(case: dict) -> list[str]:
+    """The same case as the attack typed it: every one of these reaches the case."""
+    no, digits = case["case_no"], case["case_no"].replace("-", "")
+    return [no, f"{digits[:6]}\t{digits[6:14]}\t{digits[14:]}", f"\u3000{no}\u3000", f"  {no}  ",
+            case["tracking_no"], case["tracking_no"].lower(), f"\u3000{case['tracking_no'].lower()}\t"]
+
+
+def test_no_spelling_of_a_case_or_its_tracking_number_buys_more_than_ten_wrong_codes(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    right, wrong = case["check_code"], _wrong(case["check_code"])
+    padded = case["case_no"] + " " * 20 + "X"  # was a fresh lock key that still found the case
+    # what is not a case or tracking number is refused before any look-up: not found, even with the right code
+    for junk in (padded, padded.replace(" ", "\t"), padded.replace(" ", "\u3000"), case["tracking_no"] + "X"):
+        refused = track(api, junk, right)
+        assert refused.status_code == 404 and refused.json == {"error": {"code": "not_found", "message": NOT_FOUND}}
+    spellings = _spellings(case)
+    for n in range(10):  # ten wrong codes in all, spread over every spelling
+        assert track(api, spellings[n % len(spellings)], wrong).status_code == 404
+    for spelling in spellings:
+        locked = track(api, spelling, right)
+        assert locked.status_code == 429, spelling
+        assert locked.json["error"]["code"] == "too_many_attempts"
+    # one budget, kept under the case number
+    assert [(lock.number, lock.failures) for lock in rows(db, select(TrackLock))] == [(case["case_no"], 10)]
+
+
+def test_an_unknown_well_formed_number_has_a_budget_of_its_own(staff, frozen, db):
+    api = staff
+    case = collect(api)
+    for _ in range(10):
+        assert track(api, UNKNOWN.replace("-", " "), "123456").status_code == 404
+    assert track(api, UNKNOWN, "123456").status_code == 429
+    assert [(lock.number, lock.failures) for lock in rows(db, select(TrackLock))] == [(UNKNOWN, 10)]
+    assert track(api, case["case_no"], case["check_code"]).status_code == 200  # another case is not touched
+
+
+def test_a_right_code_spends_nothing_of_the_budget(staff, frozen):
+    api = staff
+    case = collect(api)
+    for _ in range(9):
+        assert track(api, case["case_no"], _wrong(case["check_code"])).status_code == 404
+    for _ in range(5):
+        assert track(api, case["tracking_no"], case["check_code"]).status_code == 200
+    assert track(api, case["case_no"], _wrong(case["check_code"])).status_code == 404  # the tenth
+    assert track(api, case["case_no"], case["check_code"]).status_code == 429

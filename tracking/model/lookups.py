@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from sqlalchemy import and_, case as case_when, literal, null, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import UTCDateTime
 from mailing.tables import Manifest, ManifestItem, Packet
 from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, not_found, too_many
-from tracking.model.inputs import plain_number
+from tracking.model.inputs import plain_number, well_formed_number
 from tracking.model.tables import Case, Evaluation, TrackLock
 
 
@@ -52,10 +55,14 @@ def manifest_packets(session: Session, manifest: Manifest) -> list[Packet]:
 
 
 def may_see_manifest(actor: Actor, manifest: Manifest) -> bool:
-    """The office that handed over, and the party that takes over."""
-    if actor.role in MANIFEST_ROLES and actor.office_code == manifest.from_office:
-        return True
-    return manifest.to_party in (f"courier:{actor.username}", f"office:{actor.office_code}")
+    """Staff of the office that handed over, and the party that takes over: the courier a sheet names,
+    or the staff (and, for a hub, the couriers) of the office it goes to. Nobody else, by role alone."""
+    kind, _, key = manifest.to_party.partition(":")
+    if kind == "courier":
+        taker = actor.role == "courier" and actor.username == key
+    else:
+        taker = actor.role in (*MANIFEST_ROLES, "courier") and actor.office_code == key
+    return taker or (actor.role in MANIFEST_ROLES and actor.office_code == manifest.from_office)
 
 
 def piece_count(contents: list) -> int:
@@ -70,7 +77,9 @@ def supervised_city(actor: Actor, directory) -> str | None:
 
 
 def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
-    """(may see the case, may see personal data in full)."""
+    """(may see the case, may see personal data in full). Clerks and officers of the case's two offices
+    see it in full, supervisors over either office masked; couriers see no case (they carry packets, whose
+    views hold no personal data) and admins none (accounts and reference data are theirs, not cases)."""
     if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office):
         return True, True
     if actor.role == "supervisor":
@@ -87,7 +96,7 @@ def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
 
 
 def in_scope(query, actor: Actor, directory):
-    """Limits a query over cases to those the actor's office may see."""
+    """Limits a query over cases to those the actor's office may see (the same rule as may_see)."""
     if actor.role in ("clerk", "officer"):
         return query.where((Case.collecting_office == actor.office_code) | (Case.owning_office == actor.office_code))
     if actor.role == "supervisor":
@@ -100,7 +109,7 @@ def in_scope(query, actor: Actor, directory):
 
 
 def find_case(session: Session, number: str) -> Case | None:
-    number = plain_number(number)
+    """The case a plain number (see inputs.plain_number) names: by its case number or a packet's tracking number."""
     case = session.exec(select(Case).where(Case.case_no == number)).first()
     if case is None:
         packet = session.exec(select(Packet).where(Packet.tracking_no == number)).first()
@@ -109,26 +118,45 @@ def find_case(session: Session, number: str) -> Case | None:
 
 
 def checked_case(session: Session, env: Env, number: str, check: str | None) -> Case:
-    """The case for number and check code; the same 404 for unknown and wrong; a lock after 10 wrong."""
-    number = (number or "").strip().upper()[:40]
-    now = clock.now()
-    lock = session.get(TrackLock, number)
-    if lock and lock.locked_until and clock.beijing(lock.locked_until) > now:
-        raise too_many("too_many_attempts", "查询密码错误次数过多，请一小时后再试。")
+    """The case for number and check code; the same 404 for a malformed or unknown number and a wrong
+    code. Every spelling of every number of a case shares the case's budget of LOCK_AFTER wrong codes an
+    hour (an unknown number has a budget of its own), so no padding or second number buys more guesses."""
+    number = plain_number(number)
+    if not well_formed_number(number):
+        raise not_found(NOT_FOUND)
     case = find_case(session, number)
     good = case is not None and isinstance(check, str) and \
         hmac.compare_digest(check.strip().encode(), env.sealer.open(case.check_code_sealed).encode())
+    if not _counted(session, case.case_no if case else number, wrong=not good):
+        raise too_many("too_many_attempts", "查询密码错误次数过多，请一小时后再试。")
     if good:
         return case
-    lock = lock or TrackLock(number=number, failures=[])
-    recent = [t for t in lock.failures if clock.beijing(datetime.fromisoformat(t)) > now - LOCK_WINDOW] + [now.isoformat()]
-    lock.failures = recent[-LOCK_AFTER:]
-    if len(recent) >= LOCK_AFTER:
-        lock.locked_until = now + LOCK_WINDOW
-    session.add(lock)
     refusal = not_found(NOT_FOUND)
     refusal.recorded = True  # the wrong code counts: the caller keeps what was written
     raise refusal
+
+
+def _counted(session: Session, key: str, *, wrong: bool) -> bool:
+    """Spends one try of the key's budget (none for a right code) in ONE statement, so concurrent
+    requests on any database count exactly: False when the key is locked. A right code goes through
+    the same statement, waiting for the wrong ones in flight, so it cannot slip past a lock being set."""
+    now, cost, table = clock.now(), int(wrong), TrackLock.__table__
+    c = table.c
+    when = UTCDateTime()
+    # the hour is over (and no lock holds): the count starts again
+    fresh = and_(c.window_start <= now - LOCK_WINDOW, or_(c.locked_until.is_(None), c.locked_until <= now))
+    failures = case_when((fresh, cost), else_=c.failures + cost)
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    statement = insert.values(number=key, failures=cost, window_start=now,
+                              locked_until=now + LOCK_WINDOW if cost >= LOCK_AFTER else None)
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.number],
+        set_={"failures": failures,
+              "window_start": case_when((fresh, literal(now, when)), else_=c.window_start),
+              "locked_until": case_when((failures >= LOCK_AFTER, literal(now + LOCK_WINDOW, when)),
+                                   (fresh, null()), else_=c.locked_until)},
+        where=or_(fresh, c.failures < LOCK_AFTER))
+    return session.execute(statement.returning(c.number)).first() is not None
 
 
 def evaluation_of(session: Session, case: Case) -> Evaluation | None:
