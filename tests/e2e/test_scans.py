@@ -228,3 +228,166 @@ def test_a_scan_names_a_packet_or_a_sheet_and_only_an_exception_has_a_reason(sta
     dispatched = record(api, tn, "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk", reason="lost")
     assert dispatched["packet_status"] == "dispatched"
     assert [(e["type"], e["reason"]) for e in packet_of(api, tn)["events"]] == [("dispatched", None)]
+
+
+# -- who may record which scan on which packet (issue 12 §2; README "Who may scan what") ---------------
+
+def _now(frozen, when: str) -> str:
+    """A scan made at the moment it is sent: the clock is moved there first."""
+    frozen.set(when)
+    return when
+
+
+def _refused(result: dict, code: str) -> dict:
+    assert result["status"] == "rejected" and result["error"]["code"] == code, result
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in result["error"]["message"]), result
+    return result["error"]
+
+
+def _state(db, case_no: str) -> tuple:
+    """The case, its events, its packets and their events and routes, as stored."""
+    from tracking.model.tables import Case, Notification
+    case = rows(db, select(Case).where(Case.case_no == case_no))[0]
+    packets = rows(db, select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))
+    return (case.status, case.flags, [e.type for e in rows(db, select(CaseEvent).where(CaseEvent.case_id == case.id))],
+            [(p.tracking_no, p.status, p.route) for p in packets],
+            [(e.type, e.office_code) for e in rows(db, select(PacketEvent).where(PacketEvent.packet_id.in_(
+                [p.id for p in packets])).order_by(PacketEvent.id))],
+            count(db, Notification))
+
+
+def test_staff_of_an_unrelated_office_cannot_lose_reroute_or_deliver_another_offices_packets(staff, frozen, db):
+    """The attack of issue 12: exception lost, arrived_hub (a misroute through their own office) and a
+    home delivery, each on another office's packet, each refused alone; their own scan goes through."""
+    api = staff
+    api.user("clerk_jz", "clerk", "H140700")      # 晋中市政务服务中心: neither office of the case
+    api.user("officer_yz", "officer", "D140106-GA")  # 迎泽区公安: neither office of the case
+    outbound = collect(api)
+    record(api, outbound["tracking_no"], "dispatched", _now(frozen, "2026-03-02T10:00:00+08:00"), as_="clerk")
+    record(api, outbound["tracking_no"], "arrived_hub", _now(frozen, "2026-03-02T13:00:00+08:00"), "P140900",
+           as_="courier")
+    home = collect(api)  # a paper result on its way to the applicant's door
+    record(api, home["tracking_no"], "dispatched", _now(frozen, "2026-03-02T10:05:00+08:00"), as_="clerk")
+    record(api, home["tracking_no"], "received", _now(frozen, "2026-03-03T09:00:00+08:00"), as_="officer")
+    assert api.post(f"/api/v1/cases/{home['case_no']}/accept", as_="officer").status_code == 200
+    result_no = api.post(f"/api/v1/cases/{home['case_no']}/decision", {"outcome": "approved", "note": "准予"},
+                         as_="officer").json["result_packet"]["tracking_no"]
+    record(api, result_no, "dispatched", _now(frozen, "2026-03-03T11:00:00+08:00"), as_="officer")
+    theirs = collect(api, intake_body(applicant=person(id_number=resident_id("14010619880512431"),
+                                                       division_code="140106")))  # owned by 迎泽区公安
+    record(api, theirs["tracking_no"], "dispatched", _now(frozen, "2026-03-03T11:05:00+08:00"), as_="clerk")
+    before = [_state(db, c["case_no"]) for c in (outbound, home)]
+
+    at = _now(frozen, "2026-03-03T15:00:00+08:00")
+    for attacker in ("clerk_jz", "officer_yz"):
+        results = scans(api, [scan(outbound["tracking_no"], "exception", at, reason="lost"),
+                              scan(outbound["tracking_no"], "arrived_hub", at),
+                              scan(result_no, "delivered", at)], as_=attacker)
+        for result in results:
+            _refused(result, "forbidden")
+    own = scans(api, [scan(outbound["tracking_no"], "exception", at, reason="lost"),
+                      scan(theirs["tracking_no"], "received", at)], as_="officer_yz")
+    assert [r["status"] for r in own] == ["rejected", "recorded"]  # their own packet is signed for
+
+    assert [_state(db, c["case_no"]) for c in (outbound, home)] == before
+    assert case_of(api, outbound["case_no"])["status"] == "in_transit"
+    assert case_of(api, home["case_no"])["status"] == "result_in_transit"
+    assert case_of(api, outbound["case_no"])["flags"] == []
+
+
+def test_a_hub_scan_is_a_couriers_and_a_courier_of_a_hub_scans_as_that_hub(staff, frozen, db):
+    api = staff
+    api.user("courier_xz", "courier", "P140900")   # 忻州 hub: on the route
+    api.user("courier_jz", "courier", "P140700")   # 晋中 hub: off the route
+    case = collect(api)
+    tn = case["tracking_no"]
+    record(api, tn, "dispatched", _now(frozen, "2026-03-02T10:00:00+08:00"), as_="clerk")
+    at = _now(frozen, "2026-03-02T12:00:00+08:00")
+    results = scans(api, [scan(tn, "arrived_hub", at, "P140100"),   # not where this courier works
+                          scan(tn, "arrived_hub", at)], as_="courier_xz")
+    _refused(results[0], "wrong_office")
+    assert results[1]["status"] == "recorded"
+    assert packet_of(api, tn)["events"][-1]["office_code"] == "P140900"  # his hub, unnamed
+
+    at = _now(frozen, "2026-03-02T13:00:00+08:00")
+    line = scans(api, [scan(tn, "departed_hub", at), scan(tn, "departed_hub", at, "H140902")], as_="courier")
+    assert _refused(line[0], "invalid_request")["field"] == "office_code"  # a line courier names the hub
+    _refused(line[1], "wrong_office")                                     # and a hub it is
+    for who in ("clerk", "officer"):
+        _refused(scans(api, [scan(tn, "departed_hub", at)], as_=who)[0], "forbidden")
+
+    at = _now(frozen, "2026-03-02T15:00:00+08:00")
+    record(api, tn, "departed_hub", at, "P140900", as_="courier")
+    record(api, tn, "arrived_hub", _now(frozen, "2026-03-02T18:00:00+08:00"), as_="courier_jz")  # off the route
+    packet = packet_of(api, tn)
+    assert [(e["type"], e["reason"], e["office_code"]) for e in packet["events"][-2:]] == [
+        ("arrived_hub", None, "P140700"), ("exception", "misrouted", "P140700")]
+    assert packet["route"][0]["office_code"] == "H140902" and "P140700" in [s["office_code"] for s in packet["route"]]
+
+
+def test_only_the_courier_who_took_a_result_out_delivers_it_to_the_door(staff, frozen, db):
+    api = staff
+    api.user("courier2", "courier")
+    case = collect(api)
+    record(api, case["tracking_no"], "dispatched", _now(frozen, "2026-03-02T10:00:00+08:00"), as_="clerk")
+    record(api, case["tracking_no"], "received", _now(frozen, "2026-03-03T09:00:00+08:00"), as_="officer")
+    api.post(f"/api/v1/cases/{case['case_no']}/accept", as_="officer")
+    result_no = api.post(f"/api/v1/cases/{case['case_no']}/decision", {"outcome": "approved", "note": "准予"},
+                         as_="officer").json["result_packet"]["tracking_no"]
+    record(api, result_no, "dispatched", _now(frozen, "2026-03-03T11:00:00+08:00"), as_="officer")
+    record(api, result_no, "out_for_delivery", _now(frozen, "2026-03-04T08:00:00+08:00"), "P140100", as_="courier")
+
+    at = _now(frozen, "2026-03-04T10:00:00+08:00")
+    _refused(scans(api, [scan(result_no, "delivered", at)], as_="courier2")[0], "forbidden")
+    _refused(scans(api, [scan(result_no, "delivered", at)], as_="officer")[0], "forbidden")  # its sender
+    assert case_of(api, case["case_no"])["status"] == "result_in_transit"
+    record(api, result_no, "delivered", at, as_="courier")
+    assert case_of(api, case["case_no"])["status"] == "delivered"
+
+
+def test_an_exception_is_recorded_by_whoever_holds_the_packet_or_by_its_sender(staff, frozen, db):
+    api = staff
+    api.user("courier2", "courier")
+    api.user("courier_xz", "courier", "P140900")
+    case = collect(api)
+    tn = case["tracking_no"]
+    record(api, tn, "dispatched", _now(frozen, "2026-03-02T10:00:00+08:00"), as_="clerk")
+    # handed to the network by the office's own scan: any courier holds it until one scans it
+    record(api, tn, "exception", _now(frozen, "2026-03-02T10:30:00+08:00"), as_="courier2", reason="damaged")
+    record(api, tn, "arrived_hub", _now(frozen, "2026-03-02T12:00:00+08:00"), "P140900", as_="courier")
+
+    at = _now(frozen, "2026-03-02T12:30:00+08:00")
+    _refused(scans(api, [scan(tn, "exception", at, reason="damaged")], as_="courier2")[0], "forbidden")
+    _refused(scans(api, [scan(tn, "exception", at, reason="damaged")], as_="officer")[0], "forbidden")
+    record(api, tn, "exception", at, "P140900", as_="courier", reason="damaged")     # holds it
+    record(api, tn, "exception", at, as_="courier_xz", reason="damaged")           # at the same hub
+    record(api, tn, "exception", at, as_="clerk", reason="damaged")                # sent it
+    record(api, tn, "received", _now(frozen, "2026-03-03T09:00:00+08:00"), as_="officer")
+    record(api, tn, "exception", _now(frozen, "2026-03-03T09:10:00+08:00"), as_="officer", reason="damaged")
+    assert [e["actor"] for e in packet_of(api, tn)["events"] if e["type"] == "exception"] == [
+        "courier2", "courier", "courier_xz", "clerk", "officer"]
+
+
+def test_a_packet_on_a_sheet_made_out_to_a_courier_is_taken_over_by_that_courier_only(staff, frozen, db):
+    api = staff
+    api.user("courier2", "courier")
+    case = collect(api)
+    tn = case["tracking_no"]
+    r = api.post("/api/v1/manifests", {"to_party": "courier:courier", "tracking_nos": [tn]}, as_="clerk")
+    assert r.status_code == 201, r.json
+    at = _now(frozen, "2026-03-02T10:00:00+08:00")
+    _refused(scans(api, [scan(tn, "dispatched", at)], as_="courier2")[0], "wrong_office")
+    record(api, tn, "dispatched", at, as_="courier")
+
+
+def test_the_readme_table_of_who_may_scan_what_is_the_rule_the_scans_follow():
+    from pathlib import Path
+
+    from tracking.commands.custody import WHO_MAY_SCAN
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Who may scan what", 1)[1].split("| scan | who may record it | otherwise |", 1)[1]
+    lines = section.split("\n\n", 1)[0].strip().splitlines()[1:]  # the table, below its header
+    table = {cells[0].strip("` "): (cells[1].strip(), cells[2].strip("` "))
+             for cells in (line.strip("|").split(" | ") for line in lines)}
+    assert table == {t.value: ("; or ".join(p.wording for p in who.parties), who.code)
+                     for t, who in WHO_MAY_SCAN.items()}

@@ -2,10 +2,11 @@
 routes, effects on the case), and the receiving party's count of a handover sheet."""
 from __future__ import annotations
 
+import enum
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError, ValidationInfo,
@@ -20,7 +21,7 @@ from mailing.chain import link
 from mailing.packets import reroute, reschedule, served_kind
 from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCANNER_REASONS, InvalidTransition, PacketKind,
                             PacketStatus, ScanType, replay)
-from mailing.tables import Manifest, ManifestEvent, Packet, PacketEvent
+from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from tracking.commands import manifests
 from tracking.commands.manifests import ScannedNumber, lock_manifest
@@ -29,12 +30,13 @@ from tracking.model.context import SYSTEM, Actor, Env
 from tracking.model.deadlines import recompute_due_date
 from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_NAME, BeijingDatetime, Command, Invalid, Text, fold,
-                                   optional, parse, text)
+                                   optional, parse, text, unreadable)
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case
 
 SCANNING_ROLES = {"clerk", "officer", "courier"}
+STAFF = ("clerk", "officer")  # scan as their own office
 MAX_SCANS = 1000  # a scanner that was offline all day sends its day in a few batches
 MANIFEST_SCANS = {ScanType.DISPATCHED, ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB}
 EN_ROUTE = {ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB, ScanType.OUT_FOR_DELIVERY}
@@ -64,6 +66,12 @@ def _refuse(field: str, message: str) -> ValidationError:
         type=PydanticCustomError(INVALID_REQUEST, message), loc=(field,), input=None)])
 
 
+def _readable_id(event_id: str) -> str:
+    if unreadable(event_id):
+        raise PydanticCustomError(INVALID_REQUEST, "扫描编号 event_id 含有无法识别的字符。")
+    return event_id
+
+
 class ContentCheck(Command):
     """One material of a packet, checked on receipt."""
 
@@ -74,7 +82,7 @@ class ContentCheck(Command):
 class Scan(Command):
     """One scan: of a packet (`tracking_no`) or of a handover sheet's barcode (`manifest_no`)."""
 
-    event_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+    event_id: Annotated[str, Field(strict=True, min_length=1, max_length=64), AfterValidator(_readable_id)]
     """The scanner's own id for the scan: sent again, it is a duplicate."""
     type: ScanType
     tracking_no: optional(Annotated[ScannedNumber, AfterValidator(_tracking_no)]) = None
@@ -88,6 +96,16 @@ class Scan(Command):
     """Why an exception was scanned (damaged, lost, misrouted, refused, address_unknown)."""
     contents: list[ContentCheck] | None = None
     """A receipt's check of the materials, item by item."""
+
+    @field_validator("at")
+    @classmethod
+    def _plausible_time(cls, at: datetime, info: ValidationInfo) -> datetime:
+        earliest, latest = (info.context or {}).get("scan_times", (None, None))
+        if earliest is not None and not earliest <= at <= latest:
+            raise PydanticCustomError("implausible_time", "扫描时间不合理，应在{earliest}至{latest}之间（北京时间）。"
+                                                          "请核对扫描设备的时钟。",
+                                      {"earliest": clock.iso(earliest), "latest": clock.iso(latest)})
+        return at
 
     @field_validator("reason")
     @classmethod
@@ -145,7 +163,17 @@ def _one_scan(item: Any, context: dict | None) -> Scan | Unreadable:
         return parse(Scan, item, context=context)
     except Invalid as e:
         event_id = item.get("event_id")
-        return Unreadable(event_id if isinstance(event_id, str) else None, e)
+        # echoed only as the scanner could have sent it: text that the answer can carry
+        readable = isinstance(event_id, str) and len(event_id) <= 64 and not unreadable(event_id)
+        return Unreadable(event_id if readable else None, e)
+
+
+def scan_context(settings) -> dict:
+    """The parse context of a batch from a scanner: the times a scan may carry, by the server's clock
+    (settings scan_ahead_minutes and scan_behind_days). Without it any time from 2000 to 2099 is taken."""
+    now = clock.now()
+    return {"scan_times": (now - timedelta(days=settings.scan_behind_days),
+                           now + timedelta(minutes=settings.scan_ahead_minutes))}
 
 
 class ScanBatch(Command):
@@ -209,26 +237,150 @@ def _wrong_office(message: str) -> Refused:
 
 
 def _as_scanned_by(scan: Scan, actor: Actor, directory) -> Scan:
-    """The rules that need the actor or the directory: a known place, and staff scan as their office."""
+    """The rules that need the actor or the directory: a known place, staff scan as their office, a
+    courier of a hub scans en route as that hub, and a courier's hub scan names a hub (staff may record
+    no hub scan at all: WHO_MAY_SCAN refuses it once the packet is known)."""
     if scan.office_code is not None and directory.post(scan.office_code) is None:
         raise bad_request("扫描地点机构代码不存在。", "office_code")
-    if actor.role in ("clerk", "officer"):
+    if actor.role in STAFF:
         if scan.office_code and scan.office_code != actor.office_code:
             raise _wrong_office("只能以本机构名义扫描。")
         return scan.model_copy(update={"office_code": actor.office_code})
+    if actor.role == "courier" and actor.office_code and scan.type in EN_ROUTE:
+        if scan.office_code and scan.office_code != actor.office_code:
+            raise _wrong_office("处理中心的扫描只能以您所属的处理中心名义记录。")
+        scan = scan.model_copy(update={"office_code": actor.office_code})
+    if actor.role == "courier" and scan.type in (ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB):
+        if scan.office_code is None:
+            raise bad_request("到达或离开处理中心的扫描须注明处理中心代码 office_code。", "office_code")
+        if directory.post(scan.office_code).kind != "hub":
+            raise _wrong_office("到达或离开处理中心的扫描只能在邮件处理中心记录。")
     return scan
 
 
-def _check_office(scan: Scan, packet: Packet, actor: Actor) -> None:
-    type_, office = scan.type, scan.office_code
-    if type_ is ScanType.RECEIVED:
-        if packet.to_office is None or actor.role not in ("clerk", "officer") or actor.office_code != packet.to_office:
-            raise _wrong_office("该邮件不是寄给本机构的，不能签收。")
-    if type_ is ScanType.DISPATCHED and office and office != packet.from_office:
-        raise _wrong_office("该邮件不是从本机构寄出的。" if actor.role in ("clerk", "officer")
-                            else "该邮件应在寄出机构交寄，请核对扫描地点。")
-    if type_ is ScanType.DELIVERED and packet.to_office and office and office != packet.to_office:
+# -- who may record which scan on which packet -----------------------------------------------------
+# WHO_MAY_SCAN is the rule; README "Who may scan what" is the same table in prose (a test compares them).
+
+@dataclass(frozen=True)
+class Scanning:
+    """What the rule reads: who scans, the scan, the packet, its events so far (in time order) and the
+    courier an open handover sheet with it is made out to."""
+
+    actor: Actor
+    scan: Scan
+    packet: Packet
+    history: list[PacketEvent]
+    on_sheet_to: str | None = None
+
+
+def _staff_of(actor: Actor, office: str | None) -> bool:
+    return actor.role in STAFF and office is not None and actor.office_code == office
+
+
+def _sender(s: Scanning) -> bool:
+    return _staff_of(s.actor, s.packet.from_office)
+
+
+def _addressee(s: Scanning) -> bool:
+    return _staff_of(s.actor, s.packet.to_office)
+
+
+def _courier(s: Scanning) -> bool:
+    return s.actor.role == "courier"
+
+
+def _taking_over(s: Scanning) -> bool:
+    return _courier(s) and s.on_sheet_to in (None, s.actor.username)
+
+
+def _carrier(s: Scanning) -> bool:
+    out = [e for e in s.history if e.type == ScanType.OUT_FOR_DELIVERY.value]
+    return _courier(s) and (not out or out[-1].actor == s.actor.username)
+
+
+def _custodian(s: Scanning) -> bool:
+    held = [e for e in s.history if e.type != ScanType.EXCEPTION.value and clock.beijing(e.at) <= s.scan.at]
+    if not held:
+        return _sender(s)  # never scanned: still at the sending office
+    last = held[-1]
+    if last.type == ScanType.DELIVERED.value:
+        return _addressee(s)
+    if last.type == ScanType.DISPATCHED.value and last.role in STAFF:
+        return _courier(s)  # handed to the postal network: the office's scan does not say to which courier
+    if last.role == "courier":
+        return _courier(s) and (s.actor.username == last.actor or
+                                (s.actor.office_code is not None and s.actor.office_code == last.office_code))
+    return _staff_of(s.actor, last.office_code)
+
+
+class Party(enum.Enum):
+    """Someone who may record a scan on a packet: its wording in the README, and the check."""
+
+    SENDER = ("staff of the sending office", _sender)
+    TAKING_OVER = (("the courier taking it over (if it is on an open handover sheet made out to a courier: "
+                    "that courier)"), _taking_over)
+    COURIER = (("a courier (a courier of a hub scans as that hub; a hub off the route is recorded as a "
+                "misroute)"), _courier)
+    ADDRESSEE = ("staff of the addressed office", _addressee)
+    CARRIER = (("the courier carrying it: the one who last scanned it `out_for_delivery`, any courier before "
+                "that"), _carrier)
+    CUSTODIAN = (("whoever holds it: the office or the courier of its last scan that was not an exception, "
+                  "and that courier's hub colleagues; before any scan the sending office, after the office's "
+                  "own `dispatched` any courier, after `delivered` the addressed office"), _custodian)
+
+    def __init__(self, wording: str, check: Callable[[Scanning], bool]):
+        self.wording, self.check = wording, check
+
+
+@dataclass(frozen=True)
+class WhoMayScan:
+    """Who may record one type of scan, and the refusal for anyone else: `wrong_office` where the
+    contract already names it, `forbidden` otherwise."""
+
+    parties: tuple[Party, ...]
+    code: str
+    message: str
+
+    def refusal(self) -> Refused:
+        return _wrong_office(self.message) if self.code == "wrong_office" else forbidden(self.message)
+
+
+WHO_MAY_SCAN: dict[ScanType, WhoMayScan] = {
+    ScanType.DISPATCHED: WhoMayScan((Party.SENDER, Party.TAKING_OVER), "wrong_office",
+                                    "该邮件不是从本机构寄出的，或已列入交给其他寄递人员的交接清单。"),
+    ScanType.ARRIVED_HUB: WhoMayScan((Party.COURIER,), "forbidden", "只有寄递人员可以记录到达处理中心。"),
+    ScanType.DEPARTED_HUB: WhoMayScan((Party.COURIER,), "forbidden", "只有寄递人员可以记录离开处理中心。"),
+    ScanType.OUT_FOR_DELIVERY: WhoMayScan((Party.COURIER,), "forbidden", "只有寄递人员可以记录派送。"),
+    ScanType.DELIVERED: WhoMayScan((Party.CARRIER, Party.ADDRESSEE), "forbidden",
+                                   "只有派送该邮件的寄递人员（寄往机构的，还有收件机构）可以记录妥投。"),
+    ScanType.RECEIVED: WhoMayScan((Party.ADDRESSEE,), "wrong_office", "该邮件不是寄给本机构的，不能签收。"),
+    ScanType.EXCEPTION: WhoMayScan((Party.CUSTODIAN, Party.SENDER), "forbidden",
+                                   "只有当前保管该邮件的一方（机构或寄递人员）或寄出机构可以记录异常。"),
+}
+
+
+def _may_record(session: Session, actor: Actor, scan: Scan, packet: Packet, history: list[PacketEvent]) -> None:
+    """Refuses a scan its actor may not record on this packet (WHO_MAY_SCAN), and a place that does not
+    fit the packet: a dispatch away from the sending office, a delivery at another office."""
+    who = WHO_MAY_SCAN[scan.type]
+    scanning = Scanning(actor, scan, packet, sorted(history, key=lambda e: (clock.beijing(e.at), e.id)),
+                        _on_sheet_to(session, packet) if scan.type is ScanType.DISPATCHED else None)
+    if not any(party.check(scanning) for party in who.parties):
+        raise who.refusal()
+    office = scan.office_code
+    if scan.type is ScanType.DISPATCHED and office and office != packet.from_office:
+        raise _wrong_office("该邮件应在寄出机构交寄，请核对扫描地点。")
+    if scan.type is ScanType.DELIVERED and packet.to_office and office and office != packet.to_office:
         raise _wrong_office("该邮件的收件机构不是这里，不能在此投递。")
+
+
+def _on_sheet_to(session: Session, packet: Packet) -> str | None:
+    """The courier an open handover sheet with this packet is made out to (None: no such sheet)."""
+    party = session.exec(select(Manifest.to_party).join(ManifestItem, ManifestItem.manifest_id == Manifest.id)
+                         .where(ManifestItem.packet_id == packet.id, Manifest.handed_over_at.is_(None),
+                                Manifest.cancelled_at.is_(None))).first()
+    kind, _, name = (party or "").partition(":")
+    return name if kind == "courier" else None
 
 
 def derived_event_id(event_id: str, suffix: str) -> str:
@@ -400,7 +552,9 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
         notify(session, case, f"您的办件{case.case_no}的办理结果已到达收件窗口，请携带身份证件领取。")
 
 
-def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> Outcome:
+def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory, *, checked: bool = True) -> Outcome:
+    """One scan of one packet. `checked=False` only for the events a sheet's count records, which are the
+    receiving party's by the sheet's own rule (confirm_manifest_receipt)."""
     packet = session.exec(select(Packet).where(Packet.tracking_no == scan.tracking_no).with_for_update()).first()
     if packet is None:
         raise rule("unknown_packet", "系统中没有这个邮件号。", "tracking_no")
@@ -408,11 +562,12 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory)
     # committed by now (what slips through meets the unique constraint)
     if session.exec(select(PacketEvent.id).where(PacketEvent.event_id == scan.event_id)).first():
         return Outcome(status="duplicate")
-    _check_office(scan, packet, actor)
-    if packet.status == PacketStatus.CANCELLED.value:
-        raise conflict(message="该邮件已作废（办件撤回时尚未寄出），不能再扫描。")
     history = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
                            .order_by(PacketEvent.id)).all()
+    if checked:
+        _may_record(session, actor, scan, packet, history)
+    if packet.status == PacketStatus.CANCELLED.value:
+        raise conflict(message="该邮件已作废（办件撤回时尚未寄出），不能再扫描。")
     # the new scan takes its place by time; the whole history must still make sense
     ordered = sorted([(clock.beijing(e.at), e.id, e.type, e.reason) for e in history] +
                      [(scan.at, float("inf"), scan.type.value, scan.reason)], key=lambda t: t[:2])
@@ -555,7 +710,7 @@ def _count_scan(session: Session, env: Env, actor: Actor, directory, manifest: M
                                 office_code=office, note=note, reason=reason, contents=None)
     try:
         with session.begin_nested():
-            _record_one(session, env, actor, scan, directory)
+            _record_one(session, env, actor, scan, directory, checked=False)
     except Refused:
         pass  # the packet's own history already says where it is (received, lost, cancelled)
 

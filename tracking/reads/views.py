@@ -152,18 +152,24 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
 
 
 def packet_for_staff(session: Session, actor: Actor, tracking_no: str) -> dict:
+    """A packet as staff see it (no personal data: the addressee's name and address stay sealed).
+    Couriers see every packet: any hub may get one, misrouted. Clerks, officers and supervisors see the
+    packets of the cases they may see, and those sent from or to their own office. An admin sees none:
+    accounts and reference data are an admin's, cases and the packets that carry them are not."""
     packet = load_packet(session, tracking_no)
     case = session.get(Case, packet.case_id)
-    if actor.role not in ("courier", "admin"):
+    if actor.role != "courier":
         allowed, _ = may_see(actor, case, load_directory(session))
-        if not allowed and actor.office_code not in (packet.from_office, packet.to_office):
+        ours = actor.role in ("clerk", "officer") and actor.office_code in (packet.from_office, packet.to_office)
+        if not (allowed or ours):
             raise forbidden("您无权查看该邮件。")
     return packet_view(session, packet, case.case_no)
 
 
 def list_exceptions(session: Session, actor: Actor, *, since: date | None = None, until: date | None = None,
                     reason: str | None = None, limit: int = 500) -> dict:
-    """Exception events on the packets of the cases the actor's office may see, newest first."""
+    """Exception events on the packets of the cases the actor's office may see, newest first: a work
+    list for offices and supervisors (its next steps are theirs); couriers and admins are refused."""
     query = in_scope(select(PacketEvent, Packet.tracking_no, Packet.kind, Packet.status, Case.case_no)
                       .join(Packet, Packet.id == PacketEvent.packet_id).join(Case, Case.id == Packet.case_id)
                       .where(PacketEvent.type == "exception"), actor, load_directory(session))
