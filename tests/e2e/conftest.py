@@ -61,6 +61,10 @@ def api(client, db, monkeypatch):
     # Tests move the frozen clock by days or months, and tokens may be issued before the clock
     # is frozen: staff tokens here outlive any such jump (token expiry is not what e2e tests test).
     client.application.config["TONGBAN"].token_hours = 24 * 366 * 20
+    # For the same reason scans may carry any time from 2000 to 2099 here: tests script a packet's
+    # journey days ahead of the pinned clock. tests/e2e/test_crafted_input.py checks the shipped window.
+    client.application.config["TONGBAN"].scan_ahead_minutes = 60 * 24 * 366 * 100
+    client.application.config["TONGBAN"].scan_behind_days = 366 * 100
     return Api(client, db)
 
 

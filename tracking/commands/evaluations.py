@@ -10,14 +10,14 @@ from config import clock
 from tracking.model import tables
 from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict
-from tracking.model.inputs import Command, Text, asked
+from tracking.model.inputs import MAX_NAME, Command, Text, asked, optional, text
 from tracking.model.lookups import checked_case
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import BAD_SCORE, EVALUABLE, CaseAction, CaseStatus
 
 
 class Evaluation(Command):
-    check: str | None = None  # a wrong or missing code is "not found", like an unknown number
+    check: optional(text(MAX_NAME)) = None  # a wrong or missing code is "not found", like an unknown number
     # a JSON number: "5" or 4.5 is refused (a form's choice is made a number by its page)
     score: asked(int, "请选择您对本次服务的满意程度。",
                  accept=lambda value: type(value) is int and 1 <= value <= 5)
