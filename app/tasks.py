@@ -38,8 +38,9 @@ def celery_init_app(app: Flask) -> Celery:
 @shared_task(name="app.tasks.send_notifications")
 def send_notifications() -> int:
     from flask import current_app
-    with new_session(current_app.extensions["tongban"]["engine"]) as session:
-        sent = send_pending(session)
+    tongban = current_app.extensions["tongban"]
+    with new_session(tongban["engine"]) as session:
+        sent = send_pending(session, tongban["env"])
         session.commit()
         return sent
 
@@ -52,7 +53,7 @@ def run_sweep(as_of: date | None = None) -> dict[str, int]:
         done = sweep(session, tongban["env"].settings, as_of, session.commit)
         session.commit()
     with new_session(tongban["engine"]) as session:
-        done["sent"] = send_pending(session, limit=100_000)
+        done["sent"] = send_pending(session, tongban["env"], limit=100_000)
         session.commit()
     return done
 

@@ -1,6 +1,8 @@
 """The database engine: SQLite (WAL) by default, PostgreSQL when configured."""
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import timezone
 from pathlib import Path
 
@@ -14,7 +16,7 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -36,6 +38,20 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_file(path: Path) -> None:
+    """The SQLite file holds everything: created 0600 (in a folder created 0700) before SQLite opens it,
+    so its WAL and shared-memory files, which SQLite creates with the database's mode, are private too."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # never open an existing database file here: closing any descriptor of a file drops every POSIX
+    # lock this process holds on it, which would break the locks of SQLite connections already open
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if existing.exists() and existing.stat().st_mode & 0o077:  # left readable by an earlier release
+            with contextlib.suppress(PermissionError):  # not ours: an operator's choice
+                existing.chmod(0o600)
 
 
 def new_session(engine: Engine, *, read_only: bool = False) -> Session:

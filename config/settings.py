@@ -1,6 +1,7 @@
 """Settings from the environment (TONGBAN_*), with defaults for the embedded mode."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -11,20 +12,32 @@ DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 
 def _key_file(instance: Path, name: str) -> str:
-    """A key generated once into the instance folder and reused, so yesterday's data reads today."""
+    """A key generated once into the instance folder and reused, so yesterday's data reads today.
+    Only the service's own user may read it (file 0600, a folder we create 0700)."""
     path = instance / name
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(32))
-        os.replace(tmp, path)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = instance / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+        try:  # never replaces a key another process wrote meanwhile: both then read the same one
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    if path.stat().st_mode & 0o077:  # a key an earlier release left readable by others
+        with contextlib.suppress(PermissionError):  # not ours: provisioned by an operator as they chose
+            path.chmod(0o600)
     return path.read_text().strip()
 
 
 _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_other_province_days",
             "transit_km_per_day", "dispatch_days", "receipt_days", "supplement_notice_days",
             "result_dispatch_days", "delivery_attempts", "close_after_days", "sweep_minutes",
-            "session_idle_minutes", "session_max_hours")
+            "session_idle_minutes", "session_max_hours", "scan_ahead_minutes", "scan_behind_days",
+            "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after")
 
 
 @dataclass
@@ -35,6 +48,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     secret_key: str = ""
     data_key: str = ""
+    chain_key: str = ""  # keys the event chains (HMAC); kept apart from the database
     # S10 prefixes this installation allocates from, inclusive (e.g. EA…CN)
     s10_first_prefix: str = "EA"
     s10_last_prefix: str = "EZ"
@@ -45,6 +59,14 @@ class Settings:
     delivery_link_days: int = 14
     supplement_due_days: int = 15
     track_rate_per_minute: int = 60
+    # per client address, shared by every worker (Flask-Limiter's storage): evaluations; sign-ins by page or API
+    evaluation_rate_per_minute: int = 10
+    sign_in_rate_per_minute: int = 20
+    # consecutive wrong passwords that lock an account until an admin unlocks it
+    sign_in_lock_after: int = 10
+    # where the per-client counts live: a Redis URL (redis://…); empty: the broker if it is Redis, else memory
+    rate_limit_storage: str = ""
+    rate_limit_prefix: str = "tongban"  # installations sharing one Redis keep their counts apart
     font_path: str = ""
     # the TrueType font stored on the thermal printers (ZPL ^A@), e.g. E:SIMSUN.TTF
     zpl_font: str = "E:SIMSUN.TTF"
@@ -62,6 +84,10 @@ class Settings:
     delivery_attempts: int = 3        # failed home deliveries before a result goes back to the window
     close_after_days: int = 30        # a delivered case is archived this many days after delivery
     sweep_minutes: int = 60           # how often celery beat runs the sweep
+    # a scan dated further ahead of the server's clock, or further back, is refused (implausible_time):
+    # a scanner's clock runs a little fast; one that was offline a while sends its day late, not a year late
+    scan_ahead_minutes: int = 10
+    scan_behind_days: int = 365
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -77,12 +103,15 @@ class Settings:
         s.public_url = env.get("TONGBAN_PUBLIC_URL") or s.public_url
         s.secret_key = env.get("TONGBAN_SECRET_KEY", "")
         s.data_key = env.get("TONGBAN_DATA_KEY", "")
+        s.chain_key = env.get("TONGBAN_CHAIN_KEY", "")
         s.s10_first_prefix = env.get("TONGBAN_S10_FIRST_PREFIX", s.s10_first_prefix)
         s.s10_last_prefix = env.get("TONGBAN_S10_LAST_PREFIX", s.s10_last_prefix)
         s.token_hours = int(env.get("TONGBAN_TOKEN_HOURS", s.token_hours))
         s.delivery_link_days = int(env.get("TONGBAN_DELIVERY_LINK_DAYS", s.delivery_link_days))
         s.track_rate_per_minute = int(env.get("TONGBAN_TRACK_RATE_PER_MINUTE", s.track_rate_per_minute))
         s.font_path = env.get("TONGBAN_FONT_PATH", "")
+        s.rate_limit_storage = env.get("TONGBAN_RATE_LIMIT_STORAGE", "")
+        s.rate_limit_prefix = env.get("TONGBAN_RATE_LIMIT_PREFIX") or s.rate_limit_prefix
         s.zpl_font = env.get("TONGBAN_ZPL_FONT") or s.zpl_font
         for name in _NUMBERS:
             raw = env.get(f"TONGBAN_{name.upper()}")
@@ -95,4 +124,5 @@ class Settings:
         s.public_url = s.public_url.rstrip("/")
         s.secret_key = s.secret_key or _key_file(instance, "secret_key")
         s.data_key = s.data_key or _key_file(instance, "data_key")
+        s.chain_key = s.chain_key or _key_file(instance, "chain_key")
         return s

@@ -8,6 +8,7 @@ from sqlmodel import select
 from mailing.tables import Packet
 from tests.e2e.steps import PDF, accepted, assert_error, case_of, count, decide, rows
 from tests.helpers import intake_body
+from tracking.commands.notifications import message
 from tracking.model.tables import CaseEvent, Notification, ResultFile
 
 ELECTRONIC = {"method": "electronic"}
@@ -41,8 +42,11 @@ def test_an_electronic_result_is_delivered_by_a_signed_link_and_the_first_downlo
     assert view["status"] == "decided" and view["outcome"] == "approved"
     assert url.startswith("/api/v1/deliveries/")
     assert count(db, Packet, Packet.kind == "result") == 0  # nothing to post
-    notices = [n.text for n in rows(db, select(Notification).where(Notification.audience == "applicant"))]
-    assert any(url in t and "14天内有效" in t for t in notices), notices
+    notices = rows(db, select(Notification).where(Notification.audience == "applicant"))
+    assert not any(url.rsplit("/", 1)[1] in n.text for n in notices)  # the stored row holds no working link
+    env = api.client.application.extensions["tongban"]["env"]
+    sent = [message(db, env, n) for n in notices]  # the message as sent carries it
+    assert any(url in t and "14天内有效" in t for t in sent), sent
 
     frozen.set("2026-03-05T08:00:00+08:00")
     first = api.client.get(url)

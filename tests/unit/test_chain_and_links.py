@@ -1,14 +1,22 @@
 """The event hash chain (mailing.chain) and the signed, expiring result links (tracking.links)."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mailing.chain import event_hash, verify_chain
+from mailing.chain import _default, event_hash, find_breaks, use_key, verify_chain
 from tracking.model.links import LinkError, make_token, read_token
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def chain_key():
+    """The installation's chain key, as an Env configures it."""
+    use_key("unit-test-chain-key")
 
 
 def _chain(payloads: list[dict]) -> list[tuple[str, str, dict]]:
@@ -96,6 +104,60 @@ def test_swapping_two_events_breaks_the_chain():
 def test_a_chain_that_does_not_start_from_the_empty_hash_does_not_verify():
     events = _chain(_payloads())
     assert not verify_chain(events[1:])
+
+
+def test_the_hash_is_keyed_so_a_chain_recomputed_without_the_key_does_not_verify():
+    payload = _payloads()[0]
+    assert event_hash("", payload, key="another-key") != event_hash("", payload)
+    prev, forged = "", []
+    for payload in _payloads():  # what someone with the database but without the key can compute
+        body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=_default)
+        digest = hashlib.sha256((prev + "\n" + body).encode()).hexdigest()
+        forged.append((prev, digest, payload))
+        prev = digest
+    assert not verify_chain(forged)
+
+
+def _breaks(events: list[tuple[str, str, dict]], head: str, refs=None) -> list[tuple]:
+    refs = refs or list(range(len(events)))
+    found = find_breaks([(ref, *event) for ref, event in zip(refs, events)], head)
+    return [(b.kind, b.event, b.after) for b in found]
+
+
+def test_an_untouched_chain_has_no_breaks():
+    events = _chain(_payloads())
+    assert _breaks(events, events[-1][1]) == []
+    assert _breaks([], "") == []
+
+
+def test_an_edited_event_is_found_as_edited_and_the_chain_runs_on_through_it():
+    events = _chain(_payloads())
+    prev, digest, payload = events[1]
+    events[1] = (prev, digest, {**payload, "office_code": "P000000"})
+    assert _breaks(events, events[-1][1]) == [("edited", 1, None)]
+
+
+def test_a_deleted_event_is_found_before_the_event_after_the_gap():
+    events = _chain(_payloads())
+    assert _breaks(events[:1] + events[2:], events[-1][1], [0, 2, 3]) == [("deleted", 2, 0)]
+    assert _breaks(events[1:], events[-1][1], [1, 2, 3]) == [("deleted", 1, None)]
+
+
+def test_a_deleted_last_event_is_found_by_the_head():
+    events = _chain(_payloads())
+    assert _breaks(events[:-1], events[-1][1]) == [("deleted", None, 2)]
+    assert _breaks([], events[-1][1]) == [("deleted", None, None)]
+
+
+@pytest.mark.parametrize("position", [0, 2, 4])
+def test_an_inserted_event_is_found_as_inserted_wherever_it_is(position):
+    events = _chain(_payloads())
+    prev = events[position - 1][1] if position else ""
+    payload = {**_payloads()[0], "event_id": "forged", "type": "exception"}
+    events.insert(position, (prev, event_hash(prev, payload, key="not-the-key"), payload))
+    refs = list(range(len(events)))
+    refs[position] = "forged"
+    assert _breaks(events, _chain(_payloads())[-1][1], refs) == [("inserted", "forged", None)]
 
 
 # -- links -----------------------------------------------------------------------------------------

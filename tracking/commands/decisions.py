@@ -29,10 +29,10 @@ from tracking.commands.intake import IdentityCheck
 from tracking.model.context import Actor, Env
 from tracking.model.errors import bad_request, conflict, forbidden, gone, not_found, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate,
-                                   StrictFlag, Text, asked, optional, text)
+                                   StrictFlag, Text, asked, optional, text, unreadable)
 from tracking.model.links import LinkError, delivery_token, read_token
 from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
-from tracking.model.records import case_event, notify, transition
+from tracking.model.records import DELIVERY_LINK, case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, ResultFile
 
@@ -88,6 +88,8 @@ def _filename(value: Any) -> Any:
     if not isinstance(value, str):
         return value  # the strict str check refuses it
     name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if unreadable(name):
+        raise PydanticCustomError(INVALID_REQUEST, "文件名含有无法识别的字符。")
     return name[:MAX_FILENAME] or None
 
 
@@ -294,13 +296,14 @@ def _store_result(session: Session, env: Env, case: Case, command: Decision, now
     data = command.result_file
     stored = ResultFile(case_id=case.id, filename=command.filename or f"{case.case_no}.pdf",
                         content_type="application/pdf" if data[:4] == b"%PDF" else "application/octet-stream",
-                        sha256=hashlib.sha256(data).hexdigest(), data=data, created_at=now)
+                        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                        data=env.sealer.seal_bytes(data), created_at=now)
     session.add(stored)
     session.flush()
     days = env.settings.delivery_link_days
     link = DeliveryLink(*delivery_token(env.settings.secret_key, stored.id, now, days))
-    notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{env.addresses.delivery(link.token)}"
-                          f"（{days}天内有效）")
+    notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{DELIVERY_LINK}（{days}天内有效）",
+           result_file_id=stored.id)
     return link
 
 
@@ -384,7 +387,15 @@ def hand_over(session: Session, env: Env, actor: Actor, case_no: str, command: H
 
 # -- the applicant -------------------------------------------------------------------------------
 
-def download_result(session: Session, env: Env, token: str) -> ResultFile:
+@dataclass(frozen=True)
+class ResultDownload:
+    filename: str
+    content_type: str
+    sha256: str
+    data: bytes  # opened: exactly the bytes uploaded
+
+
+def download_result(session: Session, env: Env, token: str) -> ResultDownload:
     try:
         file_id = read_token(env.settings.secret_key, token, clock.now())
     except LinkError as e:
@@ -402,4 +413,4 @@ def download_result(session: Session, env: Env, token: str) -> ResultFile:
             case.delivered_at = stored.downloaded_at
             transition(session, case, CaseAction.DELIVER, Actor("applicant", "public"), event="delivered",
                        data={"how": "electronic"})
-    return stored
+    return ResultDownload(stored.filename, stored.content_type, stored.sha256, env.sealer.open_bytes(stored.data))

@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import Protocol
 
 from config.settings import Settings
+from mailing import chain
 from tracking.model.sealing import Sealer
 
 
@@ -34,6 +35,7 @@ class Env:
     def __init__(self, settings: Settings, addresses: Addresses):
         self.settings = settings
         self.addresses = addresses
+        chain.use_key(settings.chain_key)  # every event this process records is linked under it
 
     @cached_property
     def sealer(self) -> Sealer:

@@ -39,6 +39,14 @@ def transition(session: Session, case: Case, action: CaseAction, actor: Actor, *
                       office_code=office_code)
 
 
-def notify(session: Session, case: Case, text: str, *, office_code: str | None = None) -> None:
+# Stands in a stored text for the signed download link, which is made only when the message is sent:
+# a notification row (and the log) never holds a working link, nor a check code.
+DELIVERY_LINK = "〔下载链接〕"
+
+
+def notify(session: Session, case: Case, text: str, *, office_code: str | None = None,
+           result_file_id: int | None = None) -> None:
+    """Queues a message; with `result_file_id`, DELIVERY_LINK in `text` becomes that file's link when sent."""
     session.add(Notification(case_id=case.id, audience="office" if office_code else "applicant",
-                             office_code=office_code, text=text, created_at=clock.now()))
+                             office_code=office_code, text=text, result_file_id=result_file_id,
+                             created_at=clock.now()))

@@ -23,5 +23,12 @@ class Sealer:
             return None
         return json.loads(self._fernet.decrypt(token.encode("ascii")))
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """A file (an electronic result) sealed as it is stored."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, sealed: bytes) -> bytes:
+        return self._fernet.decrypt(bytes(sealed))
+
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()

@@ -14,6 +14,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
+from tracking.model.inputs import plain_number
 from tracking.model.lookups import piece_count
 from tracking.model.states import SCORE_TITLES, CaseStatus
 from tracking.model.tables import Case, Evaluation, ResultFile
@@ -55,7 +56,7 @@ def waiting_to_leave(session: Session, office_code: str) -> list[dict]:
 
 def find_case_no(session: Session, number: str) -> str | None:
     """The case a scanned or typed number names: a case number, or the tracking number of one of its packets."""
-    number = (number or "").strip().upper()
+    number = plain_number(number or "")
     if not number:
         return None
     found = session.exec(select(Case.case_no).where(Case.case_no == number)).first()
@@ -279,7 +280,7 @@ def result_files(session: Session, case_no: str) -> list[dict]:
     """The electronic results uploaded for a case: what the officer may check (never the download
     link: opening it would count as the applicant's download)."""
     rows = session.exec(select(ResultFile.filename, ResultFile.content_type, ResultFile.sha256,
-                               func.length(ResultFile.data), ResultFile.created_at, ResultFile.downloaded_at)
+                               ResultFile.size, ResultFile.created_at, ResultFile.downloaded_at)
                         .join(Case, Case.id == ResultFile.case_id).where(Case.case_no == case_no)
                         .order_by(ResultFile.id)).all()
     return [{"filename": name, "content_type": kind, "sha256": digest, "size": size, "created_at": made,
