@@ -57,6 +57,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();
+    // "back" on an error page: only where there is a page to go back to (a link home is always there)
+    document.querySelectorAll("[data-back]").forEach(function (button) {
+      if (window.history.length < 2) return;
+      button.hidden = false;
+      button.addEventListener("click", function () { window.history.back(); });
+    });
     // print buttons for embedded documents
     document.querySelectorAll("[data-print-frame]").forEach(function (button) {
       button.addEventListener("click", function () {

@@ -180,6 +180,18 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_made_text(value, cell):
     assert st.csv_cell(value) == cell
 
 
+@pytest.mark.parametrize("value", [
+    "＝SUM(A1:A9)", "＋86 138", "－1", "＠cmd", "|calc", "｜calc", "\rx", "\nx", " =1+1", "\u3000＝1+1", "﹦1+1",
+])
+def test_full_width_signs_pipes_and_leading_spaces_cannot_start_a_formula(value):
+    assert st.csv_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["１２３", "　很好", "a|b", "备注：=不是公式"])
+def test_other_text_is_left_as_it_was(value):
+    assert st.csv_cell(value) == value
+
+
 def test_csv_is_utf8_with_a_byte_order_mark_and_a_chinese_header():
     table = st.Table("t", "表", ["单位", "件数"], [["忻府区", 3], ["=cmd|' /C calc'!A0", None]])
     data = st.to_csv(table)

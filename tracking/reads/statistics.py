@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics as stats
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -284,12 +285,13 @@ class Table:
     note: str = ""
 
 
-CSV_UNSAFE = ("=", "+", "-", "@", "\t", "\r")
+CSV_UNSAFE = ("=", "+", "-", "@", "|", "\t", "\r", "\n")
 
 
 def csv_cell(value) -> str | int | float:
-    """A value as a CSV cell. Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets
-    a leading apostrophe (OWASP: CSV injection); numbers stay numbers."""
+    """A value as a CSV cell. Text a spreadsheet would run as a formula (=, +, -, @, | (DDE), tab, CR or LF
+    first) gets a leading apostrophe (OWASP: CSV injection); numbers stay numbers. Spreadsheets read the
+    full-width ＝＋－＠｜ as their ASCII forms and may skip leading spaces, so both are looked through."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -297,7 +299,8 @@ def csv_cell(value) -> str | int | float:
     if isinstance(value, (int, float)):
         return value
     text = str(value)
-    return "'" + text if text.startswith(CSV_UNSAFE) else text
+    first = unicodedata.normalize("NFKC", text[:16]).lstrip(" ")  # U+3000 folds to a space
+    return "'" + text if text.startswith(CSV_UNSAFE) or first.startswith(CSV_UNSAFE) else text
 
 
 def to_csv(table: Table) -> bytes:
