@@ -1,6 +1,7 @@
 """The JSON API (/api/v1): parse, call one use case, answer."""
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date
 from functools import wraps
@@ -19,7 +20,8 @@ from app.http_errors import status_of
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
-from app.users import Credentials, authenticate, courier_name, display_name, issue_token, user_for_token
+from app.sign_ins import sign_in
+from app.users import Credentials, courier_name, display_name, issue_token, user_for_token
 from app.web import csrf, env, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
@@ -28,8 +30,8 @@ from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
 from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
 from tracking.model import lookups
-from tracking.model.errors import Refused, bad_request, unauthenticated
-from tracking.model.inputs import parse
+from tracking.model.errors import Kind, Refused, bad_request, unauthenticated
+from tracking.model.inputs import EARLIEST_DATE, LATEST_DATE, parse, plausible_date, unreadable
 from tracking.model.states import CaseStatus
 from tracking.reads import documents, timeline, views
 
@@ -37,10 +39,50 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 
+# Limits at the edge (README, "Request limits"). The body's size is the app's MAX_CONTENT_LENGTH (413 past it).
+MAX_DEPTH = 32        # objects and lists inside each other; the deepest command nests 4
+MAX_PAGE = 100_000    # list pages; per_page is capped at MAX_PER_PAGE
+MAX_PER_PAGE = 200
+_TOO_DEEP = f"请求内容嵌套过深（最多{MAX_DEPTH}层）。"
+
+
+def _nested_within_limit(data) -> bool:
+    """Whether decoded JSON nests at most MAX_DEPTH levels: walked level by level, never recursively."""
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+    return not any(isinstance(node, (dict, list)) for node in level)
+
+
+@bp.before_request
+def _edge():
+    """What no view should ever see: a NUL in a query or path parameter or a header kept with the
+    request (PostgreSQL refuses it in text), and JSON nested past MAX_DEPTH, refused here before anything
+    else reads the body (an idempotency digest too). A body past MAX_CONTENT_LENGTH is answered 413."""
+    values = [*request.args.keys(), *request.args.values(), *(request.view_args or {}).values(),
+              request.headers.get("Idempotency-Key", ""), request.headers.get("X-Request-Id", "")]
+    if any(isinstance(value, str) and unreadable(value) for value in values):
+        raise bad_request("请求参数含有无法识别的字符。")
+    raw = request.get_data()
+    if not raw:
+        return
+    try:
+        data = json.loads(raw)
+    except RecursionError:  # the decoder's own limit, far past ours
+        raise bad_request(_TOO_DEEP, "body") from None
+    except ValueError:
+        return  # not JSON: refused by `body` where a body is read
+    if not _nested_within_limit(data):
+        raise bad_request(_TOO_DEEP, "body")
+    if request.is_json:
+        g.json_body = data
+
+
 def body(optional: bool = False) -> dict:
     if optional and not request.get_data():
         return {}
-    data = request.get_json(silent=True)
+    data = g.get("json_body")
     if not isinstance(data, dict):
         raise bad_request("请求内容应为 JSON 对象。")
     return data
@@ -97,20 +139,20 @@ def creating(view):
             answer, status = view(*args, **kwargs)
             return jsonify(answer), status
         who, path = g.actor.username, request.path
-        replay = idempotency.claim(g.db, who, path, key, idempotency.body_digest(request.get_data()))
+        replay = idempotency.claim(g.db, env().sealer, who, path, key, idempotency.body_digest(request.get_data()))
         if replay is not None:
             return jsonify(replay[1]), replay[0]
         try:
             answer, status = view(*args, **kwargs)
         except Refused as e:
             g.db.rollback()
-            idempotency.settle(g.db, who, path, key, status_of(e), e.body())
+            idempotency.settle(g.db, env().sealer, who, path, key, status_of(e), e.body())
             raise
         except Exception:
             g.db.rollback()
-            idempotency.settle(g.db, who, path, key, 500, None)
+            idempotency.settle(g.db, env().sealer, who, path, key, 500, None)
             raise
-        idempotency.settle(g.db, who, path, key, status, answer)
+        idempotency.settle(g.db, env().sealer, who, path, key, status, answer)
         return jsonify(answer), status
     return wrapper
 
@@ -119,9 +161,13 @@ def creating(view):
 
 @bp.post("/auth/token")
 def token():
-    user = authenticate(g.db, parse(Credentials, body()))
+    rate_limited("sign_in")
+    user = sign_in(g.db, parse(Credentials, body()), request.remote_addr or "?",
+                   current_app.config["TONGBAN"].sign_in_lock_after)
     if user is None:
         raise unauthenticated("invalid_credentials", "用户名或密码错误。")
+    if user.must_change_password:  # a password someone else knows opens the change-password page only
+        raise Refused(Kind.FORBIDDEN, "password_change_required", "请先在页面上修改临时密码，再使用本系统。")
     value = issue_token(g.db, user, current_app.config["TONGBAN"].token_hours)
     g.db.commit()
     return {"token": value, "role": user.role, "office_code": user.office_code, "username": user.username,
@@ -202,9 +248,12 @@ def create_case():
 
 def _date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args[name]) if request.args.get(name) else None
+        day = date.fromisoformat(request.args[name]) if request.args.get(name) else None
     except ValueError:
         raise bad_request(f"{name} 应为 YYYY-MM-DD 格式的日期。", name) from None
+    if day is not None and not plausible_date(day):
+        raise bad_request(f"{name} 应在{EARLIEST_DATE.year}年至{LATEST_DATE.year}年之间。", name)
+    return day
 
 
 @bp.get("/cases")
@@ -213,9 +262,11 @@ def list_cases():
     args = request.args
     try:
         page = max(1, int(args.get("page", 1)))
-        per_page = min(200, max(1, int(args.get("per_page", 50))))
+        per_page = min(MAX_PER_PAGE, max(1, int(args.get("per_page", 50))))
     except ValueError:
         raise bad_request("page 和 per_page 应为正整数。", "page") from None
+    if page > MAX_PAGE:
+        raise bad_request(f"page 最大为{MAX_PAGE}。", "page")
     as_of = _date_arg("as_of")
     id_number = args.get("id_number")
     return views.list_cases(g.db, env(), g.actor, status=args.get("status"), office=args.get("office"), page=page,
@@ -357,7 +408,8 @@ def _scan_answer(result: custody.ScanResult) -> dict:
 @staff
 @changes
 def record_scans():
-    results = custody.record_scans(g.db, env(), g.actor, parse(custody.ScanBatch, body()))
+    batch = parse(custody.ScanBatch, body(), context=custody.scan_context(env().settings))
+    results = custody.record_scans(g.db, env(), g.actor, batch)
     g.db.commit()
     return {"results": [_scan_answer(r) for r in results]}
 
@@ -496,14 +548,14 @@ def manifest_labels_pdf(manifest_no):
 
 @bp.get("/track/<number>")
 def track(number):
-    rate_limited()
+    rate_limited("track")
     return timeline_answer(timeline.track(g.db, env(), number, request.args.get("check")))
 
 
 @bp.post("/track/<case_no>/evaluation")
 @changes
 def evaluation(case_no):
-    rate_limited()
+    rate_limited("evaluation")
     made = evaluations.evaluate(g.db, env(), case_no, parse(evaluations.Evaluation, body()))
     case, rating = made.case, made.evaluation
     return _committed({"case_no": case.case_no, "score": rating.score, "follow_up": rating.follow_up_status == "open",

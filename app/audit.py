@@ -27,7 +27,9 @@ class AdminAudit(SQLModel, table=True):
 
 
 AUDIT_ACTIONS = {"user_created": "新建账号", "user_updated": "修改账号", "user_disabled": "停用账号",
-                 "user_enabled": "启用账号", "password_reset": "重置密码", "office_updated": "修改机构",
+                 "user_enabled": "启用账号", "password_reset": "重置密码", "password_changed": "本人修改密码",
+                 "user_unlocked": "解除登录锁定",
+                 "office_updated": "修改机构",
                  "matter_updated": "修改事项"}
 TARGET_KINDS = {"user": "账号", "office": "机构", "matter": "事项"}
 

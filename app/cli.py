@@ -1,4 +1,4 @@
-"""Setup commands: flask --app app init-db | users create | demo | calendar load."""
+"""Setup commands: flask --app app init-db | users create | demo | calendar load | audit verify | backup | restore."""
 from __future__ import annotations
 
 import sys
@@ -25,7 +25,7 @@ def _session():
 def init_db() -> None:
     """Create the schema and load the reference data (safe to run again)."""
     from app.schema import upgrade
-    upgrade(current_app.extensions["tongban"]["engine"])
+    upgrade(current_app.extensions["tongban"]["engine"], settings=current_app.config["TONGBAN"])
     with _session() as session:
         added = load_reference_data(session)
         session.commit()
@@ -133,6 +133,34 @@ def sweep_command(as_of: str | None) -> None:
                                                                   **done))
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """A consistent copy of the database, made while the service runs (SQLite online backup or pg_dump)."""
+    from app.backup import BackupError, backup
+    try:
+        how = backup(current_app.config["TONGBAN"].database_url, path)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"已备份到 {path}（{how}）。备份不含数据密钥、会话密钥和链密钥，请另行妥善保管："
+               "没有数据密钥，备份中的个人信息无法读取。")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(path: Path) -> None:
+    """Bring a backup back into an empty database (refused for a database that has tables)."""
+    from app.backup import BackupError, restore
+    try:
+        how = restore(current_app.config["TONGBAN"].database_url, path)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"已从 {path} 恢复（{how}）。请使用备份时的数据密钥和链密钥启动服务，"
+               "再运行 flask --app app init-db 升级到当前版本。")
+
+
 db_group = AppGroup("db", help="Schema migrations.")
 
 
@@ -145,6 +173,37 @@ def db_revision(message: str, rev_id: str | None) -> None:
     revision(current_app.extensions["tongban"]["engine"], message, rev_id)
 
 
+audit = AppGroup("audit", help="Checks on the stored history.")
+
+
+@audit.command("verify")
+@click.option("--case", "case_no", default=None, help="只核验该办件及其邮件的哈希链")
+def audit_verify(case_no: str | None) -> None:
+    """Walk every case and packet chain; report each edited, inserted or deleted event (exit 1 if any)."""
+    from tracking.model.errors import Refused
+    from tracking.model.lookups import load_case
+    from tracking.reads.chains import KIND_TITLES, OWNER_TITLES, Walked, walk_chains
+    walked, broken = Walked(), 0
+    with new_session(current_app.extensions["tongban"]["engine"], read_only=True) as session:
+        try:
+            case = load_case(session, case_no) if case_no else None
+        except Refused as e:
+            raise click.ClickException(e.message) from None
+        for found in walk_chains(session, case, walked=walked):
+            broken += 1
+            where = (f"事件 #{found.event.id} {found.event.type} {clock.iso(found.event.at)}" if found.event
+                     else "最后一条事件之后")
+            before = (f"，此前应接在事件 #{found.after.id} 之后" if found.kind == "deleted" and found.after
+                      else "")
+            click.echo(f"{OWNER_TITLES[found.chain]} {found.number} {where}：{found.kind}，"
+                       f"{KIND_TITLES[found.kind]}{before}")
+    click.echo(f"核验完成：办件 {walked.cases} 件、邮件 {walked.packets} 件、事件 {walked.events} 条；"
+               + (f"发现 {broken} 处异常。" if broken else "哈希链完好。"))
+    if broken:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group):
+    for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group, audit,
+                    backup_command, restore_command):
         app.cli.add_command(command)

@@ -80,7 +80,8 @@ INTAKE_RULES = ("unknown_matter", "not_proxy_eligible", "invalid_id_number", "in
 ROUTES: tuple[Route, ...] = (
     # -- auth and reference data
     Route("post", "/auth/token", "取得访问令牌", PUBLIC, Credentials, A.Token,
-          {401: ("invalid_credentials",)}),
+          {401: ("invalid_credentials",), 403: ("password_change_required", "account_locked"),
+           429: ("too_many_requests", "too_many_attempts")}),
     Route("get", "/offices", "机构列表", "staff", None, A.Offices, {400: ("invalid_request",)}, query=(
         Query("kind", "机构类型", {"type": "string", "enum": ["hall", "department", "hub"]}),
         Query("division", "行政区划代码或其前缀（140900 指忻州市，含其下各县区）",
@@ -136,7 +137,8 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "/cases/{case_no}/rejection-notice.pdf", "不予受理告知书", "staff of the case's offices", None, PDF,
           {**FORBIDDEN, **NOT_FOUND, 409: ("not_rejected",)}),
     # -- packets and scans
-    Route("get", "/packets/{tracking_no}", "寄递件详情", "staff of the packet's offices, couriers", None, A.Packet,
+    Route("get", "/packets/{tracking_no}", "寄递件详情（无个人信息）", "staff of the packet's offices and of the cases they "
+          "see, supervisors over them, couriers (not admins)", None, A.Packet,
           {**FORBIDDEN, **NOT_FOUND}),
     Route("get", "/packets/{tracking_no}/label.pdf", "邮件面单 PDF", "staff of the packet's offices", None, PDF,
           {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND, 409: ("label_unavailable",)},
@@ -150,11 +152,12 @@ ROUTES: tuple[Route, ...] = (
            422: ("unknown_material",)}, status=201, creates=True, body_required=False),
     Route("post", "/scans", "批量扫描（可离线）；一条记录可扫邮件号，或扫交接清单号（manifest_no）整单交接；"
                             "每条各自记录、重复或拒绝（invalid_tracking_no、unknown_packet、invalid_transition、"
-                            "wrong_office、invalid_request、unknown_material、unknown_manifest、manifest_cancelled、"
-                            "manifest_handed_over、manifest_not_applied）",
+                            "wrong_office、forbidden（见 README“Who may scan what”）、invalid_request、unknown_material、unknown_manifest、manifest_cancelled、"
+                            "manifest_handed_over、manifest_not_applied、implausible_time：扫描时间晚于服务器时钟"
+                            "10分钟以上或早于365天前，见 README“Request limits”）",
           "clerk, officer, courier", custody.ScanBatch, A.ScanResults, FORBIDDEN),
     Route("get", "/exceptions", "寄递异常列表", "staff of the cases' offices, supervisors", None, A.Exceptions,
-          {400: ("invalid_request",)}, query=(
+          {400: ("invalid_request",), **FORBIDDEN}, query=(
               Query("since", "起始日期（含）", DATE), Query("until", "截止日期（含）", DATE),
               Query("reason", "异常原因", {"type": "string", "enum": list(EXCEPTION_REASONS)}))),
     # -- handover sheets
@@ -214,8 +217,9 @@ def _errors(route: Route) -> dict[int, tuple[str, ...]]:
         listed = errors.setdefault(status, [])
         listed.extend(code for code in codes if code not in listed)
 
+    # malformed JSON, a missing or mistyped field; on every route, a NUL in any parameter (app.api._edge)
+    add(400, "invalid_request")
     if route.body is not None:
-        add(400, "invalid_request")  # malformed JSON, a missing or mistyped field: every problem at once
         add(413, "invalid_request")
     if route.who != PUBLIC:
         add(401, "unauthorized")

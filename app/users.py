@@ -6,6 +6,7 @@ username, an office the role may belong to, an admin's own role) are checked whi
 `context=account_rules(...)` the caller passes, so that every mistake on a form is reported at once."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -16,8 +17,10 @@ from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints,
 from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, func
 from sqlmodel import Field, Session, SQLModel, select
+from werkzeug import security
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import sessions
 from app.audit import apply_changes, audit
 from config import clock
 from config.database import utc_column
@@ -41,6 +44,8 @@ class User(SQLModel, table=True):
     name: str = ""
     active: bool = True
     created_at: datetime = Field(sa_column=utc_column(False))
+    # a password an admin set or the service generated: its owner must choose their own at the next sign-in
+    must_change_password: bool = False
 
     def actor(self, txn: str | None = None) -> Actor:
         return Actor(self.username, self.role, self.office_code, self.name, txn)
@@ -212,13 +217,43 @@ class PasswordReset(Command):
         return None  # compared, not kept
 
 
+class PasswordChange(Command):
+    """Staff change their own password: the current one, and the new one typed twice."""
+    current: Password
+    password: NewPassword
+    password_again: str = ""
+
+    @field_validator("password")
+    @classmethod
+    def _new(cls, password: str, info: ValidationInfo) -> str:
+        if password == info.data.get("current"):  # a temporary password kept would stay known to the admin
+            raise PydanticCustomError(INVALID_REQUEST, "新密码不能与当前密码相同。")
+        return password
+
+    @field_validator("password_again")
+    @classmethod
+    def _alike(cls, again: str, info: ValidationInfo) -> str:
+        password = info.data.get("password")  # absent when the password itself was refused
+        if password is not None and again != password:
+            raise PydanticCustomError(INVALID_REQUEST, "两次输入的新密码不一致。")
+        return again
+
+
 # -- signing in and tokens ----------------------------------------------------------------------------------------
 
 def authenticate(session: Session, credentials: Credentials) -> User | None:
     user = session.exec(select(User).where(User.username == credentials.username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, credentials.password):
+    # an unknown or disabled name costs the same hashing time as a known one: the timing names no account
+    known = check_password_hash(user.password_hash if user else _dummy_hash(), credentials.password)
+    if user is None or not user.active or not known:
         return None
     return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of no one's password, made the way passwords are (werkzeug's default, not a test's cheaper one)."""
+    return security.generate_password_hash(secrets.token_urlsafe(16))
 
 
 def _digest(token: str) -> str:
@@ -289,6 +324,7 @@ def _end_api_tokens(session: Session, user: User) -> int:
 def add_user(session: Session, by: str, new: NewUser) -> User:
     """An admin adds an account (parsed with `account_rules(session)`); the audit row says so."""
     user = _insert(session, new)
+    user.must_change_password = True  # the admin knows it: the owner chooses their own at the first sign-in
     audit(session, by, "user_created", "user", user.username,
           {f: [None, getattr(user, f)] for f in USER_FIELDS})
     return user
@@ -311,6 +347,7 @@ def disable_user(session: Session, by: str, user_id: int) -> User:
     if user.username == by:
         raise conflict("own_account", "不能停用自己的账号。")
     _end_api_tokens(session, user)
+    sessions.end_all(session, user.id)
     if user.active:
         user.active = False
         session.add(user)
@@ -339,12 +376,28 @@ def reset_password(session: Session, by: str, user_id: int, reset: PasswordReset
     user = _account(session, user_id)
     password = reset.password if reset.way == "choose" else temporary_password()
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = True  # someone else knows it
     session.add(user)
     _end_api_tokens(session, user)
+    sessions.end_all(session, user.id)
     # the audit says that it changed and how, never the password
     audit(session, by, "password_reset", "user", user.username,
           {"password": [None, "chosen" if reset.way == "choose" else "generated"]})
     return password
+
+
+def change_own_password(session: Session, user: User, change: PasswordChange, keep_session: str | None) -> bool:
+    """Staff choose their own password; False (nothing changed) when the current one is wrong. Every other
+    page session and every API token of the account ends; the session `keep_session` goes on."""
+    if not check_password_hash(user.password_hash, change.current):
+        return False
+    user.password_hash = generate_password_hash(change.password)
+    user.must_change_password = False
+    session.add(user)
+    _end_api_tokens(session, user)
+    sessions.end_all(session, user.id, keep=keep_session)
+    audit(session, user.username, "password_changed", "user", user.username, {"password": [None, "own"]})
+    return True
 
 
 # -- the admin's list of accounts -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What every page shares: sign-in (Flask-Login), CSRF on every form (Flask-WTF), sessions that
-expire, role checks, error pages, and the filters templates use."""
+"""What every page shares: sign-in (Flask-Login), CSRF on every form (Flask-WTF), sessions kept on the
+server that expire or end, temporary passwords changed first, security headers, role checks, error pages,
+and the filters templates use."""
 from __future__ import annotations
 
 import json
@@ -13,10 +14,13 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from app import idempotency
-from app.users import Credentials, User, authenticate, session_id
+from app import idempotency, sessions
+from app.http_errors import status_of
+from app.ratelimit import rate_limited
+from app.sign_ins import sign_in
+from app.users import Credentials, User, session_id
 from config import clock
-from tracking.model.errors import Refused
+from tracking.model.errors import Kind, Refused
 from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
 
@@ -76,20 +80,20 @@ def once(run):
     who, path = current_user.username, request.path
     fields = sorted((k, v) for k, v in request.form.items(multi=True) if k != "csrf_token")
     digest = idempotency.body_digest(json.dumps(fields, ensure_ascii=False).encode())
-    replay = idempotency.claim(g.db, who, path, key, digest)
+    replay = idempotency.claim(g.db, env().sealer, who, path, key, digest)
     if replay is not None:
         return redirect(replay[1]["location"], 303)
     try:
         answer = make_response(run())
     except BaseException:
         g.db.rollback()
-        idempotency.settle(g.db, who, path, key, 500, None)
+        idempotency.settle(g.db, env().sealer, who, path, key, 500, None)
         raise
     if answer.status_code in (302, 303):
-        idempotency.settle(g.db, who, path, key, 303, {"location": answer.location})
+        idempotency.settle(g.db, env().sealer, who, path, key, 303, {"location": answer.location})
     else:
         g.db.rollback()
-        idempotency.settle(g.db, who, path, key, 500, None)
+        idempotency.settle(g.db, env().sealer, who, path, key, 500, None)
     return answer
 
 
@@ -124,16 +128,20 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         try:
-            user = authenticate(g.db, parse(Credentials, from_form(request.form, ("username", "password"))))
+            rate_limited("sign_in")
+            user = sign_in(g.db, parse(Credentials, from_form(request.form, ("username", "password"))),
+                           request.remote_addr or "?", current_app.config["TONGBAN"].sign_in_lock_after)
         except Invalid as e:
             user, errors = None, e.by_field()
+        except Refused as e:  # waiting, or locked: said on the form, with the status it has in the API
+            return render_template("login.html", errors={"password": e.message}, username=username), status_of(e)
         if user is None:
             errors = errors or {"password": "用户名或密码错误，或账号已停用。"}
         else:
             session.clear()
             session.permanent = True
             login_user(user)
-            session["signed_in_at"] = session["seen_at"] = clock.now().timestamp()
+            session["sid"] = sessions.begin(g.db, user.id)
             target = request.args.get("next", "")
             # only a path on this site: never an open redirect
             if not target.startswith("/") or target.startswith("//"):
@@ -144,6 +152,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    row = _session_row()
+    if row is not None:
+        sessions.end(row)  # the cookie, even a copy of it, opens nothing any more
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -152,21 +163,49 @@ def logout():
 
 # -- sessions that expire ----------------------------------------------------------------------
 
-def _expire_session():
-    """Idle for longer than the setting, or signed in longer than a shift: signed out. Measured on the
-    service's clock, so the rule holds (and is tested) whatever the cookie's own lifetime says."""
-    if request.blueprint in ("api", "static") or "_user_id" not in session:
+def _session_row() -> sessions.StaffSession | None:
+    """The live server-side row of this request's page session, if any."""
+    user_id = str(session.get("_user_id", "")).partition(".")[0]
+    return sessions.live(g.db, session.get("sid"), int(user_id)) if user_id.isdigit() else None
+
+
+def _check_session():
+    """A page cookie opens pages (and the API) only while its session's row on the server is live: not
+    ended (signed out, a new password, a reset, a disabled account), not idle for longer than the setting
+    and not older than a shift. Measured on the service's clock, so the rule holds (and is tested) whatever
+    the cookie's own lifetime says."""
+    if request.blueprint == "static" or "_user_id" not in session:
         return
     settings = current_app.config["TONGBAN"]
-    now = clock.now().timestamp()
-    idle = now - session.get("seen_at", 0) > settings.session_idle_minutes * 60
-    long = now - session.get("signed_in_at", 0) > settings.session_max_hours * 3600
-    if idle or long:
-        logout_user()
-        session.clear()
-        flash("登录已超时，请重新登录。", "info")
+    row = _session_row()
+    if row is not None and not sessions.expired(row, timedelta(minutes=settings.session_idle_minutes),
+                                                timedelta(hours=settings.session_max_hours)):
+        if request.blueprint != "api":  # a person at a page is active; a script reading the API is not
+            sessions.touch(row)
+            g.db.commit()  # kept whatever the page answers
         return
-    session["seen_at"] = now
+    logout_user()
+    session.clear()
+    if row is not None:  # expired (a session that ended elsewhere just asks for a sign-in)
+        sessions.end(row)
+        g.db.commit()
+        if request.blueprint != "api":
+            flash("登录已超时，请重新登录。", "info")
+
+
+# What someone with a temporary password may open before choosing their own.
+PASSWORD_FIRST = ("account.password", "web.logout", "static")
+
+
+def _password_first():
+    """A password an admin set or the service generated is changed before anything else is opened."""
+    if request.endpoint in PASSWORD_FIRST or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    if request.blueprint == "api":
+        raise Refused(Kind.FORBIDDEN, "password_change_required", "请先在页面上修改临时密码，再使用本系统。")
+    return redirect(url_for("account.password"))
 
 
 def _not_cached(response):
@@ -174,6 +213,32 @@ def _not_cached(response):
     Static files and documents that set their own policy are left alone."""
     if request.blueprint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# Pages run only the scripts and styles under /static (no inline script, no on… handler, no style
+# attribute): injected markup runs nothing. Pages frame nothing but the service's own documents and are
+# framed by nobody.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
+               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Documents (PDF labels, receipts, sheets) are framed by the service's own pages for printing, so they
+# allow the same origin only. No other directive: Chromium's PDF viewer is itself a plugin frame that
+# `default-src 'none'` on the PDF would block.
+DOCUMENT_POLICY = "frame-ancestors 'self'"
+
+
+def _security_headers(response):
+    if response.mimetype == "text/html":
+        policy, framing = PAGE_POLICY, "DENY"
+    elif response.mimetype == "application/json":
+        policy, framing = API_POLICY, "DENY"
+    else:
+        policy, framing = DOCUMENT_POLICY, "SAMEORIGIN"
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers.setdefault("X-Frame-Options", framing)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Referrer-Policy", "same-origin")  # public tracking sets a stricter one
     return response
 
 
@@ -222,8 +287,10 @@ def init_app(app) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "info"
     csrf.init_app(app)
-    app.before_request(_expire_session)
+    app.before_request(_check_session)
+    app.before_request(_password_first)
     app.after_request(_not_cached)
+    app.after_request(_security_headers)
     app.add_template_filter(_when, "when")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_status_text, "status_text")

@@ -32,7 +32,9 @@ from tracking.model.errors import Kind, Refused
 
 __all__ = [
     "BEIJING",
+    "EARLIEST_DATE",
     "INVALID_REQUEST",
+    "LATEST_DATE",
     "MAX_ADDRESS",
     "MAX_NAME",
     "MAX_TEXT",
@@ -63,7 +65,9 @@ __all__ = [
     "integer",
     "optional",
     "parse",
+    "plausible_date",
     "text",
+    "unreadable",
 ]
 
 log = logging.getLogger(__name__)
@@ -396,10 +400,15 @@ def fold(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+def unreadable(value: str) -> bool:
+    """True for text the service cannot store or send on: a lone surrogate or a NUL."""
+    return _UNSAFE.search(value) is not None
+
+
 def _readable(value: str) -> str:
     # A lone surrogate (a legal JSON escape, but not UTF-8) or a NUL (refused by
     # PostgreSQL) would otherwise fail later, at the database or the encoder, as a 500.
-    if _UNSAFE.search(value):
+    if unreadable(value):
         raise PydanticCustomError(_UNREADABLE, "含有无法识别的字符。")
     return value
 
@@ -599,6 +608,11 @@ def plain_number(value: str) -> str:
     return _as_case_no(value) or _as_tracking_no(value) or value.upper()
 
 
+def well_formed_number(number: str) -> bool:
+    """A plain_number that is a case number or a tracking number (anything else names nothing)."""
+    return bool(_CASE_NO.fullmatch(number) or _S10.fullmatch(number))
+
+
 def _case_no(value: str, _context: Mapping[str, Any]) -> str:
     case_no = _as_case_no(value)
     if case_no is None:
@@ -639,6 +653,15 @@ Username = _tolerant(_username, MAX_NAME)
 # --- times ---------------------------------------------------------------------------
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Plausible dates, for every date and time a client sends: year 1 or 9999 would overflow date
+# arithmetic (a deadline, a conversion to UTC), and no case of this service is dated outside them.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+_IMPLAUSIBLE_DATE = "日期应在2000年至2099年之间。"
+
+
+def plausible_date(day: date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_DATE
 
 
 def _beijing_datetime(value: Any) -> Any:
@@ -650,8 +673,11 @@ def _beijing_datetime(value: Any) -> Any:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value  # the strict check refuses it with the ISO 8601 message
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=BEIJING)  # clerks and applicants mean Beijing time
+    if isinstance(value, datetime):
+        if not plausible_date(value.date()):
+            raise PydanticCustomError(INVALID_REQUEST, _IMPLAUSIBLE_DATE)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=BEIJING)  # clerks and applicants mean Beijing time
     return value
 
 
@@ -662,9 +688,11 @@ def _iso_date(value: Any) -> Any:
             raise PydanticCustomError(_BLANK, "请填写此项。")
         if _ISO_DATE.fullmatch(value):
             try:
-                return date.fromisoformat(value)
+                value = date.fromisoformat(value)
             except ValueError:  # 2026-02-30
                 pass
+    if isinstance(value, date) and not isinstance(value, datetime) and not plausible_date(value):
+        raise PydanticCustomError(INVALID_REQUEST, _IMPLAUSIBLE_DATE)
     return value
 
 

@@ -80,8 +80,9 @@ class ResultFile(SQLModel, table=True):
     case_id: int = Field(index=True, foreign_key="case.id")
     filename: str
     content_type: str
-    sha256: str
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str  # of the file as uploaded
+    size: int = 0  # bytes as uploaded
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed with the data key
     created_at: datetime = Field(sa_column=utc_column(False))
     downloaded_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
 
@@ -113,9 +114,11 @@ class Evaluation(SQLModel, table=True):
 
 
 class TrackLock(SQLModel, table=True):
-    """Wrong check codes per number string; 10 within an hour lock it for an hour."""
+    """Wrong check codes per case (keyed by its case number), or per unknown well-formed number: the
+    10th within an hour of the first locks it for an hour. Counted by one upsert (lookups.checked_case)."""
     number: str = Field(primary_key=True, max_length=40)
-    failures: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    failures: int = 0
+    window_start: datetime = Field(sa_column=utc_column(False))  # the first wrong code counted in this hour
     locked_until: Optional[datetime] = Field(default=None, sa_column=utc_column())
 
 
@@ -125,7 +128,8 @@ class Notification(SQLModel, table=True):
     case_id: int = Field(index=True, foreign_key="case.id")
     audience: str  # applicant | office
     office_code: Optional[str] = None
-    text: str
+    text: str  # never a check code or a working link: see records.DELIVERY_LINK
+    result_file_id: Optional[int] = Field(default=None, foreign_key="resultfile.id")
     created_at: datetime = Field(sa_column=utc_column(False))
     sent_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
 
