@@ -87,6 +87,7 @@ def test_a_worker_on_the_broker_runs_the_sweep_and_deems_a_silent_application_ac
     made = client.post("/api/v1/cases", json=intake_body(), headers=as_("clerk")).json
     for who, type_, at in (("clerk", "dispatched", "2026-03-02T10:00:00+08:00"),
                            ("officer", "received", "2026-03-03T09:00:00+08:00")):
+        frozen.set(at)  # each scan recorded when it happens (a scan ahead of the clock is implausible)
         r = client.post("/api/v1/scans", json={"scans": [scan(made["tracking_no"], type_, at)]}, headers=as_(who))
         assert r.json["results"][0]["status"] == "recorded", r.json
     frozen.set("2026-03-11T02:00:00+08:00")  # the 5th working day after receipt (10 March) has passed
