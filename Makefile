@@ -25,9 +25,11 @@ db: setup
 	$(BIN)/flask init-db
 	$(BIN)/flask demo
 
-## make run: set up, load reference and demo data, serve on http://127.0.0.1:5000 (SQLite, eager tasks)
+## make run [PORT=5101]: set up, load reference and demo data, serve on http://127.0.0.1:$(PORT) (SQLite, eager
+## tasks); QR codes and links point at that port unless TONGBAN_PUBLIC_URL says otherwise
+PORT ?= 5000
 run: db
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	TONGBAN_PUBLIC_URL="$${TONGBAN_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## make test: set up and run the whole suite (TONGBAN_DATABASE_URL selects PostgreSQL)
 test: setup-test browser

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
 MUNICIPALITIES = {"110000", "120000", "310000", "500000"}
+# GB/T 2260: the first two digits of every province-level unit, and the city digits a code may carry
+# (01–70 cities, prefectures and leagues; 90 the county-level units directly under the province).
+PROVINCE_PREFIXES = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
+                               "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
+                               "63", "64", "65", "71", "81", "82"})
+CITY_DIGITS = frozenset([f"{n:02d}" for n in range(71)] + ["90"])
 
 
 class RoutingError(Exception):
@@ -79,6 +85,16 @@ class Directory:
         if text in self.places:
             return [text]
         return [code for code in self.places if text in self._names_for(code)]
+
+    def beyond_reach(self, code: str) -> bool:
+        """A well-formed GB/T 2260 code the reference data does not reach yet (310101 上海市黄浦区, a
+        Hebei city other than 石家庄): neither it nor its city is listed. An unknown code in a city the
+        data lists is a mistyped one (the data lists a city's counties whole), as is a malformed code."""
+        if code in self.places or code[:2] not in PROVINCE_PREFIXES or code[2:4] not in CITY_DIGITS:
+            return False
+        province = self.province_code(code)
+        city = province if province in MUNICIPALITIES else code[:4] + "00"
+        return city not in self.places
 
     def _names_above(self, code: str) -> list[str]:
         names, place = [], self.place(code)

@@ -39,14 +39,18 @@ def home():
 @bp.get("/find")
 @role_required("clerk")
 def find():
-    """A case number or a packet's tracking number, typed or scanned: that case's page."""
+    """A case number or a packet's tracking number, typed or scanned: that case's page. The applicant's
+    ID number (or credit code) or phone: their cases at this window, the search on the access log."""
     number = typed(request.args.get("no"))
     if not number:
-        return _home({"no": "请输入或扫描办件编号、邮件号。"}, status=400)
+        return _home({"no": "请输入或扫描办件编号、邮件号，或申请人的证件号码、手机号码。"}, status=400)
     case_no = desks.find_case_no(g.db, number)
-    if case_no is None:
-        return _home({"no": f"未找到“{number}”，请核对办件编号或邮件号。"}, number, 404)
-    return redirect(url_for("window.case", case_no=case_no))
+    if case_no is not None:
+        return redirect(url_for("window.case", case_no=case_no))
+    found = desks.applicant_cases(g.db, env(), g.actor, number)
+    if found is None:
+        return _home({"no": f"未找到“{number}”，请核对办件编号、邮件号、证件号码或手机号码。"}, number, 404)
+    return render_template("window/found.html", found=found, number=number)
 
 
 @bp.get("/exceptions")

@@ -310,9 +310,10 @@ def office(divs: Divisions, code: str, name: str, kind: str, division_code: str,
 
 
 def halls(divs: Divisions) -> list[dict]:
-    """A 政务服务中心 for every Shanxi city and county, and one in each other capital."""
+    """A 政务服务中心 for Shanxi (the provincial hall), every Shanxi city and county, and one in each
+    other capital."""
     codes = [c for c, r in divs.rows.items()
-             if c.startswith("14") and r["level"] in ("city", "county")]
+             if c.startswith("14") and r["level"] in ("province", "city", "county")]
     codes += [CAPITALS[p] for p in CAPITALS if p != SHANXI]
     return [office(divs, f"H{c}", divs.full_name(c) + "政务服务中心", "hall", c)
             for c in codes]

@@ -256,6 +256,14 @@ def test_every_shanxi_division_and_other_capital_has_a_hall(offices, divisions):
     assert expected <= halls
 
 
+def test_the_provincial_hall_is_among_the_offices(offices):
+    hall = offices["H140000"]
+    assert hall["name"] == "山西省政务服务中心" and hall["kind"] == "hall"
+    assert hall["division_code"] == SHANXI
+    assert hall["address"].startswith("太原市") and hall["phone"].startswith("0351-")
+    assert hall["postcode"] == "030000"
+
+
 def test_department_offices_exist_wherever_a_matter_may_be_decided(offices, divisions, matters):
     missing = []
     for m in matters:

@@ -217,8 +217,11 @@ class CaseIntake(Command):
 
 
 def intake_context(session: Session) -> dict:
-    """What CaseIntake's validators look up: a matter by its code, and the divisions a text may mean."""
-    return {"matter": lambda code: session.get(Matter, code), "divisions": load_directory(session).find_places}
+    """What CaseIntake's validators look up: a matter by its code, the divisions a text may mean, and
+    whether an unknown code names an area the reference data does not reach yet."""
+    directory = load_directory(session)
+    return {"matter": lambda code: session.get(Matter, code), "divisions": directory.find_places,
+            "beyond_reach": directory.beyond_reach}
 
 
 def _context(info: ValidationInfo) -> dict:
@@ -238,6 +241,10 @@ def _unknown_place(info: ValidationInfo, code: str | None, loc: tuple, routes: b
     contract's no_owning_office; elsewhere a field to correct."""
     if code is None or _context(info)["divisions"](code):
         return []
+    if _context(info)["beyond_reach"](code):  # a real area the service does not cover yet: not "not found"
+        if routes:
+            return [(loc, "no_owning_office", f"“{code}”所在地区暂未开通通办服务，无法确定办理部门，暂不能代收。")]
+        return [(loc, INVALID_REQUEST, f"“{code}”所在地区暂未开通通办服务，请从列表中选择已开通的地区。")]
     if routes:
         return [(loc, "no_owning_office", f"未找到“{code}”对应的地方，无法确定办理部门，暂不能代收。请核对行政区划代码。")]
     return [(loc, INVALID_REQUEST, f"未找到“{code}”，请从列表中选择，或填写6位行政区划代码。")]
@@ -316,7 +323,8 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
         matter_code=matter.code, collecting_office=hall.code, owning_office=owner.code,
         applicant_kind=applicant.kind, applicant_sealed=sealer.seal(applicant.model_dump()),
         applicant_masked=masked_applicant(applicant),
-        id_hash=sealer.lookup_hash(id_value), check_code_sealed=sealer.seal(check_code),
+        id_hash=sealer.lookup_hash(id_value), phone_hash=sealer.lookup_hash(applicant.phone),
+        check_code_sealed=sealer.seal(check_code),
         subject=subject.model_dump() if subject else None,
         materials=materials, identity_check=cmd.identity_check.model_dump(),
         result_method=delivery.method, result_division=delivery.division_code if mail else None,

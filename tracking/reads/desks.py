@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, func, select
 
 from config import clock
@@ -14,10 +15,10 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
-from tracking.model.inputs import plain_number
+from tracking.model.inputs import CreditCode, Phone, ResidentId, plain_number
 from tracking.model.lookups import piece_count
 from tracking.model.states import SCORE_TITLES, CaseStatus
-from tracking.model.tables import Case, Evaluation, ResultFile
+from tracking.model.tables import AccessLog, Case, Evaluation, ResultFile
 from tracking.reads import views
 
 # -- the collecting window: packets leaving, pick-ups, … --------------------------------------
@@ -64,6 +65,31 @@ def find_case_no(session: Session, number: str) -> str | None:
         return found
     return session.exec(select(Case.case_no).join(Packet, Packet.case_id == Case.id)
                         .where(Packet.tracking_no == number)).first()
+
+
+# What else the window's find box may be given: the applicant's identifiers, each looked up by its keyed hash
+# (the hash of what the parser makes of it, as intake stored it), never in clear.
+APPLICANT_KEYS = (("id_number", "证件号码", TypeAdapter(ResidentId)), ("id_number", "证件号码", TypeAdapter(CreditCode)),
+                  ("phone", "手机号码", TypeAdapter(Phone)))
+
+
+def applicant_cases(session: Session, env: Env, actor: Actor, text: str) -> dict | None:
+    """The cases of the actor's office whose applicant has this ID number, credit code or phone (an
+    applicant who lost the receipt): {"by", "by_text", "cases"}; None for text that is none of these.
+    Every search is written to the access log: a row per case found, or one without a case."""
+    for by, by_text, kind in APPLICANT_KEYS:
+        try:
+            value = kind.validate_python(text)
+        except ValidationError:
+            continue
+        key = {"phone_hash" if by == "phone" else "id_hash": env.sealer.lookup_hash(value)}
+        found = views.list_cases(session, env, actor, status=None, office=actor.office_code, page=1, per_page=200,
+                                 **key)
+        for case_no in [c["case_no"] for c in found["cases"]] or [""]:
+            session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                  office_code=actor.office_code, case_no=case_no, what=f"search:{by}"))
+        return {"by": by, "by_text": by_text, "cases": found["cases"]}
+    return None
 
 
 def window_desk(session: Session, env: Env, actor: Actor, today: date | None = None) -> dict:

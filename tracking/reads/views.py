@@ -14,7 +14,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGES, StageClock, overdue_cases, packet_late
 from tracking.model.errors import bad_request, forbidden
 from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
-from tracking.model.states import SCORE_TITLES, STATUS_TEXT, CaseStatus, is_overdue
+from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
 from tracking.model.tables import AccessLog, Case, CaseEvent, Evaluation
 
 
@@ -116,7 +116,7 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
 
 def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, office: str | None,
                page: int, per_page: int, overdue: bool = False, as_of: date | None = None,
-               stage: str | None = None, id_hash: str | None = None) -> dict:
+               stage: str | None = None, id_hash: str | None = None, phone_hash: str | None = None) -> dict:
     """Cases the actor's office may see. With `overdue`, those with a stage open past its due date as of
     `as_of` (default today), each with its overdue `stages`."""
     directory = load_directory(session)
@@ -131,6 +131,8 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
         query = query.where((Case.collecting_office == office) | (Case.owning_office == office))
     if id_hash:  # an applicant's cases, found by the keyed hash of their ID number or credit code
         query = query.where(Case.id_hash == id_hash)
+    if phone_hash:  # and by the keyed hash of their phone
+        query = query.where(Case.phone_hash == phone_hash)
     today = as_of or clock.beijing_date()
     names = {m.code: m.name for m in session.exec(select(Matter))}
     if stage is not None and stage not in STAGES:
@@ -145,7 +147,8 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
                           for c, late in chosen],
                 "page": page, "per_page": per_page, "total": len(found), "as_of": today.isoformat()}
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    newest_first = (Case.created_at.desc(), Case.id.desc())  # by intake time: ids need not follow it
+    rows = session.exec(query.order_by(*newest_first).offset((page - 1) * per_page).limit(per_page)).all()
     return {"cases": [{**case_summary(directory, c, names),
                        "overdue": is_overdue(CaseStatus(c.status), c.due_date, today)} for c in rows],
             "page": page, "per_page": per_page, "total": total}
@@ -195,9 +198,20 @@ def evaluation_view(evaluation: Evaluation | None) -> dict | None:
         follow_up = {"status": evaluation.follow_up_status,
                      "status_text": STATUS_TEXT.get(evaluation.follow_up_status, evaluation.follow_up_status),
                      "office_code": evaluation.follow_up_office, "note": evaluation.follow_up_note,
-                     "at": clock.iso(evaluation.followed_up_at), "by": evaluation.followed_up_by}
+                     "at": clock.iso(evaluation.followed_up_at), "by": evaluation.followed_up_by,
+                     "due": evaluation.follow_up_due.isoformat() if evaluation.follow_up_due else None,
+                     "visit": visit_view(evaluation)}
     return {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score], "comment": evaluation.comment,
-            "at": clock.iso(evaluation.at), "follow_up": follow_up}
+            "at": clock.iso(evaluation.at), "stage": evaluation.stage, "stage_text": RATED_STAGES[evaluation.stage],
+            "follow_up": follow_up}
+
+
+def visit_view(evaluation: Evaluation) -> dict | None:
+    """A follow-up's return visit (回访), if one was recorded."""
+    if not evaluation.visit_method:
+        return None
+    return {"at": clock.iso(evaluation.visited_at), "method": evaluation.visit_method,
+            "method_text": VISIT_METHODS[evaluation.visit_method], "answer": evaluation.visit_answer}
 
 
 def manifest_answer(manifest: Manifest, packets: list[Packet]) -> dict:
