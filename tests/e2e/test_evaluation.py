@@ -26,11 +26,11 @@ def test_a_delivered_case_is_evaluated_once_and_closed(staff, frozen, db):
     frozen.set("2026-03-05T09:00:00+08:00")
     r = _evaluate(api, case, score=5, comment="网上就拿到了结果，很方便")
     assert r.status_code == 201, r.json
-    assert r.json == {"case_no": case["case_no"], "score": 5, "follow_up": False, "status": "closed",
-                      "status_text": "已归档"}
+    assert r.json == {"case_no": case["case_no"], "score": 5, "follow_up": False, "stage": "office",
+                      "follow_up_due": None, "status": "closed", "status_text": "已归档"}
     stored = rows(db, select(Evaluation))
     assert [(e.score, e.comment, e.follow_up_status) for e in stored] == [(5, "网上就拿到了结果，很方便", None)]
-    assert case_of(api, case["case_no"])["status"] == "closed"
+    assert case_of(api, case["case_no"])["status"] == "closed"  # a good rating archives it (CONTRACT.md)
 
     again = _evaluate(api, case, score=1)
     assert_error(again, 409, "already_evaluated")

@@ -29,11 +29,12 @@ def test_the_owning_office_records_what_it_did_and_the_follow_up_is_done(staff, 
     r = follow_up(staff, case["case_no"])
 
     assert r.status_code == 200, r.get_json()
-    assert r.json["case_no"] == case["case_no"] and r.json["status"] == "closed"
+    assert r.json["case_no"] == case["case_no"] and r.json["status"] == "closed"  # rated and answered: archived
     assert r.json["evaluation"] == {
         "score": 2, "score_text": "不满意", "comment": "等了很久才有人处理", "at": "2026-03-05T09:00:00+08:00",
+        "stage": "office", "stage_text": "办理部门",
         "follow_up": {"status": "done", "status_text": "已整改", "office_code": "D140105-GA", "note": NOTE,
-                      "at": "2026-03-06T15:30:00+08:00", "by": "officer"}}
+                      "at": "2026-03-06T15:30:00+08:00", "by": "officer", "due": "2026-03-19", "visit": None}}
     stored = evaluation(db)
     assert (stored.follow_up_status, stored.follow_up_note, stored.followed_up_by) == ("done", NOTE, "officer")
     assert stored.followed_up_at == datetime.fromisoformat("2026-03-06T15:30:00+08:00")

@@ -102,15 +102,16 @@ def test_the_board_counts_the_cases_overdue_at_each_stage_by_the_office_that_ans
     assert "预计到 2026年3月11日" in text and "共有 3 件办件在 3 个环节超期未办" in text
     cards = re.findall(r'<span class="card__number">(\d+)</span>([^<]+)</a>', r.text)
     assert cards == [("1", "寄出申请材料"), ("1", "签收申请材料"), ("1", "一次性告知补正"), ("0", "作出决定"),
-                     ("0", "寄出办理结果")]
+                     ("0", "寄出办理结果"), ("0", "差评整改")]
     for c in cases.values():
         assert c["case_no"] in text
 
     counts = csv_rows(pages.get("/supervise?as_of=2026-03-11&format=csv&table=counts", as_="supervisor"))
-    assert counts == [["负责单位", "单位代码", "寄出申请材料", "签收申请材料", "一次性告知补正", "作出决定", "寄出办理结果", "合计"],
-                      [POLICE_NAME, POLICE, "0", "1", "1", "0", "0", "2"],
-                      [XINFU, XINFU_HALL, "1", "0", "0", "0", "0", "1"],
-                      ["合计", "", "1", "1", "1", "0", "0", "3"]]
+    assert counts == [["负责单位", "单位代码", "寄出申请材料", "签收申请材料", "一次性告知补正", "作出决定", "寄出办理结果", "差评整改",
+                       "合计"],
+                      [POLICE_NAME, POLICE, "0", "1", "1", "0", "0", "0", "2"],
+                      [XINFU, XINFU_HALL, "1", "0", "0", "0", "0", "0", "1"],
+                      ["合计", "", "1", "1", "1", "0", "0", "0", "3"]]
 
     listed = csv_rows(pages.get("/supervise?as_of=2026-03-11&format=csv&table=cases", as_="supervisor"))
     assert listed[0] == ["办件编号", "事项", "办件状态", "超期环节", "负责单位", "应完成日期", "已超期（天）", "收件单位", "办理单位"]
@@ -236,7 +237,8 @@ def test_the_charts_are_svg_images_with_their_labels_and_a_table_beside_each(sta
     signed_in(pages, "supervisor")
     r = pages.get("/supervise/stats?since=2026-03-01&until=2026-03-05", as_="supervisor")
     charts = {svg.get("id"): svg for svg in svgs(r.text)}
-    assert set(charts) == {"chart-volume_collecting", "chart-volume_owning", "chart-medians", "chart-scores"}
+    assert set(charts) == {"chart-volume_collecting", "chart-volume_owning", "chart-volume_scope", "chart-medians",
+                           "chart-scores", "chart-rates"}
     for svg in charts.values():
         assert svg.get("role") == "img" and svg.find(f"{SVG_NS}title").text
     medians = " ".join(charts["chart-medians"].itertext())
@@ -263,7 +265,7 @@ def test_ratings_are_counted_averaged_and_the_bad_share_and_open_follow_ups_show
     signed_in(pages, "supervisor")
 
     stats = pages.get("/supervise/stats?since=2026-03-01&until=2026-03-04", as_="supervisor")
-    assert re.findall(r'<span class="card__number">([^<]+)</span>', stats.text)[1:] == ["2", "3.0", "1"]
+    assert re.findall(r'<span class="card__number">([^<]+)</span>', stats.text)[1:] == ["2", "3.0", "1", "100.0%", "0.0%"]
     summary = csv_rows(pages.get("/supervise/stats?since=2026-03-01&until=2026-03-04&format=csv&table=ratings",
                                  as_="supervisor"))
     assert summary == [["办理单位", "单位代码", "评价数", "平均分", "差评占比（%）", "待整改"],
@@ -277,7 +279,7 @@ def test_ratings_are_counted_averaged_and_the_bad_share_and_open_follow_ups_show
     only_bad = csv_rows(pages.get("/supervise/ratings?since=2026-03-01&until=2026-03-04&bad=1&format=csv",
                                   as_="supervisor"))
     assert only_bad[0] == ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态",
-                           "整改情况", "整改时间"]
+                           "整改情况", "整改时间", "评价环节", "整改单位"]
     assert len(only_bad) == 2
     row = only_bad[1]
     assert row[1] == bad["case_no"] and row[2] == "1" and row[7] == "待整改"

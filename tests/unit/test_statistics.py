@@ -150,10 +150,11 @@ def test_overdue_stages_are_counted_by_responsible_office_and_stage():
     items = [overdue("1", "dispatch", "H1"), overdue("2", "receipt", "D1"), overdue("3", "receipt", "D1"),
              overdue("3", "supplement_notice", "D1")]
     counts = st.overdue_counts(items)
-    assert counts["H1"] == {"dispatch": 1, "receipt": 0, "supplement_notice": 0, "decision": 0, "result_dispatch": 0}
+    assert counts["H1"] == {"dispatch": 1, "receipt": 0, "supplement_notice": 0, "decision": 0, "result_dispatch": 0,
+                            "follow_up": 0}
     assert counts["D1"]["receipt"] == 2 and counts["D1"]["supplement_notice"] == 1
     assert st.stage_totals(items) == {"dispatch": 1, "receipt": 2, "supplement_notice": 1, "decision": 0,
-                                      "result_dispatch": 0}
+                                      "result_dispatch": 0, "follow_up": 0}
     assert [i.case_no for i in st.filter_overdue(items, "receipt", "D1")] == ["2", "3"]
     assert [i.case_no for i in st.filter_overdue(items, office="H1")] == ["1"]
     assert items[0].stage_title == "寄出申请材料"
@@ -163,11 +164,65 @@ def test_the_overdue_tables_end_with_a_total_row():
     names = st.Names({"H1": "忻府区政务服务中心", "D1": "小店分局户政科"}, {"M1": "无犯罪记录证明"})
     items = [overdue("1", "dispatch", "H1"), overdue("2", "receipt", "D1"), overdue("3", "receipt", "D1")]
     tables = st.overdue_tables(items, items[:1], names)
-    assert tables["counts"].rows == [["小店分局户政科", "D1", 0, 2, 0, 0, 0, 2], ["忻府区政务服务中心", "H1", 1, 0, 0, 0, 0, 1],
-                                     ["合计", "", 1, 2, 0, 0, 0, 3]]
+    assert tables["counts"].rows == [["小店分局户政科", "D1", 0, 2, 0, 0, 0, 0, 2],
+                                     ["忻府区政务服务中心", "H1", 1, 0, 0, 0, 0, 0, 1], ["合计", "", 1, 2, 0, 0, 0, 0, 3]]
     assert tables["cases"].rows == [["1", "无犯罪记录证明", "已收件", "寄出申请材料", "忻府区政务服务中心", "2026-03-03", 8,
                                      "忻府区政务服务中心", "小店分局户政科"]]
     assert st.overdue_tables([], [], names)["counts"].rows == []
+
+
+def test_a_missed_follow_up_is_a_stage_of_its_own_on_the_board_counted_to_the_office_it_is_routed_to():
+    names = st.Names({"H1": "忻府区政务服务中心", "D1": "小店分局户政科"}, {"M1": "无犯罪记录证明"})
+    items = [overdue("1", "follow_up", "H1"), overdue("2", "follow_up", "D1"), overdue("2", "decision", "D1")]
+    assert st.stage_totals(items)["follow_up"] == 2 and st.overdue_counts(items)["H1"]["follow_up"] == 1
+    assert items[0].stage_title == "差评整改"
+    tables = st.overdue_tables(items, items[:1], names)
+    assert tables["counts"].header[-2:] == ["差评整改", "合计"]
+    assert tables["counts"].rows[-1] == ["合计", "", 0, 0, 0, 1, 0, 2, 3]
+    assert tables["cases"].rows[0][3:5] == ["差评整改", "忻府区政务服务中心"]
+
+
+# -- the rates and the reach ---------------------------------------------------------------------
+
+def test_the_on_time_rate_counts_the_decisions_of_the_period_made_by_the_promised_date():
+    cases = [facts("1", decided_at=at("2026-03-10T17:00:00"), due_date=date(2026, 3, 10)),   # on the day: on time
+             facts("2", decided_at=at("2026-03-11T09:00:00"), due_date=date(2026, 3, 10)),   # a day late
+             facts("3", decided_at=at("2026-02-27T09:00:00"), due_date=date(2026, 3, 10)),   # another period
+             facts("4", due_date=date(2026, 3, 10))]                                           # not decided
+    assert st.on_time_rate(cases, MARCH) == (2, 1, 50.0)
+    assert st.on_time_rate([], MARCH) == (0, 0, None)
+    assert facts("5", decided_at=at("2026-03-10T23:30:00"), due_date=date(2026, 3, 10)).decided_on_time
+
+
+def test_the_follow_up_rate_is_the_bad_ratings_followed_up_over_the_bad_ratings():
+    ratings = [rating(1, follow_up="done"), rating(2, follow_up="open"), rating(2, follow_up="open"), rating(5)]
+    assert st.follow_up_rate(ratings) == (3, 1, 33.3)
+    assert st.follow_up_rate([rating(4)]) == (0, 0, None)
+
+
+def test_cross_province_and_in_province_volumes_are_counted_over_the_cases_registered_in_the_period():
+    cases = [facts("1", cross_province=True), facts("2"), facts("3"),
+             facts("4", created_at=at("2026-02-20T09:00:00"), cross_province=True)]
+    assert st.scope_volumes(cases, MARCH) == [("跨省通办", 1), ("省内通办", 2)]
+    table = st.scope_table(cases, MARCH)
+    assert table.header == ["范围", "收件量", "占比（%）"]
+    assert table.rows == [["跨省通办", 1, 33.3], ["省内通办", 2, 66.7]]
+
+
+def test_the_rates_table_puts_decisions_under_the_owning_office_and_bad_ratings_under_the_office_routed_to():
+    names = st.Names({"H1": "忻府区政务服务中心", "D1": "小店分局户政科"}, {"M1": "无犯罪记录证明"})
+    cases = [facts("1", decided_at=at("2026-03-10T10:00:00"), due_date=date(2026, 3, 12)),
+             facts("2", decided_at=at("2026-03-13T10:00:00"), due_date=date(2026, 3, 12))]
+    window = st.Rating(at("2026-03-14T10:00:00"), "2", 1, "", "M1", "D1", "done", "已致歉", None, "H1", "window")
+    ratings = [window, st.Rating(at("2026-03-14T10:00:00"), "1", 2, "", "M1", "D1", "open", None, None, "D1")]
+    table = st.rates_table(cases, ratings, MARCH, "office", names)
+    assert table.header == ["单位", "单位代码", "办结数", "按期办结数", "按期办结率（%）", "差评数", "已整改", "差评整改率（%）"]
+    assert table.rows == [["小店分局户政科", "D1", 2, 1, 50.0, 1, 0, 0.0],
+                          ["忻府区政务服务中心", "H1", 0, 0, None, 1, 1, 100.0],
+                          ["合计", "", 2, 1, 50.0, 2, 1, 50.0]]
+    by_matter = st.rates_table(cases, ratings, MARCH, "matter", names)
+    assert by_matter.rows[0] == ["无犯罪记录证明", "M1", 2, 1, 50.0, 2, 1, 50.0]
+    assert "差评整改率（%）" in st.to_csv(table).decode("utf-8-sig").splitlines()[0]
 
 
 # -- CSV -----------------------------------------------------------------------------------------

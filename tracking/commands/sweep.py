@@ -17,7 +17,9 @@ from tracking.model.context import SYSTEM
 from tracking.model.deadlines import STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
-from tracking.model.tables import Case, OverdueMark
+from tracking.model.tables import Case, Evaluation, OverdueMark
+
+FOLLOW_UP = "follow_up"  # the overdue stage of a bad rating's follow-up, beside tracking.model.deadlines.STAGES
 
 Checkpoint = Callable[[], None]  # ends one unit of work: the caller's commit
 
@@ -64,9 +66,14 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
 
 
 def _close_delivered(session: Session, settings: Settings, today: date, checkpoint: Checkpoint) -> int:
+    """Archives a case `close_after_days` after delivery, rated or not, but never while a bad rating's
+    follow-up is open: it waits for the follow-up (the next sweep after it is done archives it)."""
     done = 0
     for case in _each_locked(session, CaseStatus.DELIVERED, checkpoint):
-        if case.delivered_at and beijing_day(case.delivered_at) + timedelta(days=settings.close_after_days) <= today:
+        following_up = session.exec(select(Evaluation.id).where(Evaluation.case_id == case.id,
+                                                                Evaluation.follow_up_status == "open")).first()
+        if following_up is None and case.delivered_at \
+                and beijing_day(case.delivered_at) + timedelta(days=settings.close_after_days) <= today:
             case.closed_at = clock.now()
             transition(session, case, CaseAction.CLOSE, SYSTEM, data={"after_days": settings.close_after_days})
             done += 1
@@ -108,6 +115,34 @@ def _mark_overdue(session: Session, settings: Settings, today: date, checkpoint:
     return marked
 
 
+def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoint) -> int:
+    """Bad ratings still open after their follow-up's last day: marked once per due date (stage
+    `follow_up`), on the case's history, and told to the office the rating is routed to."""
+    marked = 0
+    late = session.exec(select(Evaluation, Case).join(Case, Case.id == Evaluation.case_id)
+                        .where(Evaluation.follow_up_status == "open", Evaluation.follow_up_due < today)
+                        .order_by(Evaluation.id)).all()
+    for evaluation, case in late:
+        due, office = evaluation.follow_up_due, evaluation.follow_up_office
+        if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == FOLLOW_UP,
+                                                     OverdueMark.due == due)).first():
+            continue
+        try:
+            with session.begin_nested():
+                session.add(OverdueMark(case_id=case.id, stage=FOLLOW_UP, due=due, office_code=office,
+                                        marked_at=clock.now()))
+                session.flush()
+        except IntegrityError:
+            continue  # another sweep marked it a moment ago
+        case_event(session, case, "stage_overdue", SYSTEM, office_code=office,
+                   data={"stage": FOLLOW_UP, "due": due.isoformat(), "as_of": today.isoformat()})
+        notify(session, case, f"办件{case.case_no}的差评整改已超期（应于{due:%Y年%m月%d日}前回访申请人并整改），"
+                              f"请尽快处理。", office_code=office)
+        marked += 1
+        checkpoint()
+    return marked
+
+
 def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: Checkpoint) -> dict[str, int]:
     """Everything the clock does on its own, safe to run any number of times. The sweep never holds
     more than one case locked: it calls `checkpoint` (the caller's commit) after each unit of work."""
@@ -116,4 +151,5 @@ def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: 
     return {"deemed_accepted": _deem_acceptances(session, settings, cal, today, checkpoint),
             "closed": _close_delivered(session, settings, today, checkpoint),
             "due_dates_moved": _move_paused_due_dates(session, today, checkpoint),
-            "overdue_marked": _mark_overdue(session, settings, today, checkpoint)}
+            "overdue_marked": _mark_overdue(session, settings, today, checkpoint)
+            + _mark_overdue_follow_ups(session, today, checkpoint)}

@@ -26,10 +26,15 @@ from routing.tables import Matter
 from tracking.model.context import Actor
 from tracking.model.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
 from tracking.model.lookups import in_scope
-from tracking.model.states import BAD_SCORE, SCORE_TITLES, CaseStatus
+from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES, CaseStatus
 from tracking.model.tables import Case, Evaluation
 
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
+# the overdue board: the case's stages, and a bad rating's follow-up (due follow_up_days after the rating)
+FOLLOW_UP = "follow_up"
+BOARD_STAGES = (*STAGES, FOLLOW_UP)
+BOARD_TITLES = {**STAGE_TITLES, FOLLOW_UP: "差评整改"}
+SCOPES = {"cross": "跨省通办", "province": "省内通办"}
 
 # The stages whose elapsed time is measured: (key, title, the office that answers for it). The collecting
 # office sends the packet; the time it travels is counted to the sender's side as well, since that is the
@@ -146,6 +151,14 @@ class CaseFacts:
     deemed_accepted: bool = False
     decided_at: datetime | None = None
     delivered_at: datetime | None = None
+    due_date: date | None = None              # the date promised to the applicant
+    cross_province: bool = False              # collected in one province for an office in another
+
+    @property
+    def decided_on_time(self) -> bool:
+        """Decided by the promised date (按期办结)."""
+        return self.decided_at is not None and self.due_date is not None \
+            and clock.beijing_date(self.decided_at) <= self.due_date
 
     def office_for(self, stage: str) -> str:
         side = next(s for key, _, s in TIMED_STAGES if key == stage)
@@ -200,8 +213,10 @@ class Rating:
     matter_code: str
     owning_office: str
     follow_up_status: str | None = None
-    follow_up_note: str | None = None       # what the owning office did, once done
+    follow_up_note: str | None = None       # what the office did, once done
     followed_up_at: datetime | None = None
+    follow_up_office: str | None = None     # the office the rating is routed to
+    stage: str = "office"                   # the stage it is about (states.RATED_STAGES)
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,27 @@ def score_distribution(ratings: Iterable[Rating]) -> list[tuple[int, int]]:
     return sorted(counts.items(), reverse=True)
 
 
+def on_time_rate(facts: Iterable[CaseFacts], period: Period) -> tuple[int, int, float | None]:
+    """(decided in the period, of them by the promised date, 按期办结率 in per cent)."""
+    decided = [f for f in facts if f.decided_at in period]
+    on_time = sum(f.decided_on_time for f in decided)
+    return len(decided), on_time, share(on_time, len(decided))
+
+
+def follow_up_rate(ratings: Iterable[Rating]) -> tuple[int, int, float | None]:
+    """(bad ratings, of them followed up, 差评整改率 in per cent)."""
+    bad = [r for r in ratings if r.score <= BAD_SCORE]
+    done = sum(r.follow_up_status == "done" for r in bad)
+    return len(bad), done, share(done, len(bad))
+
+
+def scope_volumes(facts: Iterable[CaseFacts], period: Period) -> list[tuple[str, int]]:
+    """(跨省通办 | 省内通办, cases registered in the period), both always listed."""
+    registered = registered_in(facts, period)
+    cross = sum(f.cross_province for f in registered)
+    return [(SCOPES["cross"], cross), (SCOPES["province"], len(registered) - cross)]
+
+
 @dataclass(frozen=True)
 class OverdueItem:
     """One stage of one case open past its due date."""
@@ -250,19 +286,19 @@ class OverdueItem:
 
     @property
     def stage_title(self) -> str:
-        return STAGE_TITLES[self.stage]
+        return BOARD_TITLES[self.stage]
 
 
 def overdue_counts(items: Iterable[OverdueItem]) -> dict[str, dict[str, int]]:
     """{responsible office: {stage: count}}."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {s: 0 for s in STAGES})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {s: 0 for s in BOARD_STAGES})
     for item in items:
         counts[item.office_code][item.stage] += 1
     return dict(counts)
 
 
 def stage_totals(items: Iterable[OverdueItem]) -> dict[str, int]:
-    totals = {s: 0 for s in STAGES}
+    totals = {s: 0 for s in BOARD_STAGES}
     for item in items:
         totals[item.stage] += 1
     return totals
@@ -336,13 +372,13 @@ def overdue_tables(items: Sequence[OverdueItem], listed: Sequence[OverdueItem], 
     counts = overdue_counts(items)
     order = sorted(counts, key=lambda office: (-sum(counts[office].values()), office))
     by_office = Table("counts", "各环节超期数（按负责单位）",
-                      ["负责单位", "单位代码", *(STAGE_TITLES[s] for s in STAGES), "合计"])
+                      ["负责单位", "单位代码", *(BOARD_TITLES[s] for s in BOARD_STAGES), "合计"])
     for office in order:
-        row = [counts[office][s] for s in STAGES]
+        row = [counts[office][s] for s in BOARD_STAGES]
         by_office.rows.append([n.office(office), office, *row, sum(row)])
     if order:
         totals = stage_totals(items)
-        by_office.rows.append(["合计", "", *(totals[s] for s in STAGES), sum(totals.values())])
+        by_office.rows.append(["合计", "", *(totals[s] for s in BOARD_STAGES), sum(totals.values())])
     cases = Table("cases", "超期办件", ["办件编号", "事项", "办件状态", "超期环节", "负责单位", "应完成日期", "已超期（天）",
                                      "收件单位", "办理单位"])
     for i in listed:
@@ -364,6 +400,43 @@ def volume_tables(facts: Sequence[CaseFacts], period: Period, by: str, n: Names)
     owning = Table("volume_owning", "收件量（按办理单位）", ["办理单位", "单位代码", "收件量"])
     owning.rows = [[n.office(code), code, count] for code, count in count_by(registered, lambda f: f.owning_office)]
     return {t.name: t for t in (collecting, owning)}
+
+
+def scope_table(facts: Sequence[CaseFacts], period: Period) -> Table:
+    table = Table("volume_scope", "收件量（跨省通办与省内通办）", ["范围", "收件量", "占比（%）"],
+                  note="跨省通办：收件单位与办理单位不在同一省份。")
+    volumes = scope_volumes(facts, period)
+    total = sum(count for _, count in volumes)
+    table.rows = [[scope, count, share(count, total)] for scope, count in volumes]
+    return table
+
+
+def rates_table(facts: Sequence[CaseFacts], ratings: Sequence[Rating], period: Period, by: str, n: Names) -> Table:
+    """按期办结率 and 差评整改率 per office (decisions under the owning office, bad ratings under the
+    office they are routed to) or per matter, with the whole scope's figures last."""
+    if by == "matter":
+        decided_key, rating_key, first, name = (lambda f: f.matter_code), (lambda r: r.matter_code), "事项", n.matter
+    else:
+        decided_key, rating_key = (lambda f: f.owning_office), (lambda r: r.follow_up_office or r.owning_office)
+        first, name = "单位", n.office
+    table = Table("rates", f"按期办结率与差评整改率（{GROUPINGS[by]}）",
+                  [first, "事项编码" if by == "matter" else "单位代码", "办结数", "按期办结数", "按期办结率（%）",
+                   "差评数", "已整改", "差评整改率（%）"],
+                  note="按期办结：在承诺办结日期当天或之前作出决定（计入决定所在期间）。"
+                       "差评整改率：期间内的差评中已回访整改的比例；按单位统计时计入评价所转交的单位。")
+    facts_by, ratings_by = defaultdict(list), defaultdict(list)
+    for f in facts:
+        facts_by[decided_key(f)].append(f)
+    for r in ratings:
+        ratings_by[rating_key(r)].append(r)
+    for group in sorted(set(facts_by) | set(ratings_by), key=lambda g: (name(g), g)):
+        decided, on_time, rate = on_time_rate(facts_by[group], period)
+        bad, done, done_rate = follow_up_rate(ratings_by[group])
+        if decided or bad:
+            table.rows.append([name(group), group, decided, on_time, rate, bad, done, done_rate])
+    if table.rows:
+        table.rows.append(["合计", "", *on_time_rate(facts, period), *follow_up_rate(ratings)])
+    return table
 
 
 def median_table(facts: Sequence[CaseFacts], period: Period, by: str, n: Names) -> Table:
@@ -404,19 +477,20 @@ def rating_tables(ratings: Sequence[Rating], by: str, n: Names) -> dict[str, Tab
         groups = summarise_by(ratings, lambda r: r.owning_office)
         summary = Table("ratings", "好差评（按办理单位）", ["办理单位", "单位代码", "评价数", "平均分", "差评占比（%）", "待整改"])
         name = n.office
-    summary.note = f"差评：{BAD_SCORE} 分及以下（不满意、非常不满意），须由办理单位整改。"
+    summary.note = f"差评：{BAD_SCORE} 分及以下（不满意、非常不满意），须由所评环节的负责单位回访整改。"
     summary.rows = [[name(k), k, s.count, s.average, s.bad_share, s.open_follow_ups] for k, s in groups]
     return {t.name: t for t in (dist, summary)}
 
 
 def ratings_list_table(ratings: Sequence[Rating], n: Names) -> Table:
     table = Table("ratings", "评价记录", ["评价时间", "办件编号", "分值", "评价等级", "事项", "办理单位", "评价内容", "整改状态",
-                                                "整改情况", "整改时间"])
+                                                "整改情况", "整改时间", "评价环节", "整改单位"])
     for r in ratings:
         table.rows.append([clock.beijing(r.at).strftime("%Y-%m-%d %H:%M"), r.case_no, r.score, SCORE_TITLES[r.score],
                            n.matter(r.matter_code), n.office(r.owning_office), r.comment,
                            FOLLOW_UP_TITLES.get(r.follow_up_status or "", ""), r.follow_up_note or "",
-                           clock.beijing(r.followed_up_at).strftime("%Y-%m-%d %H:%M") if r.followed_up_at else ""])
+                           clock.beijing(r.followed_up_at).strftime("%Y-%m-%d %H:%M") if r.followed_up_at else "",
+                           RATED_STAGES.get(r.stage, r.stage), n.office(r.follow_up_office) if r.follow_up_office else ""])
     return table
 
 
@@ -445,12 +519,24 @@ def overdue_items(session: Session, settings: Settings, actor: Actor, as_of: dat
     items = [OverdueItem(case.case_no, case.matter_code, case.status, case.collecting_office, case.owning_office,
                          s.stage, s.office_code, s.due, (as_of - s.due).days)
              for case, late in overdue_cases(session, settings, query, as_of) for s in late]
-    return sorted(items, key=lambda i: (i.due, i.case_no, STAGES.index(i.stage)))
+    items += overdue_follow_ups(session, actor, as_of)
+    return sorted(items, key=lambda i: (i.due, i.case_no, BOARD_STAGES.index(i.stage)))
+
+
+def overdue_follow_ups(session: Session, actor: Actor, as_of: date) -> list[OverdueItem]:
+    """Bad ratings still not followed up after their last day, as stage `follow_up` of the office they
+    are routed to. Whatever the case's status: a delivered case waits for its follow-up."""
+    query = in_scope(select(Evaluation, Case.case_no, Case.matter_code, Case.status, Case.collecting_office,
+                            Case.owning_office).join(Case, Case.id == Evaluation.case_id), actor, load_directory(session))
+    rows = session.exec(query.where(Evaluation.follow_up_status == "open", Evaluation.follow_up_due < as_of))
+    return [OverdueItem(case_no, matter, status, collecting, owning, FOLLOW_UP, e.follow_up_office, e.follow_up_due,
+                        (as_of - e.follow_up_due).days)
+            for e, case_no, matter, status, collecting, owning in rows]
 
 
 _FACT_FIELDS = (Case.id, Case.case_no, Case.matter_code, Case.collecting_office, Case.owning_office, Case.status,
                 Case.intake_date, Case.created_at, Case.received_at, Case.accepted_at, Case.deemed_accepted,
-                Case.decided_at, Case.delivered_at)
+                Case.decided_at, Case.delivered_at, Case.due_date)
 
 
 def case_facts(session: Session, actor: Actor, period: Period) -> list[CaseFacts]:
@@ -458,7 +544,8 @@ def case_facts(session: Session, actor: Actor, period: Period) -> list[CaseFacts
     start, end = period.start, period.end
     dispatched = select(Packet.case_id).where(Packet.kind == PacketKind.OUTBOUND.value,
                                               Packet.dispatched_at >= start, Packet.dispatched_at < end)
-    query = in_scope(select(Case), actor, load_directory(session)).options(load_only(*_FACT_FIELDS)).where(
+    directory = load_directory(session)
+    query = in_scope(select(Case), actor, directory).options(load_only(*_FACT_FIELDS)).where(
         Case.intake_date.between(period.since, period.until)
         | Case.received_at.between(start, end) | Case.accepted_at.between(start, end)
         | Case.decided_at.between(start, end) | Case.delivered_at.between(start, end)
@@ -471,9 +558,14 @@ def case_facts(session: Session, actor: Actor, period: Period) -> list[CaseFacts
                  if p.kind == PacketKind.OUTBOUND.value and p.dispatched_at is not None]
         return min(times, key=clock.beijing) if times else None
 
+    def province(code: str) -> str | None:
+        post = directory.post(code)
+        return post.division_code[:2] if post else None
+
     return [CaseFacts(c.case_no, c.matter_code, c.collecting_office, c.owning_office, c.status, c.intake_date,
                       c.created_at, first_dispatch(c.id), c.received_at, c.accepted_at, c.deemed_accepted,
-                      c.decided_at, c.delivered_at) for c in cases]
+                      c.decided_at, c.delivered_at, c.due_date,
+                      province(c.collecting_office) != province(c.owning_office)) for c in cases]
 
 
 def ratings(session: Session, actor: Actor, period: Period | None = None, *, only_bad: bool = False,
@@ -491,5 +583,5 @@ def ratings(session: Session, actor: Actor, period: Period | None = None, *, onl
     if limit:
         query = query.limit(limit)
     return [Rating(e.at, case_no, e.score, e.comment, matter, owning, e.follow_up_status, e.follow_up_note,
-                   e.followed_up_at)
+                   e.followed_up_at, e.follow_up_office, e.stage)
             for e, case_no, matter, owning in session.exec(query)]
