@@ -201,13 +201,22 @@ class ReplacementSent(PacketSent):
     expected_arrival: date
 
 
+class VisitView(Answer):
+    at: datetime | None
+    method: Literal["phone", "visit", "sms", "window", "other"]
+    method_text: str
+    answer: str | None = Field(description="申请人在回访中的答复")
+
+
 class FollowUpView(Answer):
     status: str
     status_text: str
-    office_code: str | None
-    note: str | None
+    office_code: str | None = Field(description="整改单位：评价所转交环节的负责单位")
+    note: str | None = Field(description="整改情况")
     at: datetime | None
     by: str | None
+    due: date | None = Field(description="整改期限（工作日计）；升级前的评价为空")
+    visit: VisitView | None = Field(description="回访：时间、方式、申请人答复")
 
 
 class EvaluationView(Answer):
@@ -215,6 +224,8 @@ class EvaluationView(Answer):
     score_text: str
     comment: str | None
     at: datetime
+    stage: Literal["window", "post", "office"] = Field(description="评价所针对的环节：收件窗口、寄递、办理部门")
+    stage_text: str
     follow_up: FollowUpView | None
 
 
@@ -427,10 +438,23 @@ class ElectronicResult(Answer):
     downloaded: bool
 
 
+class PublicFollowUp(Answer):
+    """What the applicant sees of a bad rating's follow-up: no names, no personal data."""
+    status: Literal["open", "done"]
+    status_text: str
+    due: date | None
+    at: datetime | None
+    note: str | None = Field(description="整改情况（办理部门的答复）")
+    visit_at: datetime | None
+    visit_method_text: str | None
+
+
 class Rating(Answer):
     score: int = Field(ge=1, le=5)
     score_text: str
     at: datetime
+    stage_text: str = Field(description="评价所针对的环节")
+    follow_up: PublicFollowUp | None
 
 
 class Timeline(Answer):
@@ -444,6 +468,8 @@ class Timeline(Answer):
     due_date: date
     due_date_provisional: bool
     overdue: bool
+    outcome: Literal["approved", "refused"] | None = Field(description="办理结果，办结后才有")
+    outcome_text: str | None = Field(description="准予 / 不予")
     packets: list[TimelinePacket]
     evaluable: bool
     events: list[TimelineEvent]
@@ -458,6 +484,8 @@ class Timeline(Answer):
 class EvaluationRecorded(Answer):
     case_no: str
     score: int = Field(ge=1, le=5)
-    follow_up: bool = Field(description="1–2 分：已为办理部门开启整改")
+    follow_up: bool = Field(description="1–2 分：已为所评环节的负责单位开启整改")
+    stage: Literal["window", "post", "office"]
+    follow_up_due: date | None = Field(description="整改期限（1–2 分）")
     status: CaseStatus
     status_text: str

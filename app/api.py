@@ -21,7 +21,7 @@ from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import send_notifications
 from app.sign_ins import sign_in
-from app.users import Credentials, courier_name, display_name, issue_token, user_for_token
+from app.users import Credentials, courier_name, issue_token, staff_label, user_for_token
 from app.web import csrf, env, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
@@ -463,7 +463,7 @@ def _font() -> str | None:
 
 
 def _names(username: str) -> str:
-    return display_name(g.db, username)
+    return staff_label(g.db, username)
 
 
 @bp.get("/packets/<tracking_no>/label.pdf")
@@ -559,6 +559,8 @@ def evaluation(case_no):
     made = evaluations.evaluate(g.db, env(), case_no, parse(evaluations.Evaluation, body()))
     case, rating = made.case, made.evaluation
     return _committed({"case_no": case.case_no, "score": rating.score, "follow_up": rating.follow_up_status == "open",
+                       "stage": rating.stage,
+                       "follow_up_due": rating.follow_up_due.isoformat() if rating.follow_up_due else None,
                        "status": case.status, "status_text": CaseStatus(case.status).title}, 201)
 
 

@@ -38,6 +38,15 @@ def _config(connection, settings=None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head", settings=None) -> None:
     """To the newest revision; the upgrade tests stop at a release's revision to load its data first."""
+    _migrate(engine, command.upgrade, revision, settings)
+
+
+def downgrade(engine: Engine, revision: str, settings=None) -> None:
+    """Back to an earlier revision (the migration tests go down and up again)."""
+    _migrate(engine, command.downgrade, revision, settings)
+
+
+def _migrate(engine: Engine, step, revision: str, settings) -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -47,7 +56,7 @@ def upgrade(engine: Engine, revision: str = "head", settings=None) -> None:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
-                command.upgrade(_config(connection, settings), revision)
+                step(_config(connection, settings), revision)
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise RuntimeError("the migrations left rows pointing at rows that do not exist")
         finally:

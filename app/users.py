@@ -30,6 +30,7 @@ from tracking.model.errors import conflict, not_found
 from tracking.model.inputs import INVALID_REQUEST, Command, Username, fold, optional, parse, text
 
 ROLES = ("clerk", "officer", "courier", "supervisor", "admin")
+STAFF_TITLES = {"clerk": "窗口工作人员", "officer": "办理人员", "courier": "寄递人员", "supervisor": "监督人员"}
 MAX_USERNAME = 64  # the column's width
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200  # hashing a megabyte of "password" is a cheap way to load the server
@@ -139,12 +140,12 @@ def _office_for_role(code: str | None, info: ValidationInfo) -> str | None:
         raise PydanticCustomError("unknown_office", f"机构代码 {code} 不存在。")
     role = info.data.get("role")  # absent when the role itself was refused
     if role == "clerk" and (office is None or office.kind != "hall"):
-        raise PydanticCustomError("office_not_allowed", "窗口人员（clerk）必须属于一个政务服务大厅（机构代码以 H 开头）。")
+        raise PydanticCustomError("office_not_allowed", "窗口人员必须属于一个政务服务大厅（机构代码以 H 开头）。")
     if role == "officer" and (office is None or office.kind != "department"):
-        raise PydanticCustomError("office_not_allowed", "办理人员（officer）必须属于一个办理部门（机构代码以 D 开头）。")
+        raise PydanticCustomError("office_not_allowed", "办理人员必须属于一个办理部门（机构代码以 D 开头）。")
     if role == "courier" and office is not None and office.kind != "hub":
         raise PydanticCustomError("office_not_allowed",
-                                  "寄递人员（courier）只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。")
+                                  "寄递人员只能属于邮件处理中心（机构代码以 P 开头），或不指定机构。")
     return code
 
 
@@ -274,10 +275,15 @@ def user_for_token(session: Session, token: str) -> User | None:
     return user if user and user.active else None
 
 
-def display_name(session: Session, username: str) -> str:
-    """A staff member's name as printed (the username where no name was given)."""
+def staff_label(session: Session, username: str) -> str:
+    """A staff member as others see them: "王敏（忻州市忻府区政务服务中心）", the name and the office (the
+    role where no name was given), never the username; a courier without an office is their name alone."""
     user = session.exec(select(User).where(User.username == username)).first()
-    return user.name if user and user.name else username
+    if user is None:
+        return username
+    name = user.name or STAFF_TITLES.get(user.role, "工作人员")
+    office = session.get(Office, user.office_code) if user.office_code else None
+    return f"{name}（{office.name}）" if office else name
 
 
 def courier_name(session: Session, username: str) -> str | None:

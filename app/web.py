@@ -18,7 +18,7 @@ from app import idempotency, sessions
 from app.http_errors import status_of
 from app.ratelimit import rate_limited
 from app.sign_ins import sign_in
-from app.users import Credentials, User, session_id
+from app.users import Credentials, User, session_id, staff_label
 from config import clock
 from tracking.model.errors import Kind, Refused
 from tracking.model.inputs import Invalid, from_form, parse
@@ -276,6 +276,16 @@ def _status_text(value: str) -> str:
         return value
 
 
+def _person(username: str | None) -> str:
+    """{{ e.actor|person }}: a staff member by name and office, never by username (read once a request)."""
+    if not username:
+        return ""
+    known = g.setdefault("people", {})
+    if username not in known:
+        known[username] = staff_label(g.db, username)
+    return known[username]
+
+
 def init_app(app) -> None:
     settings = app.config["TONGBAN"]
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
@@ -294,6 +304,7 @@ def init_app(app) -> None:
     app.add_template_filter(_when, "when")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_status_text, "status_text")
+    app.add_template_filter(_person, "person")
     app.jinja_env.globals.update(ROLE_TITLES=ROLE_TITLES, HOME=HOME, new_txn=new_txn)
     app.register_blueprint(bp)
 

@@ -35,7 +35,7 @@ def _key_file(instance: Path, name: str) -> str:
 
 _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_other_province_days",
             "transit_km_per_day", "dispatch_days", "receipt_days", "supplement_notice_days",
-            "result_dispatch_days", "delivery_attempts", "close_after_days", "sweep_minutes",
+            "result_dispatch_days", "delivery_attempts", "close_after_days", "follow_up_days", "sweep_minutes",
             "session_idle_minutes", "session_max_hours", "scan_ahead_minutes", "scan_behind_days",
             "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after")
 
@@ -83,6 +83,7 @@ class Settings:
     result_dispatch_days: int = 1
     delivery_attempts: int = 3        # failed home deliveries before a result goes back to the window
     close_after_days: int = 30        # a delivered case is archived this many days after delivery
+    follow_up_days: int = 10          # working days to follow up a bad rating (整改、回访)
     sweep_minutes: int = 60           # how often celery beat runs the sweep
     # a scan dated further ahead of the server's clock, or further back, is refused (implausible_time):
     # a scanner's clock runs a little fast; one that was offline a while sends its day late, not a year late

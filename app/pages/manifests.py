@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from app.addresses import with_manifest_links
 from app.http_errors import status_of
-from app.users import User, courier_name, display_name
+from app.users import User, courier_name, staff_label
 from app.web import committed, env, field_errors, once, role_required, typed
 from tracking.commands import custody, manifests
 from tracking.model import lookups
@@ -41,9 +41,11 @@ def _form_errors(e: Refused) -> dict[str, str]:
     return named
 
 
-def _couriers() -> list[User]:
-    return list(g.db.exec(select(User).where(User.role == "courier", User.active == True)  # noqa: E712
-                          .order_by(User.name, User.username)))
+def _couriers() -> list[dict]:
+    """The active couriers to pick from, each shown by name (and office), never by username."""
+    users = g.db.exec(select(User).where(User.role == "courier", User.active == True)  # noqa: E712
+                      .order_by(User.name, User.username))
+    return [{"username": u.username, "label": staff_label(g.db, u.username)} for u in users]
 
 
 def packets_page():
@@ -51,6 +53,18 @@ def packets_page():
     Served at /window/packets for the window and /manifests/new for offices."""
     office = g.actor.office_code
     errors, chosen, courier, faulty, elsewhere = {}, None, request.form.get("courier", ""), [], []
+
+    def add():
+        """A scan added without building the sheet (Enter in the scan field without the page's script):
+        only a packet waiting here is ticked; any other number is an error at once and is not added."""
+        nonlocal chosen
+        chosen = set(_numbers(request.form.getlist("tracking_nos")))
+        scanned = typed(request.form.get("scan", ""))
+        if scanned and scanned in {p["tracking_no"] for p in desks.waiting_to_leave(g.db, office)}:
+            chosen.add(scanned)
+        elif scanned:
+            errors["scan"] = f"{scanned} 不是本机构待发的邮件（或已在其他未交接的清单上），未加入。请核对后重新扫描。"
+        return _render(422 if errors else 200)
 
     def run():
         nonlocal chosen, faulty, elsewhere
@@ -83,13 +97,13 @@ def packets_page():
         else:
             ticked = chosen
         couriers = _couriers()
-        default = courier or (couriers[0].username if len(couriers) == 1 else "")
+        default = courier or (couriers[0]["username"] if len(couriers) == 1 else "")
         return make_response(render_template("manifests/packets.html", waiting=waiting, ticked=ticked,
                                              couriers=couriers, courier=default, errors=errors, faulty=faulty,
                                              elsewhere=elsewhere), status)
 
     if request.method == "POST":
-        return once(run)
+        return add() if request.form.get("add") else once(run)
     return _render()
 
 
@@ -122,7 +136,7 @@ def _render_sheet(manifest_no: str, errors=None, scanned=(), status=200):
     counting = made.to_party == f"office:{office}" and made.handed_over_at is not None \
         and made.cancelled_at is None and made.confirmed_at is None
     return make_response(render_template("manifests/sheet.html", sheet=sheet, history=history,
-                                         maker=display_name(g.db, made.created_by),
+                                         maker=staff_label(g.db, made.created_by),
                                          mine=made.from_office == office, counting=counting,
                                          errors=errors or {}, scanned=list(scanned)), status)
 

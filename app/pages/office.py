@@ -28,6 +28,7 @@ DESK_ROWS = 50  # a queue longer than this shows its most urgent cases and links
 
 # the statuses a packet may be signed for in (the packet state machine's own table)
 RECEIVABLE = {s.value for s in PACKET_TRANSITIONS[ScanType.RECEIVED]}
+CHECK_RESULTS = ("ok", "missing", "damaged")  # a material's contents check, as the scans' `contents` say it
 # the lists an officer works from: (status filter, tab title)
 LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("accepted", "待办结"),
          ("decided", "已办结"), ("", "全部")]
@@ -117,18 +118,52 @@ def scanned():
         # with its reason (nothing is recorded)
         event_id = str(uuid.uuid4())
         return _after_scan(number, event_id, _receipt_scan(number, event_id, None))
-    return render_template("office/checklist.html", packet=packet, event_id=str(uuid.uuid4()))
+    return _checklist(packet, str(uuid.uuid4()), {m["code"]: None for m in packet["contents"]})
+
+
+def _checked(packet: dict) -> dict[str, str | None]:
+    """Each material's result as the officer set it on the checklist (None: not checked yet)."""
+    results = {m["code"]: request.form.get(f"status-{m['code']}") for m in packet["contents"]}
+    return {code: result if result in CHECK_RESULTS else None for code, result in results.items()}
+
+
+def _scanned_item(packet: dict, value: str) -> str | None:
+    """The material a scan (or a typed code or name) names on this packet's checklist."""
+    value = value.strip().lower()
+    return next((m["code"] for m in packet["contents"] if value in (m["code"].lower(), m["name"].lower())), None)
+
+
+def _checklist(packet: dict, event_id: str, checked: dict, *, errors: dict | None = None, status: int = 200):
+    return make_response(render_template("office/checklist.html", packet=packet, event_id=event_id, checked=checked,
+                                         confirmed=sum(1 for v in checked.values() if v), errors=errors or {}),
+                         status)
 
 
 @bp.post("/receive/confirm")
 @role_required("officer")
 def confirm_receipt():
-    """The contents checked: sign for the packet, with what is missing or damaged."""
+    """The contents checked item by item (a scan of a material's barcode marks it 正常): sign for the
+    packet once every item has its result, with what is missing or damaged."""
     number = typed(request.form.get("tracking_no"))
     event_id = request.form.get("event_id") or str(uuid.uuid4())
+    if desks.receipt_of(g.db, g.actor.office_code, event_id):  # signed already (a double click)
+        return redirect(url_for(".receive", last=event_id), 303)
     packet = desks.packet_to_receive(g.db, g.actor.office_code, number) if number else None
-    contents = [{"code": m["code"], "status": request.form.get(f"status-{m['code']}", "ok")}
-                for m in packet["contents"]] if packet else None
+    if packet is None or packet["status"] not in RECEIVABLE:
+        return _after_scan(number, event_id, _receipt_scan(number, event_id, None))
+    checked = _checked(packet)
+    item = request.form.get("item", "")
+    if request.form.get("action") == "tick":  # a scan (or Enter) on the checklist: tick that item, sign nothing
+        code = _scanned_item(packet, item) if item.strip() else None
+        if code:
+            checked[code] = "ok"
+        errors = {"item": f"“{item.strip()}”不是本邮件的内件，请核对后重新扫描。"} if item.strip() and not code else {}
+        return _checklist(packet, event_id, checked, errors=errors, status=422 if errors else 200)
+    unchecked = [m["name"] for m in packet["contents"] if not checked[m["code"]]]
+    if unchecked:
+        return _checklist(packet, event_id, checked, status=422, errors={
+            "_": f"还有 {len(unchecked)} 项未核对：{'、'.join(unchecked)}。请逐项核对（扫描材料条码或勾选结果）后再签收。"})
+    contents = [{"code": code, "status": result} for code, result in checked.items()]
     return _after_scan(number, event_id, _receipt_scan(number, event_id, contents))
 
 
@@ -146,9 +181,12 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
            "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
     matter = g.db.get(Matter, case["matter_code"])
     evaluation = views.evaluation_view(lookups.evaluation_of(g.db, lookups.load_case(g.db, case_no)))
+    follows_up = bool(evaluation and evaluation["follow_up"]
+                      and evaluation["follow_up"]["office_code"] == g.actor.office_code)
     return make_response(render_template(
         "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
-        failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation), status)
+        failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation,
+        follows_up=follows_up, visit_methods=list(states.VISIT_METHODS.items())), status)
 
 
 def _form(which: str, *names: str, lists: tuple[str, ...] = ()) -> dict:
@@ -236,7 +274,8 @@ def decide(case_no):
 def follow_up(case_no):
     """整改 of a bad rating: what the office did about it closes the follow-up."""
     return _act(case_no, "follow_up", lambda: follow_ups.record_follow_up(
-        g.db, env(), g.actor, case_no, parse(follow_ups.FollowUp, _form("follow_up", "note"))),
+        g.db, env(), g.actor, case_no,
+        parse(follow_ups.FollowUp, _form("follow_up", "note", "visit_method", "visited_at", "visit_answer"))),
         said=lambda _: f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", anchor="evaluation")
 
 

@@ -1,18 +1,20 @@
 """监督 pages (/supervise): the overdue board, statistics, ratings and exceptions, each table also as CSV.
 
-Everything here only reads: the filters are GET forms (bookmarkable, no CSRF token needed), and every
-figure comes from `tracking.statistics` over the cases the supervisor's office may see."""
+Everything here reads but one action, routing a bad rating to another stage (a POST form with its CSRF
+token): the filters are GET forms (bookmarkable, no CSRF token needed), and every figure comes from
+`tracking.statistics` over the cases the supervisor's office may see."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from app.web import env, field_errors, role_required
+from app.web import committed, env, field_errors, once, role_required
 from config import clock
 from labels import charts
 from mailing.states import EXCEPTION_REASONS
-from tracking.model.deadlines import STAGE_TITLES, STAGES
 from tracking.model.errors import Refused
-from tracking.model.states import BAD_SCORE, SCORE_TITLES
+from tracking.commands import follow_ups
+from tracking.model.inputs import parse
+from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES
 from tracking.reads import statistics as st
 from tracking.reads import views
 
@@ -34,7 +36,7 @@ def csv_url(table: str) -> str:
 
 @bp.context_processor
 def _helpers():
-    return {"csv_url": csv_url, "STAGE_TITLES": STAGE_TITLES, "STAGES": STAGES}
+    return {"csv_url": csv_url, "STAGE_TITLES": st.BOARD_TITLES, "STAGES": st.BOARD_STAGES}
 
 
 def _export(tables: dict[str, st.Table], stem: str) -> Response | None:
@@ -65,7 +67,7 @@ def home():
     today = clock.beijing_date()
     as_of = _date_arg("as_of", errors, today)
     stage = request.args.get("stage", "")
-    if stage and stage not in STAGES:
+    if stage and stage not in st.BOARD_STAGES:
         errors["stage"] = "请从列表中选择环节。"
         stage = ""
     office = request.args.get("office", "").strip()
@@ -82,6 +84,13 @@ def home():
                            office=office, offices=offices, names=names, tables=tables, listed=listed[:PAGE_ROWS],
                            shown=min(len(listed), PAGE_ROWS), total_listed=len(listed),
                            totals=st.stage_totals(items), cases=len({i.case_no for i in items}))
+
+
+@bp.get("/cases/<case_no>")
+@role_required("supervisor")
+def case(case_no):
+    """A case the board lists, as a supervisor sees it (the applicant masked, read-only)."""
+    return render_template("supervise/case.html", case=views.case_view(g.db, env(), g.actor, case_no))
 
 
 @bp.get("/stats")
@@ -102,17 +111,24 @@ def stats():
                              ["环节", "中位数（小时）", "约合（天）", "件数"],
                              [[title, value, st.rounded(value / 24) if value is not None else None, count]
                               for _, title, value, count in overall])
-    volumes = st.volume_tables(facts, period, by, names)
+    volumes = {**st.volume_tables(facts, period, by, names), "volume_scope": st.scope_table(facts, period)}
     rating_tables = st.rating_tables(rated, by, names)
+    rates = st.rates_table(facts, rated, period, by, names)
     tables = {**volumes, "medians_overall": overall_table, "medians": st.median_table(facts, period, by, names),
-              **rating_tables}
+              **rating_tables, "rates": rates}
     exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
     if exported:
         return exported
 
-    volume_charts = {name: charts.bar_chart([(row[0], row[2]) for row in table.rows[:CHART_ROWS]],
+    volume_charts = {name: charts.bar_chart([(row[0], row[1 if name == "volume_scope" else 2])
+                                             for row in table.rows[:CHART_ROWS]],
                                             title=table.caption, chart_id=f"chart-{name}", unit=" 件")
                      for name, table in volumes.items()}
+    on_time_rate, follow_up_rate = st.on_time_rate(facts, period)[2], st.follow_up_rate(rated)[2]
+    rates_chart = charts.bar_chart([(title, value) for title, value in (("按期办结率", on_time_rate),
+                                                                       ("差评整改率", follow_up_rate))
+                                    if value is not None], title="按期办结率与差评整改率（%）", chart_id="chart-rates",
+                                   unit="%", decimals=1)
     median_chart = charts.bar_chart([(title, value) for _, title, value, _ in overall if value is not None],
                                     title="各环节用时中位数（小时）", chart_id="chart-medians", unit=" 小时",
                                     decimals=1)
@@ -123,6 +139,7 @@ def stats():
                                               for row in distribution])
     return render_template("supervise/stats.html", errors=errors, period=period, by=by, tables=tables,
                            volume_charts=volume_charts, median_chart=median_chart, score_chart=score_chart,
+                           rates_chart=rates_chart, on_time_rate=on_time_rate, follow_up_rate=follow_up_rate,
                            registered=len(st.registered_in(facts, period)), summary=st.summarise(rated),
                            chart_rows=CHART_ROWS, groupings=st.GROUPINGS,
                            stage_titles=[title for _, title, _ in st.TIMED_STAGES])
@@ -143,7 +160,28 @@ def ratings():
     return render_template("supervise/ratings.html", errors=errors, period=period, only_bad=only_bad,
                            only_open=only_open, rated=rated[:PAGE_ROWS], total=len(rated), names=names,
                            summary=st.summarise(rated), limit=RATING_ROWS, score_titles=SCORE_TITLES,
-                           follow_up_titles=st.FOLLOW_UP_TITLES, bad_score=BAD_SCORE)
+                           follow_up_titles=st.FOLLOW_UP_TITLES, bad_score=BAD_SCORE, rated_stages=RATED_STAGES)
+
+
+@bp.post("/ratings/<case_no>/route")
+@role_required("supervisor")
+def reassign(case_no):
+    """Routes an open bad rating to another stage (its office follows it up instead); the case's history
+    records it. Back to the ratings with what was done, or with why not."""
+    def run():
+        try:
+            made = follow_ups.reassign_follow_up(g.db, env(), g.actor, case_no,
+                                                 parse(follow_ups.Reassignment, {"stage": request.form.get("stage")}))
+        except Refused as e:
+            g.db.rollback()
+            flash(f"办件 {case_no}：{e.message}", "error")
+            return redirect(url_for(".ratings", open=1), 303)
+        committed()
+        flash(f"办件 {case_no} 的差评已转交{RATED_STAGES[made.evaluation.stage]}"
+              f"（{st.names(g.db).office(made.evaluation.follow_up_office)}），"
+              f"整改期限 {made.evaluation.follow_up_due:%Y年%m月%d日}。", "success")
+        return redirect(url_for(".ratings", open=1), 303)
+    return once(run)
 
 
 @bp.get("/exceptions")

@@ -15,13 +15,15 @@ from app.web import committed, env, typed
 from tracking.commands import evaluations
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, parse
-from tracking.model.states import SCORE_TITLES
+from tracking.model.states import RATED_STAGES, SCORE_TITLES
 from tracking.reads import timeline
 
 bp = Blueprint("track", __name__, url_prefix="/track")
 
 SCORES = [(str(score), text) for score, text in sorted(SCORE_TITLES.items(), reverse=True)]
-LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议"}
+LABELS = {"no": "办件编号或邮件号", "check": "查询密码", "score": "满意程度", "comment": "意见或建议",
+          "stage": "评价的环节"}
+STAGES = list(RATED_STAGES.items())
 
 
 
@@ -115,11 +117,11 @@ def folded(events: list[dict]) -> list[dict]:
 
 
 def _timeline(answer: dict, check: str, *, errors: dict | None = None, notice: str = "", score: str = "",
-              comment: str = "", status: int = 200):
+              comment: str = "", stage: str = "", status: int = 200):
     answer = timeline_answer(answer)
     return render_template("track/case.html", t=answer, steps=folded(answer["events"]), check=check,
                            errors=errors or {}, notice=notice, score=score, comment=comment, scores=SCORES,
-                           labels=LABELS), status
+                           stage=stage, stages=STAGES, labels=LABELS), status
 
 
 # -- evaluation (好差评) -------------------------------------------------------------------------
@@ -129,8 +131,9 @@ def evaluation(case_no):
     check = typed(request.form.get("check"))
     score = request.form.get("score", "")
     comment = request.form.get("comment", "")
+    stage = request.form.get("stage", "")
     # a radio button's value is text; the API takes the score as a JSON number only
-    data = {"check": check, "score": int(score) if score.isdecimal() else score, "comment": comment}
+    data = {"check": check, "score": int(score) if score.isdecimal() else score, "comment": comment, "stage": stage}
     try:
         rate_limited("evaluation")
         try:
@@ -138,7 +141,8 @@ def evaluation(case_no):
         except Invalid as e:
             # the page again with the errors next to the choices (the code is checked first)
             answer = timeline.track(g.db, env(), case_no, check)
-            return _timeline(answer, check, errors=e.by_field(), score=score, comment=comment, status=status_of(e))
+            return _timeline(answer, check, errors=e.by_field(), score=score, comment=comment, stage=stage,
+                             status=status_of(e))
         made = evaluations.evaluate(g.db, env(), case_no, command)
         done = {"case_no": made.case.case_no, "score": made.evaluation.score}
         committed()

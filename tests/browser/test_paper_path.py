@@ -190,6 +190,12 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     assert officer.inner_text("h1") == f"核对内件：{tracking_no}"
     checklist = officer.inner_text("table.checklist")
     assert "无犯罪记录证明申请表" in checklist and "居民身份证" in checklist
+    # each item confirmed: the scanner reads the barcode on each document (issue 13 §6.4)
+    expect(officer.locator("#item")).to_be_focused()
+    for code in ("application_form", "id_card"):
+        officer.keyboard.type(code)
+        officer.keyboard.press("Enter")
+    assert "已核对 2 / 2 项" in officer.inner_text("#checked-count")
     officer.screenshot(path=shots / "08-office-checklist.png", full_page=True)
     officer.click("button:has-text('确认签收')")
     officer.wait_for_url(re.compile(r"/office/receive\?last="))
@@ -243,7 +249,7 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     assert mobile.inner_text(".track-status__text") == "已送达"
     steps = mobile.locator(".timeline__item:not(.timeline__item--future) .timeline__title").all_inner_texts()
     for text in ["窗口已收件，材料待寄出", "申请材料已寄出", "途经 3 个邮件处理中心", "申请材料派送中",
-                 "办理部门已核对材料", "办理部门已签收材料", "办理部门已受理", "已办结", "办理结果已寄出",
+                 "办理部门已核对材料", "办理部门已签收材料", "办理部门已受理", "已办结：准予", "办理结果已寄出",
                  "办理结果派送中", "办理结果已送达"]:
         assert text in steps, "\n".join([text, "--"] + steps)
     assert steps.index("窗口已收件，材料待寄出") < steps.index("办理部门已受理") < steps.index("办理结果已送达")

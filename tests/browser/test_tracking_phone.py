@@ -108,7 +108,7 @@ def test_an_electronic_result_and_the_evaluation_are_easy_to_use_on_a_phone(
     assert overflowing(page, "main *") == []
     # each level of satisfaction is a whole row to tap, not a 22 px circle
     assert small_targets(page, ".track-evaluation .choice, main textarea, main button") == []
-    assert page.locator(".track-evaluation .choice").count() == 5
+    assert page.locator(".track-evaluation input[name=score]").count() == 5  # five levels (and the stage rated)
     page.screenshot(path=shots / "phone-05-track-electronic-result.png", full_page=True)
 
     # sent without a level: said at the top and next to the choices, the comment kept

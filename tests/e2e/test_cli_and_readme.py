@@ -48,7 +48,8 @@ def test_demo_loads_once_and_changes_nothing_the_second_time(app, db):
     assert first.exit_code == 0, first.output
     assert "xinfu-clerk" in first.output and "tongban-demo" in first.output
     cases = db.exec(select(Case)).all()
-    assert {c.status for c in cases} >= {"collected", "in_transit", "accepted", "decided", "closed"}
+    # the rated case stays delivered: rating does not archive, and its bad rating's follow-up is open
+    assert {c.status for c in cases} >= {"collected", "in_transit", "accepted", "decided", "delivered"}
     # every desk has something on it: a packet at the office's door, a bad rating to follow up
     from mailing.tables import Packet
     from tracking.model.tables import Evaluation
@@ -134,7 +135,7 @@ def test_the_readme_walkthrough_runs_as_written_against_a_real_server(db, databa
     assert run.returncode == 0, run.stderr
     assert run.stdout.count('"status":"recorded"') >= 9, run.stdout
     assert '"status": "delivered"' in run.stdout  # the tracking page before the evaluation
-    assert '"status":"closed"' in run.stdout.replace(" ", "")
+    assert '"stage":"office","status":"closed"' in run.stdout.replace(" ", "")  # a good rating archives the case
     assert "张晓明" not in run.stdout.split('"check_code"')[-1]  # the public view shows no name
     from tests import pdfs
     tracking_no = re.search(r'"tracking_no": "([A-Z]{2}\d{9}[A-Z]{2})"', run.stdout).group(1)

@@ -57,7 +57,7 @@ def test_the_packets_waiting_to_leave_are_listed_with_their_case_and_addressee(c
     # all ticked by default, a scan field that ticks what it reads, and the courier to hand them to
     assert r.text.count('name="tracking_nos" value="EA') == 2 and r.text.count(" checked") == 2
     assert 'data-scan-list="scanned"' in r.text and '<ul id="scanned" class="scan-list" data-name="tracking_nos">' in r.text
-    assert "courier（courier）" in page
+    assert ">courier</option>" in r.text and "（courier）" not in page  # by name, never（username）
     # ready for scanning one by one: nothing ticked
     assert " checked" not in clerk.get("/window/packets?tick=none", as_="clerk").text
 

@@ -134,7 +134,7 @@ def test_scanning_a_packet_shows_its_contents_and_a_missing_material_is_recorded
     assert checklist.status_code == 200
     words = text_of(checklist.text)
     assert "确认签收" in words and "无犯罪记录证明申请表" in words and "居民身份证" in words
-    assert 'value="ok" checked' in checklist.text  # each material defaults to 正常
+    assert " checked" not in checklist.text  # no material is 正常 until the officer checks it (issue 13 §6.4)
     event_id = re.search(r'name="event_id" value="([^"]+)"', checklist.text).group(1)
 
     r = officer.post("/office/receive/confirm", {"tracking_no": case["tracking_no"], "event_id": event_id,

@@ -11,12 +11,11 @@ import stat
 import uuid
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from app.schema import _config, upgrade
+from app.schema import upgrade
 from config.database import make_engine, new_session
 from config.settings import Settings
 from mailing.chain import _default
@@ -166,8 +165,8 @@ def scratch(database_url, tmp_path):
 
 
 def _migrate(engine, settings, direction: str, revision: str) -> None:
-    with engine.begin() as conn:
-        getattr(command, direction)(_config(conn, settings), revision)
+    from app import schema
+    getattr(schema, direction)(engine, revision, settings=settings)
 
 
 def _plain_chain_holds(session, table: str, owner: str) -> bool:

@@ -75,7 +75,7 @@ def _party_name(session: Session, actor: Actor, command: NewManifest,
         name = courier_name(key)
         if name is None:
             raise rule("unknown_party", f"没有名为“{key}”的寄递人员账号。", "to_party")
-        return f"寄递人员 {name}（{key}）" if name != key else f"寄递人员 {key}"
+        return f"寄递人员 {name}"
     post = load_directory(session).post(key)
     if post is None:
         raise rule("unknown_party", f"机构代码“{key}”不存在。", "to_party")

@@ -105,3 +105,7 @@ BAD_SCORE = 2
 
 
 STATUS_TEXT = {"open": "待整改", "done": "已整改"}
+# the part of the service a rating is about, routed to the office that answers for it (evaluations), and
+# how a follow-up's return visit (回访) reached the applicant
+RATED_STAGES = {"window": "收件窗口", "post": "寄递", "office": "办理部门"}
+VISIT_METHODS = {"phone": "电话回访", "visit": "上门回访", "sms": "短信回访", "window": "窗口当面回访", "other": "其他方式"}

@@ -25,6 +25,7 @@ class Case(SQLModel, table=True):
     applicant_sealed: str          # encrypted JSON of the applicant (and agent)
     applicant_masked: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     id_hash: str = Field(index=True, max_length=64)  # keyed hash of the ID number or credit code
+    phone_hash: Optional[str] = Field(default=None, index=True, max_length=64)  # keyed hash of the applicant's phone
     check_code_sealed: str
     subject: Optional[dict] = Field(default=None, sa_column=Column(JSON))
     materials: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -106,11 +107,18 @@ class Evaluation(SQLModel, table=True):
     score: int
     comment: str = ""
     at: datetime = Field(sa_column=utc_column(False))
-    follow_up_office: Optional[str] = None  # set for scores 1–2 (整改)
+    # the stage the rating is routed to (window | post | office): the rater's choice or the supervisor's
+    stage: str = Field(default="office", max_length=16, sa_column_kwargs={"server_default": "office"})
+    follow_up_office: Optional[str] = None  # set for scores 1–2 (整改): the office that answers for `stage`
     follow_up_status: Optional[str] = None  # open | done
-    follow_up_note: Optional[str] = None    # what the owning office did about it
+    follow_up_due: Optional[date] = None    # the last working day to follow it up
+    follow_up_note: Optional[str] = None    # the rectification: what the office did about it
     followed_up_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
-    followed_up_by: Optional[str] = None    # the officer's username
+    followed_up_by: Optional[str] = None    # the officer's (or clerk's) username
+    # the return visit (回访): when, how, and what the applicant answered
+    visited_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    visit_method: Optional[str] = Field(default=None, max_length=16)
+    visit_answer: Optional[str] = None
 
 
 class TrackLock(SQLModel, table=True):

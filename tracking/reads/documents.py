@@ -25,7 +25,7 @@ from tracking.model.tables import AccessLog, Case, CaseEvent
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)
 RESULT_WAYS = {"mail": "邮寄到申请人指定地址", "pickup": "到收件窗口领取（凭本回执和身份证件）",
                "electronic": "网络送达（下载链接以短信发送）"}
-Names = Callable[[str], str]
+Names = Callable[[str], str]  # a staff member's username → how they are printed (name and office)
 
 
 def _office_party(session: Session, code: str) -> Party:
@@ -79,7 +79,7 @@ def _may_print_label(actor: Actor, packet: Packet) -> bool:
 def label_spec(session: Session, env: Env, packet: Packet) -> LabelSpec:
     directory = load_directory(session)
     if PacketStatus(packet.status) in NO_LABEL:
-        raise conflict("label_unavailable", f"邮件{packet.tracking_no}已{PacketStatus(packet.status).title}，不能再打印面单。",
+        raise conflict("label_unavailable", f"邮件{packet.tracking_no}{PacketStatus(packet.status).title}，不能再打印面单。",
                        status=packet.status)
     if packet.to_office:
         recipient = _office_party(session, packet.to_office)
@@ -145,13 +145,12 @@ def receipt_spec(session: Session, env: Env, actor: Actor, case_no: str, names: 
     matter = session.get(Matter, case.matter_code)
     name, masked = _applicant(env, case)
     _log(session, actor, case, "receipt")
-    clerk = names(case.created_by)
     return ReceiptSpec(
         case_no=case.case_no, matter=matter.name,
         materials=tuple(MaterialLine(m["name"], bool(m.get("original")), int(m.get("copies", 1)))
                         for m in case.materials),
         applicant_name=name, id_masked=masked, collecting_office=_office_party(session, case.collecting_office),
-        clerk=f"{clerk}（{case.created_by}）" if clerk != case.created_by else clerk,
+        clerk=names(case.created_by),
         owning_office=_office_party(session, case.owning_office).name, received_at=clock.beijing(case.created_at),
         due_date=case.due_date, due_provisional=case.due_date_provisional,
         track_url=_track_url(env, case.case_no), check_code=env.sealer.open(case.check_code_sealed),

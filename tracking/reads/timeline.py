@@ -13,7 +13,8 @@ from tracking.model.context import Env
 from tracking.model.deadlines import packet_late
 from tracking.model.links import delivery_token
 from tracking.model.lookups import checked_case
-from tracking.model.states import BEFORE_DECISION, EVALUABLE, SCORE_TITLES, CaseStatus, is_overdue
+from tracking.model.states import (BEFORE_DECISION, EVALUABLE, RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS,
+                                   CaseStatus, is_overdue)
 from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
 
 CASE_TEXT = {
@@ -33,9 +34,11 @@ CASE_TEXT = {
     "closed": "已归档",
     "contents_checked": "办理部门已核对材料",
     "evaluated": "申请人已评价",
+    "followed_up": "已就您的评价回访并整改",
     "replacement_created": "丢失的材料已由寄出机构补寄",
     "result_returned_to_window": "办理结果未能投递，已退回收件窗口",
 }
+OUTCOME_TEXT = {"approved": "准予", "refused": "不予"}  # the decision, once the case has one
 DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
 RESULT_METHOD_TEXT = {"mail": "邮寄送达", "pickup": "到收件窗口领取", "electronic": "网上下载电子结果"}
 PACKET_TEXT = {
@@ -85,6 +88,8 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)):
         if e.type in CASE_TEXT:
             text = DEEMED_TEXT if e.type == "accepted" and e.data.get("deemed") else CASE_TEXT[e.type]
+            if e.type == "decided" and e.data.get("outcome") in OUTCOME_TEXT:
+                text = f"{text}：{OUTCOME_TEXT[e.data['outcome']]}"
             events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": text,
                            "place": place(e.office_code)})
         elif e.type.startswith("packet_"):
@@ -116,6 +121,7 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
             "overdue": is_overdue(status, case.due_date, clock.beijing_date()),
+            "outcome": case.outcome, "outcome_text": OUTCOME_TEXT.get(case.outcome),
             "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
                          "status_text": PacketStatus(p.status).title,
                          "expected_arrival": p.expected_arrival.isoformat() if p.expected_arrival else None,
@@ -131,7 +137,20 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             + ([{"text": "评价本次服务（好差评）", "expected": None, "yours": True}] if evaluable else []),
             "electronic_result": electronic_result(session, env, case),
             "evaluation": {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score],
-                           "at": clock.iso(evaluation.at)} if evaluation else None}
+                           "at": clock.iso(evaluation.at), "stage_text": RATED_STAGES[evaluation.stage],
+                           "follow_up": public_follow_up(evaluation)} if evaluation else None}
+
+
+def public_follow_up(evaluation: Evaluation) -> dict | None:
+    """A bad rating's follow-up as the applicant sees it: by when, and once done, the office's answer and
+    the return visit's day and way (not who, and not what the applicant said back)."""
+    if not evaluation.follow_up_status:
+        return None
+    return {"status": evaluation.follow_up_status, "status_text": STATUS_TEXT[evaluation.follow_up_status],
+            "due": evaluation.follow_up_due.isoformat() if evaluation.follow_up_due else None,
+            "at": clock.iso(evaluation.followed_up_at), "note": evaluation.follow_up_note,
+            "visit_at": clock.iso(evaluation.visited_at),
+            "visit_method_text": VISIT_METHODS.get(evaluation.visit_method or "")}
 
 
 def electronic_result(session: Session, env: Env, case: Case) -> dict | None:
