@@ -37,8 +37,6 @@ from tracking.reads import documents, timeline, views
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-
-
 # Limits at the edge (README, "Request limits"). The body's size is the app's MAX_CONTENT_LENGTH (413 past it).
 MAX_DEPTH = 32        # objects and lists inside each other; the deepest command nests 4
 MAX_PAGE = 100_000    # list pages; per_page is capped at MAX_PER_PAGE

@@ -16,7 +16,7 @@ from routing.tables import Matter
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
 from tracking.model.inputs import CreditCode, Phone, ResidentId, plain_number
-from tracking.model.lookups import piece_count
+from tracking.model.lookups import find_case, piece_count
 from tracking.model.states import SCORE_TITLES, CaseStatus
 from tracking.model.tables import AccessLog, Case, Evaluation, ResultFile
 from tracking.reads import views
@@ -58,13 +58,8 @@ def waiting_to_leave(session: Session, office_code: str) -> list[dict]:
 def find_case_no(session: Session, number: str) -> str | None:
     """The case a scanned or typed number names: a case number, or the tracking number of one of its packets."""
     number = plain_number(number or "")
-    if not number:
-        return None
-    found = session.exec(select(Case.case_no).where(Case.case_no == number)).first()
-    if found:
-        return found
-    return session.exec(select(Case.case_no).join(Packet, Packet.case_id == Case.id)
-                        .where(Packet.tracking_no == number)).first()
+    case = find_case(session, number) if number else None
+    return case.case_no if case else None
 
 
 # What else the window's find box may be given: the applicant's identifiers, each looked up by its keyed hash
