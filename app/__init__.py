@@ -50,11 +50,11 @@ def create_app(config: dict | None = None) -> Flask:
         return jsonify(e.body()), status_of(e)
 
     from app import api, cli, ratelimit, tasks, web
-    from app.pages import account, admin, intake, manifests, office, supervise, track, window
+    from app.pages import account, admin, courier, intake, manifests, office, supervise, track, window
     ratelimit.init_app(app)
     web.init_app(app)
     api.init_app(app)
-    for pages in (window, intake, manifests, office, track, supervise, admin, account):
+    for pages in (window, intake, manifests, office, track, supervise, admin, account, courier):
         app.register_blueprint(pages.bp)
     cli.init_app(app)
     tasks.celery_init_app(app)

@@ -91,6 +91,8 @@ class MaterialItem(Answer):
     name: str
     original: bool
     required: bool
+    kept: bool = Field(description="原件由办理部门依规留存（如申请表、缴回的旧证照），办结后不退还")
+    certified_copy: bool = Field(description="可用窗口核验原件后的复印件代替原件（原件由申请人留存）")
 
 
 class MatterItem(Answer):
@@ -98,6 +100,10 @@ class MatterItem(Answer):
     name: str
     department: str
     department_name: str
+    type: Literal["permit", "notarization", "confirmation", "public_service"] = Field(
+        description="事项类型，决定办理规则：行政许可、公证、行政确认、公共服务")
+    type_text: str = Field(description="事项类型的中文名称")
+    legal_basis: str = Field(description="设定依据（法律、法规），告知书、决定书引用")
     level: str
     modes: list[Literal["online", "proxy", "joint"]]
     jurisdiction: str
@@ -150,8 +156,10 @@ class CaseSummary(Answer):
     collecting_office: OfficeRef | None
     owning_office: OfficeRef | None
     applicant: dict[str, Any] = Field(description="申请人（列表与操作结果中已脱敏）")
-    due_date: date
+    due_date: date = Field(description="承诺办结日期：自受理（或视为受理）之日起计算承诺时限；受理前为预计日期")
     due_date_provisional: bool
+    due_date_estimated: bool = Field(description="尚未受理：办结日期按材料预计送达并签收之日估算")
+    expected_result_date: date | None = Field(description="办理结果预计送达申请人之日（电子结果为作出决定之日）")
     created_at: datetime
 
 
@@ -178,15 +186,35 @@ class SupplementRequested(Case):
     supplement: SupplementAsked
 
 
+class ExtensionView(Answer):
+    days: int = Field(ge=1, le=10, description="延长的工作日数")
+    reason: str
+    extended_at: datetime
+
+
+class CaseExtended(Case):
+    """延期 (行政许可法第四十二条): due_date is the moved decision date."""
+    extension: ExtensionView
+
+
 class CaseWithReturn(Case):
     return_packet: PacketRef | None = Field(description="退回原件的寄递件（尚未寄出任何材料时为 null）")
 
 
+class ReturnedOriginal(Answer):
+    code: str
+    name: str
+    copies: int
+
+
 class CaseDecided(Case):
     outcome: Literal["approved", "refused"]
-    result_packet: PacketRef = absent("纸质结果")
+    result_packet: PacketRef = absent("纸质结果（退还的原件列在其内件中）")
     delivery_url: str = absent("电子结果的签名下载链接")
     delivery_expires: datetime = absent()
+    originals_returned: list[ReturnedOriginal] = Field(
+        description="退还申请人的原件：已寄达办理部门、且不由办理部门依规留存的原件（纸质结果随结果件寄回，电子结果另以退回件寄回）")
+    return_packet: PacketRef = absent("电子结果：装退还原件的退回件（没有要退还的原件时不出现）")
 
 
 class PacketSent(Case):
@@ -297,7 +325,9 @@ class CaseDetail(CaseSummary):
     """The whole case for the staff of its offices (personal data in full, each read logged)."""
     subject: dict[str, Any] | None
     materials: list[dict[str, Any]]
-    identity_check: dict[str, Any]
+    identity_check: dict[str, Any] = Field(description="窗口核验的身份（委托代办时为代办人：of = agent）")
+    applicant_identity_check: dict[str, Any] | None = Field(
+        description="委托代办时申请人本人的身份核验 {method: id_copy|face|manual, passed}；本人办理为 null")
     result_delivery: dict[str, Any]
     note: str
     tracking_no: str | None
@@ -401,6 +431,34 @@ class Exceptions(Answer):
     exceptions: list[ExceptionItem]
 
 
+class Addressee(Answer):
+    name: str = Field(description="收件人姓名（完整）")
+    phone: str = Field(description="收件人电话（完整）")
+    address: str = Field(description="收件地址（完整，含单元、室）")
+    division_code: str
+    division: str = Field(description="所在市、县（区）")
+
+
+class Delivery(Answer):
+    tracking_no: str
+    case_no: str
+    kind: PacketKind
+    kind_text: str
+    status: PacketStatus
+    status_text: str
+    manifest_no: str = Field(description="交给本寄递人员的交接清单")
+    handed_over_at: datetime | None
+    expected_arrival: date | None
+    failed_attempts: int
+    addressee: Addressee
+
+
+class Deliveries(Answer):
+    """The signed-in courier's home deliveries, full addresses (each read written to the access log)."""
+    deliveries: list[Delivery]
+    count: int
+
+
 # -- public ----------------------------------------------------------------------------------------------
 
 class TimelineEvent(Answer):
@@ -467,6 +525,9 @@ class Timeline(Answer):
     collecting_office: str | None
     due_date: date
     due_date_provisional: bool
+    due_date_estimated: bool
+    expected_result_date: date | None
+    promise_text: str = Field(description="如“预计2026年12月10日前办结，结果预计2026年12月14日送达”")
     overdue: bool
     outcome: Literal["approved", "refused"] | None = Field(description="办理结果，办结后才有")
     outcome_text: str | None = Field(description="准予 / 不予")

@@ -25,15 +25,16 @@ from app.users import Credentials, courier_name, issue_token, staff_label, user_
 from app.web import csrf, env, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
+from routing.matter_types import type_title
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
-from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
+from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
 from tracking.model import lookups
 from tracking.model.errors import Kind, Refused, bad_request, unauthenticated
 from tracking.model.inputs import EARLIEST_DATE, LATEST_DATE, parse, plausible_date, unreadable
 from tracking.model.states import CaseStatus
-from tracking.reads import documents, timeline, views
+from tracking.reads import deliveries, documents, timeline, views
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -179,12 +180,12 @@ def offices():
     kind = request.args.get("kind")
     if kind:
         if kind not in ("hall", "department", "hub"):
-            raise bad_request("kind 应为 hall、department 或 hub。", "kind")
+            raise bad_request("机构类别应为政务服务中心、办理部门或邮件处理中心。", "kind")
         query = query.where(Office.kind == kind)
     prefix = request.args.get("division") or ""
     if prefix:
         if not prefix.isdigit() or len(prefix) > 6:
-            raise bad_request("division 应为行政区划代码或其前缀（数字）。", "division")
+            raise bad_request("行政区划应为6位数字代码或其前几位。", "division")
         while len(prefix) > 2 and prefix.endswith("00"):  # 140900 names the city: its 1409xx offices
             prefix = prefix[:-2]
         query = query.where(Office.division_code.startswith(prefix))
@@ -198,9 +199,13 @@ def offices():
 
 def matter_view(m: Matter, names: dict) -> dict:
     return {"code": m.code, "name": m.name, "department": m.department,
-            "department_name": names.get(m.department, m.department), "level": m.level, "modes": m.modes,
+            "department_name": names.get(m.department, m.department), "type": m.type, "type_text": type_title(m.type),
+            "legal_basis": m.legal_basis, "level": m.level, "modes": m.modes,
             "jurisdiction": m.jurisdiction, "applicant_kinds": m.applicant_kinds, "legal_days": m.legal_days,
-            "promised_days": m.promised_days, "materials": m.materials, "result_types": m.result_types}
+            "promised_days": m.promised_days, "result_types": m.result_types,
+            # the catalogue's flags are written only where true: clients get both on every item
+            "materials": [{**item, "kept": bool(item.get("kept")), "certified_copy": bool(item.get("certified_copy"))}
+                          for item in m.materials]}
 
 
 @bp.get("/matters")
@@ -244,13 +249,17 @@ def create_case():
     return answer, 201
 
 
+DATE_ARGS = {"as_of": "截止日期", "since": "开始日期", "until": "结束日期"}  # the words a message says for each
+
+
 def _date_arg(name: str) -> date | None:
+    title = DATE_ARGS.get(name, "日期")
     try:
         day = date.fromisoformat(request.args[name]) if request.args.get(name) else None
     except ValueError:
-        raise bad_request(f"{name} 应为 YYYY-MM-DD 格式的日期。", name) from None
+        raise bad_request(f"{title}应为年-月-日，例如 2026-03-02。", name) from None
     if day is not None and not plausible_date(day):
-        raise bad_request(f"{name} 应在{EARLIEST_DATE.year}年至{LATEST_DATE.year}年之间。", name)
+        raise bad_request(f"{title}应在{EARLIEST_DATE.year}年至{LATEST_DATE.year}年之间。", name)
     return day
 
 
@@ -262,9 +271,9 @@ def list_cases():
         page = max(1, int(args.get("page", 1)))
         per_page = min(MAX_PER_PAGE, max(1, int(args.get("per_page", 50))))
     except ValueError:
-        raise bad_request("page 和 per_page 应为正整数。", "page") from None
+        raise bad_request("页码和每页条数应为正整数。", "page") from None
     if page > MAX_PAGE:
-        raise bad_request(f"page 最大为{MAX_PAGE}。", "page")
+        raise bad_request(f"页码最大为{MAX_PAGE}。", "page")
     as_of = _date_arg("as_of")
     id_number = args.get("id_number")
     return views.list_cases(g.db, env(), g.actor, status=args.get("status"), office=args.get("office"), page=page,
@@ -288,8 +297,12 @@ def _decided_answer(made: decisions.Decided) -> dict:
     if made.delivery is not None:
         sent = {"delivery_url": delivery_path(made.delivery.token),
                 "delivery_expires": clock.iso(made.delivery.expires)}
+        if made.return_packet is not None:
+            sent["return_packet"] = _packet_ref(made.return_packet)
     else:
         sent = {"result_packet": _packet_ref(made.result_packet)}
+    sent["originals_returned"] = [{"code": m["code"], "name": m["name"], "copies": m["copies"]}
+                                  for m in made.originals_returned]
     return _case_answer(made.case, outcome=made.case.outcome, **sent)
 
 
@@ -355,6 +368,15 @@ def follow_up(case_no):
     return _committed(_case_answer(made.case, evaluation=views.evaluation_view(made.evaluation)))
 
 
+@bp.post("/cases/<case_no>/extension")
+@staff
+@creating
+def extension(case_no):
+    case = extensions.extend_case(g.db, env(), g.actor, case_no, parse(extensions.Extension, body()))
+    return _committed(_case_answer(case, extension={"days": case.extension_days, "reason": case.extension_reason,
+                                                    "extended_at": clock.iso(case.extended_at)}))
+
+
 @bp.post("/cases/<case_no>/handover-to-applicant")
 @staff
 @creating
@@ -410,6 +432,15 @@ def record_scans():
     results = custody.record_scans(g.db, env(), g.actor, batch)
     g.db.commit()
     return {"results": [_scan_answer(r) for r in results]}
+
+
+@bp.get("/courier/deliveries")
+@staff
+def courier_deliveries():
+    """The signed-in courier's home deliveries with full addresses (each read on the access log)."""
+    answer = deliveries.courier_deliveries(g.db, env(), g.actor)
+    g.db.commit()  # the access log rows
+    return answer
 
 
 @bp.post("/manifests/<manifest_no>/receipt")
@@ -493,13 +524,15 @@ def receipt_pdf(case_no):
     return _pdf(receipt.receipt_pdf(spec, size, font_path=_font()), f"收件回执-{spec.case_no}.pdf")
 
 
-_NOTICES = {"supplement": documents.supplement_notice, "rejection": documents.rejection_notice}
+_NOTICES = {"supplement": documents.supplement_notice, "rejection": documents.rejection_notice,
+            "acceptance": documents.acceptance_notice, "decision": documents.decision_notice}
 
 
-@bp.get("/cases/<case_no>/<any(supplement, rejection):kind>-notice.pdf")
+@bp.get("/cases/<case_no>/<any(supplement, rejection, acceptance, decision):kind>-notice.pdf")
 @staff
 def notice_pdf(case_no, kind):
-    """补正材料告知书 or 不予受理告知书, printed at the window for the applicant."""
+    """补正材料告知书, 不予受理告知书, 受理通知书 or a refusal's decision notice (不予许可决定书 …), printed
+    at the window or the owning office for the applicant."""
     spec = _NOTICES[kind](g.db, env(), g.actor, case_no)
     g.db.commit()
     return _pdf(notices.notice_pdf(spec, font_path=_font()), f"{spec.title}-{spec.case_no}.pdf")

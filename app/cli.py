@@ -68,7 +68,7 @@ def calendar_load(file: Path) -> None:
         raise click.ClickException(str(e)) from None
     with _session() as session:
         store_year(session, spec, clock.now())
-        changed = recompute_provisional(session)
+        changed = recompute_provisional(session, current_app.config["TONGBAN"])
         session.commit()
     click.echo(f"已载入 {spec.year} 年日历：节假日 {len(spec.holidays)} 天，调休上班 {len(spec.workdays)} 天；"
                f"重新计算承诺办结日期 {changed} 件。")
@@ -130,7 +130,9 @@ def sweep_command(as_of: str | None) -> None:
     done = run_sweep(day)
     click.echo("巡检完成（{as_of}）：视为受理 {deemed_accepted} 件，归档 {closed} 件，承诺日期顺延 {due_dates_moved} 件，"
                "新增超期 {overdue_marked} 项，发出通知 {sent} 条。".format(as_of=(day or clock.beijing_date()).isoformat(),
-                                                                  **done))
+                                                                  **done)
+               # said only when it happened: most days no supplement runs out
+               + ("逾期未补正视为撤回 {deemed_withdrawn} 件。".format(**done) if done["deemed_withdrawn"] else ""))
 
 
 @click.command("backup")

@@ -21,7 +21,7 @@ from app import answers as A
 from app.users import Credentials
 from labels import label, receipt
 from mailing.states import EXCEPTION_REASONS
-from tracking.commands import custody, decisions, evaluations, follow_ups, intake, manifests
+from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
 from tracking.model.deadlines import STAGES
 from tracking.model.states import CaseStatus
 
@@ -75,7 +75,7 @@ NOT_FOUND = {404: ("not_found",)}
 INTAKE_RULES = ("unknown_matter", "not_proxy_eligible", "invalid_id_number", "invalid_credit_code", "invalid_phone",
                 "missing_material", "unknown_material", "identity_check_failed", "missing_subject",
                 "applicant_kind_not_allowed", "same_locality", "no_owning_office", "result_type_unavailable",
-                "missing_address")
+                "missing_address", "certified_copy_not_allowed")
 
 ROUTES: tuple[Route, ...] = (
     # -- auth and reference data
@@ -119,6 +119,10 @@ ROUTES: tuple[Route, ...] = (
     Route("post", "/cases/{case_no}/decision", "办结：纸质结果带 result_packet，电子结果带 delivery_url",
           "officer of the owning office", decisions.Decision, A.CaseDecided,
           {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("result_file_size",)}, creates=True),
+    Route("post", "/cases/{case_no}/extension", "延长办理期限（仅行政许可事项，已受理未办结时一次，1至10个工作日，经本机关负责人批准）",
+          "officer of the owning office", extensions.Extension, A.CaseExtended,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("already_extended", "invalid_transition"),
+           422: ("extension_not_allowed",)}, creates=True),
     Route("post", "/cases/{case_no}/follow-up", "差评整改：登记整改情况，关闭待整改", "officer of the owning office",
           follow_ups.FollowUp, A.CaseFollowedUp,
           {**FORBIDDEN, **NOT_FOUND, 409: ("no_open_follow_up",)}, creates=True),
@@ -126,9 +130,10 @@ ROUTES: tuple[Route, ...] = (
           decisions.SupplementSending, A.PacketSent,
           {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "supplement_already_sent"),
            422: ("unknown_material", "missing_material")}, status=201, creates=True),
-    Route("post", "/cases/{case_no}/handover-to-applicant", "窗口交付纸质结果", "clerk of the collecting office",
+    Route("post", "/cases/{case_no}/handover-to-applicant", "窗口交付纸质结果（collector：本人或登记的代办人领取）", "clerk of the collecting office",
           decisions.Handover, A.Case,
-          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("identity_check_failed",)},
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",),
+           422: ("identity_check_failed", "collector_not_allowed", "invalid_id_number")},
           creates=True),
     Route("get", "/cases/{case_no}/receipt.pdf", "收件回执", "clerk of the collecting office", None, PDF,
           {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND}, query=(_size(receipt.SIZES, "A4"),)),
@@ -136,6 +141,10 @@ ROUTES: tuple[Route, ...] = (
           {**FORBIDDEN, **NOT_FOUND, 409: ("no_supplement_request",)}),
     Route("get", "/cases/{case_no}/rejection-notice.pdf", "不予受理告知书", "staff of the case's offices", None, PDF,
           {**FORBIDDEN, **NOT_FOUND, 409: ("not_rejected",)}),
+    Route("get", "/cases/{case_no}/acceptance-notice.pdf", "受理通知书（已受理或视为受理）", "staff of the case's offices",
+          None, PDF, {**FORBIDDEN, **NOT_FOUND, 409: ("not_accepted",)}),
+    Route("get", "/cases/{case_no}/decision-notice.pdf", "不予许可决定书（按事项类型：不予办理公证决定书等），载明理由和救济途径",
+          "staff of the case's offices", None, PDF, {**FORBIDDEN, **NOT_FOUND, 409: ("not_refused",)}),
     # -- packets and scans
     Route("get", "/packets/{tracking_no}", "寄递件详情（无个人信息）", "staff of the packet's offices and of the cases they "
           "see, supervisors over them, couriers (not admins)", None, A.Packet,
@@ -160,6 +169,9 @@ ROUTES: tuple[Route, ...] = (
           {400: ("invalid_request",), **FORBIDDEN}, query=(
               Query("since", "起始日期（含）", DATE), Query("until", "截止日期（含）", DATE),
               Query("reason", "异常原因", {"type": "string", "enum": list(EXCEPTION_REASONS)}))),
+    Route("get", "/courier/deliveries", "本人的投递清单：交给本寄递人员、寄往个人地址且尚未妥投的邮件，含完整收件人、地址和电话"
+          "（每次查看记入访问日志）；妥投时以 POST /scans 记录 delivered 并附 signer", "courier", None, A.Deliveries,
+          FORBIDDEN),
     # -- handover sheets
     Route("post", "/manifests", "制作交接清单（整单成功或整单不成）", "clerk, officer", manifests.NewManifest, A.Manifest,
           {**FORBIDDEN, 409: ("already_on_manifest", "not_at_office"),

@@ -50,7 +50,7 @@ def run_sweep(as_of: date | None = None) -> dict[str, int]:
     from flask import current_app
     tongban = current_app.extensions["tongban"]
     with new_session(tongban["engine"]) as session:
-        done = sweep(session, tongban["env"].settings, as_of, session.commit)
+        done = sweep(session, tongban["env"].settings, as_of, session.commit, tongban["env"])
         session.commit()
     with new_session(tongban["engine"]) as session:
         done["sent"] = send_pending(session, tongban["env"], limit=100_000)

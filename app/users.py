@@ -31,6 +31,7 @@ from tracking.model.inputs import INVALID_REQUEST, Command, Username, fold, opti
 
 ROLES = ("clerk", "officer", "courier", "supervisor", "admin")
 STAFF_TITLES = {"clerk": "窗口工作人员", "officer": "办理人员", "courier": "寄递人员", "supervisor": "监督人员"}
+ROLE_NAMES = {**STAFF_TITLES, "admin": "系统管理员"}  # what a refusal calls each role
 MAX_USERNAME = 64  # the column's width
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200  # hashing a megabyte of "password" is a cheap way to load the server
@@ -100,7 +101,7 @@ def _role(value: Any) -> Any:
         if not value:
             raise PydanticCustomError(INVALID_REQUEST, "请选择角色。")
         if value not in ROLES:
-            raise PydanticCustomError(INVALID_REQUEST, f"角色应为 {', '.join(ROLES)} 之一。")
+            raise PydanticCustomError(INVALID_REQUEST, f"角色应为{'、'.join(ROLE_NAMES[r] for r in ROLES)}之一。")
     return value
 
 

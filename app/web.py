@@ -119,7 +119,11 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("web.login"))
     endpoint = HOME.get(current_user.role)
-    return redirect(url_for(endpoint)) if endpoint else render_template("courier.html")
+    if endpoint:
+        return redirect(url_for(endpoint))
+    if current_user.role == "courier":  # a courier lands on their delivery list (app.pages.courier)
+        return current_app.view_functions["courier.home"]()
+    return render_template("courier.html", found={"deliveries": [], "count": 0}, errors={}, form={}, signers=[])
 
 
 @bp.route("/login", methods=["GET", "POST"])

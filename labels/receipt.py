@@ -23,9 +23,13 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     story[2].hAlign = "CENTER"
     due = spec.due_date.strftime("%Y年%m月%d日") + ("（暂按周一至周五计算，以官方节假日安排为准）" if spec.due_provisional else "")
     rows = [("申请人", spec.applicant_name, "证件号码", spec.id_masked),
+            *([("代办人", spec.agent, "", "")] if spec.agent else []),
             ("申请事项", spec.matter, "", ""),
             ("收件机构", spec.collecting_office.name, "经办人", spec.clerk),
-            ("收件时间", spec.received_at.strftime("%Y年%m月%d日 %H:%M"), "承诺办结", due),
+            ("收件时间", spec.received_at.strftime("%Y年%m月%d日 %H:%M"), "预计办结" if spec.due_estimated else "承诺办结",
+             due),
+            *([("办理时限", f"自受理之日起{spec.promised_days}个工作日（材料寄递时间不计入）；{spec.promise}。", "", "")]
+              if spec.promise else []),
             ("办理机构", spec.owning_office, "", ""),
             ("结果领取", spec.result_delivery, "", "")]
     cols = [w * width for w in (0.16, 0.38, 0.14, 0.32)]
@@ -36,7 +40,8 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
                                  for r, row in enumerate(rows)]))
     story += [table, Spacer(1, 3 * mm), para("收取材料", style(11 * k, space_after=1.5 * mm))]
     lines = [[para(t, head) for t in ("序号", "材料名称", "原件/复印件", "份数")]]
-    lines += [[para(str(i), body), para(m.name, body), para("原件" if m.original else "复印件", body),
+    lines += [[para(str(i), body), para(m.name + (f"（核验人：{m.certified_by}）" if m.certified_by else ""), body),
+               para("原件" if m.original else "复印件（已核验原件）" if m.certified_by else "复印件", body),
                para(str(m.copies), body)] for i, m in enumerate(spec.materials, 1)]
     materials = Table(lines, colWidths=[w * width for w in (0.1, 0.6, 0.18, 0.12)], repeatRows=1)
     materials.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))

@@ -40,6 +40,7 @@ class MaterialLine:
     name: str
     original: bool
     copies: int
+    certified_by: str = ""     # 核验原件: the clerk who certified the copy, by name and office
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class ReceiptSpec:
     track_url: str
     check_code: str
     result_delivery: str       # how the result comes back, in words
+    agent: str = ""            # 委托代办: the agent as printed (masked name, relation, masked ID); "" in person
+    promise: str = ""          # "预计…前办结，结果预计…送达" (tracking.model.deadlines.promise_words)
+    promised_days: int = 0     # the matter's promised working days, counted from acceptance
+    due_estimated: bool = False
 
 
 @dataclass(frozen=True)

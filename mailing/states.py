@@ -62,6 +62,9 @@ class ScanType(str, enum.Enum):
     EXCEPTION = "exception"
 
 
+SCAN_TITLES = {"dispatched": "寄出", "arrived_hub": "到达处理中心", "departed_hub": "离开处理中心",
+               "out_for_delivery": "派送中", "delivered": "妥投", "received": "签收", "exception": "异常"}
+
 EXCEPTION_REASONS = {
     "damaged": "破损",
     "lost": "丢失",

@@ -49,8 +49,8 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str
     with (data_dir / "matters.yaml").open(encoding="utf-8") as f:
         for item in yaml.safe_load(f):
             _upsert(session, Matter, item["code"], {k: item[k] for k in (
-                "name", "department", "level", "modes", "jurisdiction", "applicant_kinds", "legal_days",
-                "promised_days", "result_types", "materials")}, added, "matters")
+                "name", "department", "type", "legal_basis", "level", "modes", "jurisdiction", "applicant_kinds",
+                "legal_days", "promised_days", "result_types", "materials")}, added, "matters")
     session.flush()
     invalidate_directory()
     return added

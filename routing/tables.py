@@ -44,6 +44,9 @@ class Matter(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=32)
     name: str
     department: str
+    # permit | notarization | confirmation | public_service (routing.matter_types): decides the matter's rules
+    type: str = Field(default="public_service", max_length=16, sa_column_kwargs={"server_default": "public_service"})
+    legal_basis: str = Field(default="", sa_column_kwargs={"server_default": ""})  # the statutes cited on notices
     level: str
     modes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     jurisdiction: str

@@ -32,6 +32,18 @@ def intake_body(**overrides) -> dict:
     return body
 
 
+def permit_body(**overrides) -> dict:
+    """户口迁移（购房落户）, a permit (行政许可), for a home bought in 太原市小店区, collected at 忻府区: owning
+    office D140105-GA, as intake_body()'s."""
+    body = intake_body(matter_code="GA-HKQY-05", subject={"division_code": "140105", "description": "平阳路12号住房"},
+                       materials=[{"code": "application_form", "copies": 1, "original": True},
+                                  {"code": "id_card", "copies": 1, "original": False},
+                                  {"code": "hukou_book", "copies": 1, "original": False},
+                                  {"code": "property_cert", "copies": 1, "original": False}])
+    body.update(overrides)
+    return body
+
+
 def intake_command(session, body: dict | None = None):
     """An intake body (intake_body() by default) parsed as the API and the intake page parse it."""
     from tracking.commands.intake import CaseIntake, intake_context

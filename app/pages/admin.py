@@ -15,6 +15,7 @@ from app.audit import AUDIT_ACTIONS, TARGET_KINDS, audit_log
 from app.reference_admin import MatterEdit, OfficeEdit
 from app.users import ROLES, NewUser, PasswordReset, User, UserEdit, account_rules
 from app.web import ROLE_TITLES, committed, once, role_required
+from routing.matter_types import TYPE_TITLES
 from routing.reference import invalidate_directory
 from routing.tables import Department, Division, Matter, Office
 from tracking.model.errors import not_found
@@ -335,6 +336,7 @@ def matter(code: str):
     history, _total = audit_log(g.db, kind="matter", target_id=row.code, limit=20)
     return render_template("admin/matter.html", matter=row, department=department, history=_audit_rows(history),
                            MODES=MODES, JURISDICTIONS=JURISDICTIONS, APPLICANT_KINDS=APPLICANT_KINDS,
+                           TYPES=TYPE_TITLES,
                            RESULT_TYPES=RESULT_TYPES, LEVELS=LEVELS)
 
 

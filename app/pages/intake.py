@@ -37,6 +37,10 @@ SUBJECT_PLACES = {"GA": "迁入地", "RS": "参保地（转入地）", "YB": "�
                   "BDC": "不动产所在地", "SJ": "经营场所所在地", "HB": "生产经营场所所在地"}
 PERSON = ("name", "id_number", "phone", "address", "division_code")
 ORGANISATION = ("name", "credit_code", "phone", "address", "division_code")
+AGENT = ("name", "id_number", "phone", "relation")
+AGENT_LABELS = {"name": "代办人姓名", "id_number": "代办人身份证号码", "phone": "代办人手机号码", "relation": "与申请人的关系"}
+APPLICANT_CHECKS = list(intake.APPLICANT_CHECK_METHODS.items())
+RELATIONS = list(intake.AGENT_RELATIONS.items())
 PERSON_LABELS = {"name": "姓名", "id_number": "身份证号码", "phone": "手机号码", "address": "住址", "division_code": "户籍地"}
 ORGANISATION_LABELS = {"name": "单位名称", "credit_code": "统一社会信用代码", "phone": "联系电话", "address": "单位地址",
                        "division_code": "登记地"}
@@ -77,8 +81,9 @@ def _methods(matter: Matter) -> list[str]:
 
 def _names(matter: Matter, kind: str) -> list[str]:
     """Every form field of this matter and applicant kind, in the order the form shows them."""
-    if kind == "person":
-        names = [f"applicant.{f}" for f in PERSON]
+    if kind == "person":  # in person, or through an agent (委托代办: left empty when the applicant is here)
+        names = [f"applicant.{f}" for f in PERSON] + [f"applicant.agent.{f}" for f in AGENT] + \
+            ["applicant_identity_check.method", "applicant_identity_check.passed"]
     else:
         names = [f"applicant.{f}" for f in ORGANISATION] + [f"applicant.agent.{f}" for f in PERSON]
     if matter.jurisdiction == "subject":
@@ -107,8 +112,12 @@ def _read(form, matter: Matter, kind: str) -> dict[str, str]:
 def _as_command(values: dict[str, str], matter: Matter, kind: str) -> dict:
     """The form in the API's JSON shape, for the one parser. A field left empty is left out, so the
     parser reports it as missing (or takes its default); the checklist becomes the materials list."""
-    data = from_form({name: value for name, value in values.items() if value and not name.startswith("materials.")},
-                     flags=["identity_check.passed"])
+    data = from_form({name: value for name, value in values.items() if value and not name.startswith("materials.")
+                      and not name.startswith("applicant_identity_check.")}, flags=["identity_check.passed"])
+    if kind == "person" and any(values.get(f"applicant.agent.{f}") for f in AGENT):
+        # an agent applies: the applicant's own check is asked for (left out, it is reported at its field)
+        data["applicant_identity_check"] = {"method": values.get("applicant_identity_check.method") or None,
+                                            "passed": values.get("applicant_identity_check.passed") == "1"}
     data["matter_code"] = matter.code
     data.setdefault("applicant", {})["kind"] = kind
     data.setdefault("result_delivery", {})  # no way chosen: reported at its radios, not at the top
@@ -116,7 +125,8 @@ def _as_command(values: dict[str, str], matter: Matter, kind: str) -> dict:
     for m in matter.materials:
         prefix = f"materials.{m['code']}."
         if values.get(prefix + "received"):
-            item = {"code": m["code"], "original": values.get(prefix + "original") == "1"}
+            kind = values.get(prefix + "original")  # 1 原件, 0 复印件, certified 复印件（已核验原件）
+            item = {"code": m["code"], "original": kind == "1"} | ({"certified": True} if kind == "certified" else {})
             if values.get(prefix + "copies"):
                 item["copies"] = values[prefix + "copies"]
             given.append(item)
@@ -155,6 +165,10 @@ def _labels(matter: Matter, kind: str) -> dict[str, str]:
     labels = {prefix + f: who + PERSON_LABELS[f] for prefix, who in people.items() for f in PERSON}
     if kind == "organisation":
         labels.update({"applicant." + f: ORGANISATION_LABELS[f] for f in ORGANISATION})
+    else:
+        labels.update({"applicant.agent." + f: AGENT_LABELS[f] for f in AGENT})
+        labels.update({"applicant_identity_check.method": "申请人身份核验方式",
+                       "applicant_identity_check.passed": "申请人身份核验结果"})
     return {**labels, "subject.division_code": SUBJECT_PLACES.get(matter.department, "事项所涉地点"),
             "subject.description": "说明", "identity_check.method": "核验方式",
             "result_delivery.method": "结果送达方式", "result_delivery.address": "收件地址",
@@ -185,7 +199,8 @@ def _form_name(path: str, given: list[str], known: set[str]) -> str:
         return f"materials.{given[int(copies.group(1))]}.copies"
     if path.startswith("materials"):
         return "materials"
-    name = {"subject": "subject.division_code", "identity_check": "identity_check.passed"}.get(path, path)
+    name = {"subject": "subject.division_code", "identity_check": "identity_check.passed",
+            "applicant_identity_check": "applicant_identity_check.method"}.get(path, path)
     return name if name in known else "_"
 
 
@@ -198,6 +213,7 @@ def _preview(cmd: CaseIntake) -> tuple[dict | None, Refused | None]:
         directory = load_directory(g.db)
         return {"owning_office": views.office_ref(directory, case.owning_office)["name"],
                 "due_date": case.due_date, "provisional": case.due_date_provisional,
+                "expected_result_date": case.expected_result_date,
                 "route": [stop["name"] for stop in packet.route]}, None
     except Refused as e:
         return None, e
@@ -214,6 +230,7 @@ def _render_form(matter: Matter, kind: str, values: dict, errors: dict, missing=
         "intake/form.html", matter=matter, kind=kind, values=values, errors=errors, missing=set(missing),
         focus=focus, divisions=divisions, division_labels=labels, department=department_names(g.db).get(
             matter.department, matter.department), LEVELS=LEVELS, KINDS=KINDS, ID_METHODS=ID_METHODS,
+        RELATIONS=RELATIONS, APPLICANT_CHECKS=APPLICANT_CHECKS,
         methods=[(m, f"{RESULT_WAYS[m]}：{RESULT_HINTS[m]}") for m in _methods(matter)], method_keys=_methods(matter),
         subject_place=SUBJECT_PLACES.get(matter.department, "事项所涉地点")), status
 
@@ -260,6 +277,13 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
 
     if kind == "person":
         sections = [("申请人（个人）", rows("applicant.", PERSON, PERSON_LABELS, "申请人"))]
+        agent = cmd.applicant.agent
+        if agent is not None:
+            sections.append(("委托代办", [
+                *[(AGENT_LABELS[f], intake.AGENT_RELATIONS[agent.relation] if f == "relation" else
+                   values["applicant.agent." + f], "applicant.agent." + f) for f in AGENT],
+                ("申请人身份核验", f"{intake.APPLICANT_CHECK_METHODS[cmd.applicant_identity_check.method]}：通过",
+                 "applicant_identity_check.method")]))
     else:
         sections = [("申请单位", rows("applicant.", ORGANISATION, ORGANISATION_LABELS)),
                     ("代理人", rows("applicant.agent.", PERSON, PERSON_LABELS, "代理人"))]
@@ -269,7 +293,8 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
              "subject.division_code"),
             ("说明", values["subject.description"] or "未填写", "subject.description")]))
     sections.append(("收到的材料", [
-        (m["name"], f"{'原件' if m['original'] else '复印件'} {m['copies']} 份", f"materials.{m['code']}.received")
+        (m["name"], f"{'原件' if m['original'] else '复印件（已核验原件）' if m.get('certified') else '复印件'} "
+                    f"{m['copies']} 份", f"materials.{m['code']}.received")
         for m in cmd.received(matter)]))
     way = cmd.result_delivery.method
     delivery = [("送达方式", RESULT_WAYS[way], "result_delivery.method")]

@@ -14,11 +14,12 @@ from config import clock
 from mailing import s10
 from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
 from mailing.states import PacketStatus, ScanType
+from routing.matter_types import MAX_EXTENSION_DAYS, may_extend, refusal_title, refusal_words
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.commands import custody, decisions, follow_ups
+from tracking.commands import custody, decisions, extensions, follow_ups
 from tracking.model import lookups, states
-from tracking.model.errors import Refused
+from tracking.model.errors import Refused, bad_request
 from tracking.model.inputs import Invalid, parse
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.reads import desks, views
@@ -33,7 +34,8 @@ CHECK_RESULTS = ("ok", "missing", "damaged")  # a material's contents check, as 
 LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("accepted", "待办结"),
          ("decided", "已办结"), ("", "全部")]
 # each case form's fields carry a prefix, so that a refusal's field finds its input on a page with four forms
-FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_", "follow_up": "fu_"}
+FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_", "follow_up": "fu_",
+         "extend": "ext_"}
 
 
 
@@ -180,11 +182,16 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
            "reject": states.can(current, CaseAction.REJECT),
            "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
     matter = g.db.get(Matter, case["matter_code"])
-    evaluation = views.evaluation_view(lookups.evaluation_of(g.db, lookups.load_case(g.db, case_no)))
+    row = lookups.load_case(g.db, case_no)
+    if mine:  # 延期: a permit's decision period, once, while accepted (行政许可法 art. 42)
+        may["extend"] = current == CaseStatus.ACCEPTED and may_extend(matter.type) and row.extended_at is None
+    evaluation = views.evaluation_view(lookups.evaluation_of(g.db, row))
     follows_up = bool(evaluation and evaluation["follow_up"]
                       and evaluation["follow_up"]["office_code"] == g.actor.office_code)
     return make_response(render_template(
         "office/case.html", case=case, mine=mine, may=may, matter_materials=matter.materials, errors=errors or {},
+        matter=matter, refusal=refusal_words(matter.type), refusal_notice=refusal_title(matter.type),
+        extension=row if row.extended_at else None, max_extension=MAX_EXTENSION_DAYS,
         failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation,
         follows_up=follows_up, visit_methods=list(states.VISIT_METHODS.items())), status)
 
@@ -258,10 +265,27 @@ def reject(case_no):
         then=".done")
 
 
+@bp.post("/cases/<case_no>/extension")
+@role_required("officer")
+def extend(case_no):
+    def extend_it():
+        return extensions.extend_case(g.db, env(), g.actor, case_no,
+                                      parse(extensions.Extension, _form("extend", "days", "reason", "approved_by")))
+
+    def said(made):
+        due = made.due_date
+        return (f"办理期限已延长 {made.extension_days} 个工作日，承诺办结日期顺延至 {due.year}年{due.month}月{due.day}日。"
+                "申请人将收到短信通知。")
+    return _act(case_no, "extend", extend_it, said=said)
+
+
 @bp.post("/cases/<case_no>/decision")
 @role_required("officer")
 def decide(case_no):
     data = _form("decide", "outcome", "note")
+    if data.get("outcome") == "refused" and not (data.get("note") or "").strip():
+        # the reasons are printed on the refusal's decision notice: the page asks for them (the API may not)
+        return _refused(case_no, "decide", bad_request("不予许可（不予办理）的，请填写理由，将印在决定书上。", "note"))
     upload = request.files.get("dec_result_file")
     if upload is not None and upload.filename:
         data["result_file"], data["filename"] = upload.read(), upload.filename  # the bytes, not Base64 as in JSON

@@ -9,7 +9,8 @@ from app.addresses import with_case_links, with_packet_links
 from app.http_errors import status_of
 from app.pages.manifests import packets_page
 from app.web import committed, env, once, role_required, typed
-from tracking.commands import decisions
+from tracking.commands import decisions, follow_ups
+from tracking.model import lookups, states
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
@@ -106,8 +107,14 @@ def _lost_to_replace(case: dict) -> list[dict]:
 def _case_page(case_no: str, template: str = "window/case.html", errors=None, status: int = 200, **extra):
     case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     form = request.form if request.method == "POST" else {}
+    # a bad rating routed to this window (its own fault, or the post's) is followed up from here
+    evaluation = views.evaluation_view(lookups.evaluation_of(g.db, lookups.load_case(g.db, case_no)))
+    follows_up = bool(evaluation and evaluation["follow_up"]
+                      and evaluation["follow_up"]["office_code"] == g.actor.office_code)
     return make_response(render_template(template, case=case, errors=errors or {}, form=form,
-                                         lost=_lost_to_replace(case), check_methods=CHECK_METHODS, **extra), status)
+                                         lost=_lost_to_replace(case), check_methods=CHECK_METHODS,
+                                         evaluation=evaluation, follows_up=follows_up,
+                                         visit_methods=list(states.VISIT_METHODS.items()), **extra), status)
 
 
 @bp.get("/cases/<case_no>")
@@ -183,15 +190,20 @@ def handover(case_no):
     def run():
         passed = {"yes": True, "no": False}.get(request.form.get("passed"))  # None: neither was chosen
         check = {"method": request.form.get("method"), "passed": passed}
+        # who collects: the applicant, or the agent registered at intake (their ID is the one checked)
+        collector = {"relation": request.form.get("collector") or "self"}
         try:
-            decisions.hand_over(g.db, env(), g.actor, case_no, parse(decisions.Handover, {"identity_check": check}))
+            decisions.hand_over(g.db, env(), g.actor, case_no,
+                                parse(decisions.Handover, {"identity_check": check, "collector": collector}))
         except Refused as e:
             g.db.rollback()
             errors = _errors(e, {"identity_check.method": "method", "identity_check.passed": "passed",
-                                 "identity_check": "passed"})  # a check that failed: at its result
+                                 "identity_check": "passed", "collector": "collector",
+                                 "collector.relation": "collector"})  # a check that failed: at its result
             return _case_page(case_no, "window/handover.html", errors=errors, status=status_of(e))
         committed()
-        flash("办理结果已交付申请人，办件已送达。", "success")
+        flash("办理结果已交付代办人，办件已送达。" if collector["relation"] == "agent" else
+              "办理结果已交付申请人，办件已送达。", "success")
         return redirect(url_for("window.case", case_no=case_no), 303)
     return once(run)
 
@@ -210,6 +222,34 @@ def replacement(case_no, tracking_no):
         committed()
         flash(f"补寄件已制单，邮件号 {number}（补寄丢失邮件 {tracking_no.upper()}）。请打印面单，随交接清单寄出。", "success")
         return redirect(url_for("window.packet", case_no=case_no, tracking_no=number), 303)
+    return once(run)
+
+
+# the follow-up form's fields carry a prefix, as on the office's case page (one partial for both)
+FOLLOW_UP_FIELDS = {name: f"fu_{name}" for name in ("note", "visit_method", "visited_at", "visit_answer")}
+
+
+@bp.get("/follow-ups")
+@role_required("clerk")
+def follow_ups_list():
+    """Bad ratings routed to this window (the rater or a supervisor named the window or the post)."""
+    return render_template("window/follow_ups.html", rows=desks.open_follow_ups(g.db, g.actor.office_code))
+
+
+@bp.post("/cases/<case_no>/follow-up")
+@role_required("clerk")
+def follow_up(case_no):
+    """整改 of a bad rating routed to this window: the return visit and what was done close it."""
+    def run():
+        data = {name: request.form[field] for name, field in FOLLOW_UP_FIELDS.items() if field in request.form}
+        try:
+            follow_ups.record_follow_up(g.db, env(), g.actor, case_no, parse(follow_ups.FollowUp, data))
+        except Refused as e:
+            g.db.rollback()
+            return _case_page(case_no, errors=_errors(e, FOLLOW_UP_FIELDS), status=status_of(e), failed="follow_up")
+        committed()
+        flash(f"办件 {case_no} 的差评整改情况已登记，监督人员可以看到。", "success")
+        return redirect(url_for("window.case", case_no=case_no, _anchor="evaluation"), 303)
     return once(run)
 
 

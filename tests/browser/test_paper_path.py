@@ -102,7 +102,7 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     answers = clerk.inner_text("main")
     for text in ["张晓明", resident_id(), "13812345678", "山西省太原市小店区（140105）", "无犯罪记录证明申请表",
                  "原件 1 份", "居民身份证", "复印件 1 份", "身份证读卡器读取", "邮寄送达", "太原市公安局小店分局户政科",
-                 "2026年3月5日", "忻府区"]:
+                 "预计办结日期", "2026年3月10日", "结果预计送达", "2026年3月12日", "忻府区"]:
         assert text in answers, text
     clerk.screenshot(path=shots / "03-intake-check.png", full_page=True)
     confirm = clerk.locator("button:has-text('确认登记')")
@@ -118,7 +118,8 @@ def test_a_paper_case_goes_from_the_window_to_the_office_and_back_to_the_applica
     assert re.fullmatch(r"\d{6}", check_code), check_code
     assert re.fullmatch(r"[A-Z]{2}\d{9}CN", tracking_no), tracking_no
     assert clerk.inner_text("h1") == "收件登记完成"
-    assert "2026年3月5日" in clerk.inner_text("main")
+    done = clerk.inner_text("main")
+    assert "预计在 2026年3月10日 前办结" in done and "预计 2026年3月12日 送达" in done, done
     receipt_url = clerk.get_attribute("#receipt-frame", "src")
     label_url = clerk.get_attribute("#label-frame", "src")
     assert receipt_url == f"/api/v1/cases/{case_no}/receipt.pdf"

@@ -87,6 +87,66 @@ def test_staff_tables_are_stacked_rows_on_a_phone(server, accounts, api, narrow,
     assert_usable(supervisor, "/supervise/cases")
 
 
+def unlabelled(page) -> list[str]:
+    """Cells of the page's tables shown without their column's name on a phone: every cell but a row's
+    only cell (an empty list's sentence) and a cell that holds nothing but a button or a form."""
+    return page.eval_on_selector_all("main table tbody tr > *", """cells => cells
+        .filter(c => c.offsetParent !== null && c.parentElement.children.length > 1)
+        .filter(c => !(c.children.length && [...c.children].every(e => e.matches('a.button, button, form'))))
+        .filter(c => ['none', 'normal', ''].includes(getComputedStyle(c, '::before').content))
+        .map(c => c.innerText.slice(0, 30))""")
+
+
+def test_every_staff_table_names_each_cell_on_a_phone(server, accounts, api, narrow, frozen):
+    """Not only the lists above: the supervisor's statistics, ratings and exceptions, the window's
+    pick-ups, exceptions, handover sheets and follow-ups, the office's desk, the administrator's lists,
+    the intake pages and a case's materials and deadlines: each cell says which column it is."""
+    from tests.e2e.steps import accepted, decide, delivered_electronically
+    from tests.helpers import intake_body
+    for username in ("clerk", "officer", "courier"):
+        api.login(username)
+    at_window = collect(api)
+    r = api.post("/api/v1/manifests", {"to_party": "courier:courier", "tracking_nos": [at_window["tracking_no"]]},
+                 as_="clerk")
+    assert r.status_code == 201, r.get_json()
+    sheet = r.json["manifest_no"]
+    sent = collect(api)
+    record(api, sent["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
+    record(api, sent["tracking_no"], "exception", "2026-03-02T11:00:00+08:00", as_="clerk", reason="damaged")
+    pickup = accepted(api, intake_body(result_delivery={"method": "pickup"}))
+    result = decide(api, pickup["case_no"]).json["result_packet"]["tracking_no"]
+    record(api, result, "dispatched", "2026-03-04T10:00:00+08:00", as_="officer")
+    record(api, result, "received", "2026-03-04T15:00:00+08:00", "H140902", as_="clerk")
+    rated = delivered_electronically(api, frozen)
+    frozen.set("2026-03-05T09:00:00+08:00")
+    r = api.post(f"/api/v1/track/{rated['case_no']}/evaluation",
+                 {"check": rated["check_code"], "score": 1, "stage": "window", "comment": "等了很久"})
+    assert r.status_code == 201, r.get_json()
+    frozen.set("2026-03-05T10:00:00+08:00")
+
+    pages = {"clerk": ["/window/pickups", "/window/exceptions", "/window/follow-ups", "/manifests",
+                       f"/manifests/{sheet}", f"/window/cases/{rated['case_no']}", "/window/intake?q=证明",
+                       "/window/intake/GA-WFZM-01"],
+             "officer": ["/office", "/office/cases?status="],
+             "supervisor": ["/supervise/stats?since=2026-03-01&until=2026-03-05",
+                            "/supervise/ratings?since=2026-03-01&until=2026-03-05",
+                            "/supervise/exceptions?since=2026-03-01&until=2026-03-05"],
+             "admin": ["/admin", "/admin/users", "/admin/offices", "/admin/matters", "/admin/matters/GA-WFZM-01",
+                       "/admin/audit"]}
+    for username, paths in pages.items():
+        page = narrow(username)
+        if username == "admin":  # a change, so that the audit tables have a row
+            page.goto(f"{server}/admin/offices/H140902/edit")
+            page.fill("#phone", "0350-3033334")
+            page.click("main button[type=submit]")
+            page.wait_for_url(re.compile(r"/admin/offices/H140902$"))
+        for path in paths:
+            page.goto(server + path)
+            assert page.locator("main table tbody tr").count(), f"{path}: no table: {page.inner_text('main')[:200]}"
+            assert unlabelled(page) == [], path
+            assert_usable(page, path)
+
+
 def test_the_handover_page_refuses_a_wrong_scan_at_once_and_an_entry_can_be_removed(
         server, accounts, api, context, shots, frozen):
     api.login("clerk")

@@ -85,7 +85,9 @@ def test_the_look_up_form_fits_a_phone_and_says_what_is_wrong_at_the_top_and_at_
     titles = page.locator(".timeline__item:not(.timeline__item--future) .timeline__title").all_inner_texts()
     assert titles[0] == "窗口已收件，材料待寄出" and titles[-1] == "办理部门已受理", titles
     upcoming = page.locator(".timeline__item--future").all_inner_texts()
-    assert any("预计 2026年3月5日 前" in text for text in upcoming), upcoming  # what comes next, and by when
+    # what comes next, and by when: the decision counted from acceptance, then the result by post
+    assert any("承诺办结日期" in text and "预计 2026年3月6日 前" in text for text in upcoming), upcoming
+    assert any("邮寄送达" in text and "预计 2026年3月10日 前" in text for text in upcoming), upcoming
     assert page_width(page) <= WIDTH
     assert overflowing(page, "main *") == []
     assert font_px(page, ".timeline__title") >= 17 and font_px(page, ".timeline__meta") >= 14

@@ -140,8 +140,8 @@ def test_matters_are_found_by_mode_and_text(staff, frozen):
     assert move["department"] == "GA" and move["level"] == "county" and move["jurisdiction"] == "subject"
     assert move["applicant_kinds"] == ["person"] and move["result_types"] == ["paper"]
     assert (move["legal_days"], move["promised_days"]) == (20, 5)
-    assert {"code": "application_form", "name": "户口迁移申请表", "original": True, "required": True} \
-        in move["materials"]
+    assert {"code": "application_form", "name": "户口迁移申请表", "original": True, "required": True,
+            "kept": True, "certified_copy": False} in move["materials"]  # the form stays with the office
 
     proxy = {m["code"] for m in api.get("/api/v1/matters?mode=proxy", as_="clerk").json["matters"]}
     assert "GA-WFZM-01" in proxy and "RS-ZGRZ-01" not in proxy and "YB-YDJY-01" not in proxy

@@ -22,7 +22,7 @@ from sqlmodel import func, select
 
 from mailing.tables import ManifestEvent, Packet, PacketEvent
 from tests.e2e.steps import PDF, collect, rows
-from tests.helpers import PASSWORD, intake_body
+from tests.helpers import PASSWORD, intake_body, permit_body
 from tracking.model.tables import Case, CaseEvent, Evaluation
 
 USERS = {  # column: (username, role, office)
@@ -56,10 +56,13 @@ POST /cases/{case_no}/reject                         403  403   200  403   403  
 POST /cases/{case_no}/withdraw                       200  403   403  403   403  403   403  403    403   401
 POST /cases/{case_no}/decision                       403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/follow-up                      403  403   200  403   403  403   403  403    403   401
+POST /cases/{case_no}/extension                      403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/handover-to-applicant          200  403   403  403   403  403   403  403    403   401
 GET  /cases/{case_no}/receipt.pdf                    200  403   403  403   403  403   403  403    403   401
 GET  /cases/{case_no}/supplement-notice.pdf          200  403   200  403   403  403   403  403    403   401
 GET  /cases/{case_no}/rejection-notice.pdf           200  403   200  403   403  403   403  403    403   401
+GET  /cases/{case_no}/acceptance-notice.pdf          200  403   200  403   403  403   403  403    403   401
+GET  /cases/{case_no}/decision-notice.pdf            200  403   200  403   403  403   403  403    403   401
 GET  /packets/{tracking_no}                          200  403   200  403   200  200   200  403    403   401
 POST /packets/{tracking_no}/replacement              201  403   403  403   403  403   403  403    403   401
 GET  /packets/{tracking_no}/label.pdf                200  403   200  403   200  403   403  403    403   401
@@ -71,6 +74,7 @@ GET  /manifests/{manifest_no}.pdf                    200  403   403  403   200  
 GET  /manifests/{manifest_no}/labels.pdf             200  403   403  403   200  403   403  403    403   401
 POST /manifests/{manifest_no}/cancel                 200  403   403  403   403  403   403  403    403   401
 POST /manifests/{manifest_no}/receipt                403  403   403  403   200  403   403  403    403   401
+GET  /courier/deliveries                             403  403   403  403   200  200   403  403    403   401
 GET  /track/{number}                                 200  200   200  200   200  200   200  200    200   200
 POST /track/{case_no}/evaluation                     201  201   201  201   201  201   201  201    201   201
 GET  /deliveries/{token}                             200  200   200  200   200  200   200  200    200   200
@@ -163,6 +167,14 @@ class World:
     def rejected(self) -> dict:
         case = self.received()
         self._post(f"/api/v1/cases/{case['case_no']}/reject", {"reason": "不属于本机关管辖"})
+        return case
+
+    def accepted_permit(self) -> dict:
+        return self.accepted(permit_body())
+
+    def refused(self) -> dict:
+        case = self.accepted()
+        self._post(f"/api/v1/cases/{case['case_no']}/decision", {"outcome": "refused", "note": "不符合办理条件"})
         return case
 
     def decided(self, delivery: dict | None = None, **extra) -> dict:
@@ -289,6 +301,10 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
     "GET /cases/{case_no}/supplement-notice.pdf": ("supplement_requested",
                                                    _get("/cases/{case_no}/supplement-notice.pdf"), False),
     "GET /cases/{case_no}/rejection-notice.pdf": ("rejected", _get("/cases/{case_no}/rejection-notice.pdf"), False),
+    "GET /cases/{case_no}/acceptance-notice.pdf": ("accepted", _get("/cases/{case_no}/acceptance-notice.pdf"), False),
+    "GET /cases/{case_no}/decision-notice.pdf": ("refused", _get("/cases/{case_no}/decision-notice.pdf"), False),
+    "POST /cases/{case_no}/extension": ("accepted_permit", _post("/cases/{case_no}/extension", {
+        "days": 5, "reason": "需要实地核查", "approved_by": "张局长"}), True),
     "GET /packets/{tracking_no}": ("dispatched", _get("/packets/{tracking_no}"), False),
     "POST /packets/{tracking_no}/replacement": ("lost", _post("/packets/{tracking_no}/replacement"), True),
     "GET /packets/{tracking_no}/label.pdf": ("collected", _get("/packets/{tracking_no}/label.pdf"), False),
@@ -304,6 +320,7 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
     "POST /manifests/{manifest_no}/receipt": ("handed_over", lambda w, who, res: w.api.post(
         f"/api/v1/manifests/{res['manifest_no']}/receipt", {"tracking_nos": [res["tracking_no"]]},
         as_=who).status_code, True),
+    "GET /courier/deliveries": (None, _get("/courier/deliveries"), False),  # each courier: their own list
     "GET /track/{number}": ("collected", lambda w, who, res: w.api.get(
         f"/api/v1/track/{res['case_no']}?check={res['check_code']}", as_=who).status_code, False),
     "POST /track/{case_no}/evaluation": ("delivered", lambda w, who, res: w.api.post(

@@ -8,13 +8,14 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from tests.helpers import intake_body, intake_command
+from tracking.model.deadlines import recompute_due_date
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,8 +75,13 @@ def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, 
     case = register_case(db, env, Actor("clerk", "clerk", "H140902"), intake_command(db, body)).case
     db.commit()
     assert case.due_date_provisional is True
-    # Monday to Friday from Wednesday 30 December: 31 Dec, then 1, 4–8, 11, 12 January → 12 January
-    assert case.due_date == date(2027, 1, 13)
+    # the materials are expected on Monday 4 January (31 Dec, 1 and 4 Jan, counted Monday to Friday); ten
+    # working days from there: 5–8, 11–15, 18 January
+    assert case.due_date == date(2027, 1, 18)
+    case.received_at = case.accepted_at = datetime(2026, 12, 31, 2, tzinfo=timezone.utc)  # accepted 31 Dec
+    recompute_due_date(db, case, env.settings)
+    assert case.due_date == date(2027, 1, 14) and case.due_date_provisional is True
+    db.commit()
     year = {"year": 2027, "holidays": {"2027-01-01": "元旦", "2027-01-04": "元旦"}, "workdays": {}}
     path = tmp_path / "2027.json"
     path.write_text(json.dumps(year, ensure_ascii=False), encoding="utf-8")
@@ -85,7 +91,7 @@ def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, 
     db.expire_all()
     db.refresh(case)
     assert case.due_date_provisional is False
-    assert case.due_date == date(2027, 1, 15)
+    assert case.due_date == date(2027, 1, 18)  # 1 and 4 January are holidays: two working days later
 
 
 def test_a_calendar_file_with_errors_is_refused_with_a_clear_message(app, tmp_path):
@@ -135,6 +141,9 @@ def test_the_readme_walkthrough_runs_as_written_against_a_real_server(db, databa
     assert run.returncode == 0, run.stderr
     assert run.stdout.count('"status":"recorded"') >= 9, run.stdout
     assert '"status": "delivered"' in run.stdout  # the tracking page before the evaluation
+    promised = re.findall(r"promise: (\d{4}-\d\d-\d\d) (estimated|fixed) result by (\d{4}-\d\d-\d\d)", run.stdout)
+    assert [kind for _, kind, _ in promised] == ["estimated", "fixed"], run.stdout
+    assert all(due <= result for due, _, result in promised)
     assert '"stage":"office","status":"closed"' in run.stdout.replace(" ", "")  # a good rating archives the case
     assert "张晓明" not in run.stdout.split('"check_code"')[-1]  # the public view shows no name
     from tests import pdfs

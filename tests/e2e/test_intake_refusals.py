@@ -158,12 +158,14 @@ def test_the_case_number_carries_the_beijing_date_of_the_intake(staff, frozen):
     frozen.set("2026-03-02T16:30:00+00:00")  # 00:30 on Tuesday 3 March in Beijing
     case = collect(staff)
     assert case["case_no"] == "140902-20260303-0001"
-    assert case["due_date"] == "2026-03-06"  # Wed 4, Thu 5, Fri 6: the intake day not counted
+    # sent by Wed 4, expected in 太原 on Fri 6 (the intake day not counted), then Mon 9, Tue 10, Wed 11
+    assert case["due_date"] == "2026-03-11"
     assert case["due_date_provisional"] is False
 
 
 def test_a_due_date_in_a_year_without_an_official_calendar_is_provisional(staff, frozen):
     frozen.set("2026-12-30T09:00:00+08:00")  # Wednesday; 2027's holidays are not published yet
     case = collect(staff)
-    assert case["due_date"] == "2027-01-04"  # Thu 31 Dec, Fri 1 Jan (counted Monday to Friday), Mon 4 Jan
+    # expected in 太原 on Thu 31 Dec, Fri 1 Jan (counted Monday to Friday), Mon 4 Jan; then 5, 6, 7 January
+    assert case["due_date"] == "2027-01-07"
     assert case["due_date_provisional"] is True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from tests.helpers import permit_body
 from tests.e2e.steps import assert_error, case_of, collect, delivered_electronically, packet_of, record, rows
 from tracking.model.deadlines import STAGE_TITLES
 from tracking.model.tables import Case, CaseEvent, Notification, OverdueMark
@@ -156,7 +157,7 @@ def test_the_stages_count_the_official_calendar_across_the_may_day_holiday(staff
 def test_the_stages_are_counted_in_beijing_days_even_just_after_midnight(staff, frozen):
     api = staff
     frozen.set("2026-03-03T00:20:00+08:00")  # Tuesday in Beijing, still Monday in UTC
-    case = collect(api)
+    case = collect(api, permit_body())  # a permit: only a permit is deemed accepted
     no, tn = case["case_no"], case["tracking_no"]
     assert stages(api, no)[0] == ("dispatch", "2026-03-04", None, False)
     frozen.set("2026-03-05T00:40:00+08:00")
@@ -262,7 +263,7 @@ def test_the_overdue_list_shows_what_is_late_by_a_date_stage_by_stage_and_only_t
 def test_the_sweep_deems_a_case_accepted_five_working_days_after_receipt_and_changes_nothing_the_second_time(
         staff, frozen, db):
     api = staff
-    case = collect(api)
+    case = collect(api, permit_body())  # 户口迁移 is a permit (行政许可), promised in 5 working days
     no = case["case_no"]
     record(api, case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
     frozen.set("2026-03-03T09:30:00+08:00")
@@ -275,7 +276,7 @@ def test_the_sweep_deems_a_case_accepted_five_working_days_after_receipt_and_cha
     frozen.set("2026-03-11T01:00:00+08:00")
     before = len(rows(db, select(CaseEvent)))
     out = swept(api, "2026-03-11")
-    # deemed accepted as of receipt (Tue 3 March), so the decision was due Fri 6 March: overdue at once
+    # deemed accepted as of receipt (Tue 3 March), so the decision was due Tue 10 March: overdue at once
     assert out == ("巡检完成（2026-03-11）：视为受理 1 件，归档 0 件，承诺日期顺延 0 件，新增超期 1 项，"
                    "发出通知 3 条。"), out
     view = case_of(api, no)
@@ -288,10 +289,10 @@ def test_the_sweep_deems_a_case_accepted_five_working_days_after_receipt_and_cha
     notice, decision = view["deadlines"][2], view["deadlines"][3]
     assert (notice["due"], notice["done_at"], notice["overdue"], notice.get("missed")) == (
         "2026-03-10", None, True, True)
-    assert (decision["due"], decision["done_at"], decision["overdue"]) == ("2026-03-06", None, True)
+    assert (decision["due"], decision["done_at"], decision["overdue"]) == ("2026-03-10", None, True)
     marked = events_of(db, no, "stage_overdue")
     assert [(e.actor, e.office_code, e.data) for e in marked] == [
-        ("system", "D140105-GA", {"stage": "decision", "due": "2026-03-06", "as_of": "2026-03-11"})]
+        ("system", "D140105-GA", {"stage": "decision", "due": "2026-03-10", "as_of": "2026-03-11"})]
     told = [n.text for n in rows(db, select(Notification).where(Notification.audience == "applicant"))]
     assert any(no in t and "视为受理" in t and "2026年03月03日" in t for t in told), told
     assert len(rows(db, select(CaseEvent))) == before + 2
@@ -306,20 +307,24 @@ def test_the_sweep_deems_a_case_accepted_five_working_days_after_receipt_and_cha
 def test_after_a_supplement_the_sweep_moves_the_promised_date_and_deems_acceptance_from_the_supplements_receipt(
         staff, frozen, db):
     api = staff
-    case = collect(api)  # promised: 3 working days from Monday 2 March → Thursday 5 March
+    # a permit, promised in 5 working days from the expected receipt, Thursday 5 March → Thursday 12 March
+    case = collect(api, permit_body())
     no = case["case_no"]
+    assert case["due_date"] == "2026-03-12" and case["due_date_estimated"] is True
     record(api, case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")
     frozen.set("2026-03-03T09:30:00+08:00")
     record(api, case["tracking_no"], "received", "2026-03-03T09:00:00+08:00", as_="officer")
     frozen.set("2026-03-04T10:00:00+08:00")
     r = api.post(f"/api/v1/cases/{no}/supplement-requests", {"materials": ["id_card"]}, as_="officer")
-    assert r.status_code == 200 and r.json["due_date"] == "2026-03-05", r.get_json()
+    # received early, on Tuesday 3 March: the estimate counts from there → Tuesday 10 March
+    assert r.status_code == 200 and r.json["due_date"] == "2026-03-10", r.get_json()
+    assert r.json["due_date_estimated"] is True
 
-    # outstanding on Thursday 5 and Friday 6 March: the promised date moves two working days
+    # outstanding on Thursday 5 and Friday 6 March: the estimate moves two working days
     frozen.set("2026-03-06T20:00:00+08:00")
     assert swept(api, "2026-03-06") == ("巡检完成（2026-03-06）：视为受理 0 件，归档 0 件，承诺日期顺延 1 件，"
                                         "新增超期 0 项，发出通知 0 条。")
-    assert case_of(api, no)["due_date"] == "2026-03-09"
+    assert case_of(api, no)["due_date"] == "2026-03-12"
     assert swept(api, "2026-03-06") == "巡检完成（2026-03-06）：" + SWEPT_NOTHING
 
     frozen.set("2026-03-09T08:00:00+08:00")
@@ -328,7 +333,8 @@ def test_after_a_supplement_the_sweep_moves_the_promised_date_and_deems_acceptan
     record(api, r.json["tracking_no"], "dispatched", "2026-03-09T08:10:00+08:00", as_="clerk")
     frozen.set("2026-03-09T09:30:00+08:00")
     record(api, r.json["tracking_no"], "received", "2026-03-09T09:00:00+08:00", as_="officer")
-    assert case_of(api, no)["due_date"] == "2026-03-10"  # 3 + 3 working days (5, 6, 9 March outstanding)
+    # not accepted yet: counted from the supplement's receipt, Monday 9 March (5, 6 March were outstanding)
+    assert case_of(api, no)["due_date"] == "2026-03-16"
 
     frozen.set("2026-03-16T20:00:00+08:00")  # five working days after the supplement arrived
     assert swept(api, "2026-03-16") == "巡检完成（2026-03-16）：" + SWEPT_NOTHING
@@ -338,14 +344,16 @@ def test_after_a_supplement_the_sweep_moves_the_promised_date_and_deems_acceptan
     view = case_of(api, no)
     assert view["status"] == "accepted" and view["deemed_accepted"] is True
     assert view["accepted_at"] == "2026-03-09T09:00:00+08:00"
+    # from the deemed acceptance: the promise is now the decision stage's due date, no longer an estimate
+    assert view["due_date"] == "2026-03-16" and view["due_date_estimated"] is False
     accepted = [e for e in view["events"] if e["type"] == "accepted"]
     assert len(accepted) == 1 and accepted[0]["actor"] == "system"
     assert accepted[0]["data"]["deemed"] is True and accepted[0]["data"]["as_of"] == "2026-03-09T09:00:00+08:00"
     by_stage = {d["stage"]: (d["due"], d["done_at"], d["overdue"]) for d in view["deadlines"]}
     assert by_stage["supplement_notice"] == ("2026-03-10", "2026-03-04T10:00:00+08:00", False)
-    assert by_stage["decision"] == ("2026-03-12", None, True)
+    assert by_stage["decision"] == ("2026-03-16", None, True)
     assert [e.data for e in events_of(db, no, "stage_overdue")] == [
-        {"stage": "decision", "due": "2026-03-12", "as_of": "2026-03-17"}]
+        {"stage": "decision", "due": "2026-03-16", "as_of": "2026-03-17"}]
 
 
 def test_the_sweep_marks_an_overdue_stage_once_and_again_only_when_its_due_date_moves(staff, frozen, db):
@@ -355,8 +363,8 @@ def test_the_sweep_marks_an_overdue_stage_once_and_again_only_when_its_due_date_
     record(api, moving["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00", as_="clerk")  # due Thu 5 March
 
     frozen.set("2026-03-06T01:00:00+08:00")
-    assert swept(api, "2026-03-06") == ("巡检完成（2026-03-06）：视为受理 0 件，归档 0 件，承诺日期顺延 0 件，"
-                                        "新增超期 2 项，发出通知 2 条。")
+    assert swept(api, "2026-03-06") == ("巡检完成（2026-03-06）：视为受理 0 件，归档 0 件，承诺日期顺延 2 件，"
+                                        "新增超期 2 项，发出通知 2 条。")  # both late: their estimates move
     marks = [(m.stage, m.due.isoformat(), m.office_code)
              for m in rows(db, select(OverdueMark).order_by(OverdueMark.id))]
     assert marks == [("dispatch", "2026-03-03", "H140902"), ("receipt", "2026-03-05", "D140105-GA")]
@@ -375,14 +383,16 @@ def test_the_sweep_marks_an_overdue_stage_once_and_again_only_when_its_due_date_
     frozen.set("2026-03-09T14:30:00+08:00")
     record(api, moving["tracking_no"], "delivered", "2026-03-09T14:00:00+08:00", "D140105-GA", as_="courier")
     assert packet_of(api, moving["tracking_no"])["late"] is True  # arrived after Thursday 5 March
-    assert swept(api, "2026-03-09") == "巡检完成（2026-03-09）：" + SWEPT_NOTHING
-    assert swept(api, "2026-03-10") == ("巡检完成（2026-03-10）：视为受理 0 件，归档 0 件，承诺日期顺延 0 件，"
+    # the idle case is still not sent: its estimate moves with each working day
+    assert swept(api, "2026-03-09") == "巡检完成（2026-03-09）：" + SWEPT_NOTHING.replace("顺延 0 件", "顺延 1 件")
+    assert swept(api, "2026-03-10") == ("巡检完成（2026-03-10）：视为受理 0 件，归档 0 件，承诺日期顺延 1 件，"
                                         "新增超期 1 项，发出通知 1 条。")
     assert [e.data for e in events_of(db, moving["case_no"], "stage_overdue")] == [
         {"stage": "receipt", "due": "2026-03-05", "as_of": "2026-03-06"},
         {"stage": "receipt", "due": "2026-03-09", "as_of": "2026-03-10"}]
     assert len(events_of(db, idle["case_no"], "stage_overdue")) == 1
-    assert swept(api, "2026-03-11") == "巡检完成（2026-03-11）：" + SWEPT_NOTHING
+    assert swept(api, "2026-03-11") == "巡检完成（2026-03-11）：" + SWEPT_NOTHING.replace("顺延 0 件", "顺延 1 件")
+    assert case_of(api, idle["case_no"])["due_date"] == "2026-03-16"  # from today, Wednesday 11 March
 
 
 def test_the_sweep_archives_a_case_thirty_days_after_delivery(staff, frozen, db):

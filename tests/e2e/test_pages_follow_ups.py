@@ -193,7 +193,7 @@ def test_the_supervisor_sees_the_follow_up_done_with_its_note_and_date(staff, of
 
     assert page.status_code == 200
     rows_ = {m.group(1): text_of(m.group(0)) for m in
-             re.finditer(r'<tr>\s*<td>[^<]*</td>\s*<th scope="row">([^<]+)</th>.*?</tr>', page.text, flags=re.S)}
+             re.finditer(r'<tr>\s*<td[^>]*>[^<]*</td>\s*<th scope="row"[^>]*>([^<]+)</th>.*?</tr>', page.text, flags=re.S)}
     assert "已整改" in rows_[done_case["case_no"]] and NOTE in rows_[done_case["case_no"]]
     assert "2026-03-06 15:30 登记" in rows_[done_case["case_no"]]
     assert "待整改" in rows_[open_case["case_no"]] and NOTE not in rows_[open_case["case_no"]]

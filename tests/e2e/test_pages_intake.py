@@ -235,7 +235,7 @@ def test_check_your_answers_shows_every_answer_in_full_and_registers_nothing_yet
                    "原件 1 份", "复印件 2 份", "身份证读卡器读取", "邮寄送达", "申请人急用"):
         assert answer in page, answer
     assert "太原市公安局小店分局" in page or "小店" in re.search(r"办理机构</dt><dd>([^<]+)", page).group(1)
-    assert "2026年3月5日" in page  # three working days after Monday 2 March
+    assert "2026年3月10日" in page  # three working days after the expected receipt, Thursday 5 March
     assert page.count(">修改<") >= 10
     assert count(staff.db, Case) == 0
     # the draft is in the form, not in the cookie
@@ -291,7 +291,7 @@ def test_the_confirmation_shows_the_numbers_and_embeds_the_receipt_and_label_rea
     page = done.text
     assert f'<strong class="panel__ref" id="case-no">{case.case_no}</strong>' in page
     assert f'<strong class="panel__ref" id="check-code">{full["check_code"]}</strong>' in page
-    assert full["tracking_no"] in page and "太原" in page and "2026年3月5日" in page
+    assert full["tracking_no"] in page and "太原" in page and "2026年3月10日" in page
     assert "登记下一件" in page
     receipt_url, label_url = f"/api/v1/cases/{case.case_no}/receipt.pdf", f"/api/v1/packets/{full['tracking_no']}/label.pdf"
     assert f'<iframe id="receipt-frame" src="{receipt_url}"' in page and 'data-print-frame="receipt-frame"' in page

@@ -134,7 +134,7 @@ def test_the_timeline_shows_what_happened_and_what_comes_next_with_the_dates_to_
     assert f"办件编号 {case['case_no']}" in words
     assert "当前状态 材料寄递中" in words  # the status in words, large
     for row in ("办理事项 无犯罪记录证明", "办理部门 太原市公安局小店分局户政科", "收件窗口 忻州市忻府区政务服务中心",
-                "承诺办结日期 2026年3月5日", "结果送达方式 邮寄送达"):
+                "预计办结日期 2026年3月10日", "结果预计送达 2026年3月12日", "结果送达方式 邮寄送达"):
         assert row in words, row
     assert "已超期" not in words
     steps = timeline(page)
@@ -145,8 +145,8 @@ def test_the_timeline_shows_what_happened_and_what_comes_next_with_the_dates_to_
     assert [s for s in steps if s[2]] == [
         ("申请材料送达办理部门", f"预计 {_day(arrival)} 前", True),
         ("办理部门审查受理（材料不全的，一次性告知需要补正的材料）", "日期待定", True),
-        ("办理部门作出决定（承诺办结日期）", "预计 2026年3月5日 前", True),
-        ("办理结果邮寄送达", "日期待定", True)]
+        ("办理部门作出决定（预计办结日期，以受理日起算为准）", "预计 2026年3月10日 前", True),
+        ("办理结果邮寄送达", "预计 2026年3月12日 前", True)]
     assert "提交评价" not in words  # not over yet
 
     # the contract's address shows the same, by the tracking number too
@@ -178,10 +178,12 @@ def test_a_supplement_request_lists_the_materials_and_the_date_to_bring_them_by(
 
 
 def test_a_case_past_its_promised_date_is_marked_overdue(staff, phone, frozen):
-    case = collect(staff)
-    frozen.set("2026-03-06T09:00:00+08:00")  # promised for Thursday 5 March
+    case = received(staff)
+    frozen.set("2026-03-03T10:00:00+08:00")
+    assert staff.post(f"/api/v1/cases/{case['case_no']}/accept", as_="officer").status_code == 200
+    frozen.set("2026-03-09T09:00:00+08:00")  # promised for Friday 6 March, 3 working days after acceptance
     words = text_of(phone.look_up(case["case_no"], case["check_code"]))
-    assert "承诺办结日期 2026年3月5日 已超期" in words and "已超过承诺办结日期（2026年3月5日）仍未办结" in words
+    assert "承诺办结日期 2026年3月6日 已超期" in words and "已超过承诺办结日期（2026年3月6日）仍未办结" in words
 
 
 def test_the_timeline_contains_no_personal_data(staff, phone, frozen):

@@ -261,7 +261,9 @@ def test_the_pickup_list_finds_the_applicant_by_id_number_and_the_handover_deliv
     stored = rows(db, select(Case).where(Case.case_no == no))[0]
     assert stored.status == "delivered" and stored.delivered_at is not None
     event = rows(db, select(CaseEvent).where(CaseEvent.type == "delivered"))[0]
-    assert event.data == {"how": "pickup", "identity_check": "id_card_reader"} and event.actor == "clerk"
+    assert event.data["how"] == "pickup" and event.data["identity_check"] == "id_card_reader" \
+        and event.actor == "clerk"
+    assert event.data["collector"]["relation"] == "self"  # no agent registered: the applicant in person
     assert no not in text(clerk.get("/window/pickups", as_="clerk"))
 
 

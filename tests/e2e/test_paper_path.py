@@ -15,7 +15,9 @@ def test_a_case_travels_from_window_to_office_and_back_to_the_applicants_door(st
     assert case["owning_office"]["code"] == "D140105-GA"
     assert [s["office_code"] for s in case["route"]] == ["H140902", "P140900", "P140000", "P140100", "D140105-GA"]
     assert len(case["check_code"]) == 6 and case["check_code"].isdigit()
-    assert case["due_date"] == "2026-03-05"  # 3 promised working days after Monday 2 March
+    # not accepted yet: 3 promised working days after the expected receipt (Thursday 5 March)
+    assert case["due_date"] == "2026-03-10" and case["due_date_estimated"] is True
+    assert case["expected_result_date"] == "2026-03-12"  # sent Wednesday 11 March, at the door the next day
     no, tn = case["case_no"], case["tracking_no"]
 
     batch = [scan(tn, "dispatched", "2026-03-02T10:00:00+08:00")]
@@ -69,7 +71,7 @@ def test_staff_find_an_applicants_cases_by_id_number_and_see_what_is_overdue(sta
     assert [c["case_no"] for c in found["cases"]] == [first["case_no"]] and found["total"] == 1
     assert found["cases"][0]["applicant"]["name"] == "张**"  # lists show masked data only
     assert api.get("/api/v1/cases?overdue=true", as_="clerk").json["total"] == 0
-    # promised 5 March; on 6 March both are overdue, and a supervisor can look ahead with as_of
+    # to be sent by 3 March; on 6 March both are overdue, and a supervisor can look ahead with as_of
     ahead = api.get("/api/v1/cases?overdue=true&as_of=2026-03-06", as_="supervisor").json
     assert ahead["total"] == 2 and all(c["overdue"] for c in ahead["cases"])
     frozen.set("2026-03-06T09:00:00+08:00")

@@ -63,7 +63,10 @@ def test_a_result_for_pick_up_goes_to_the_collecting_hall_and_is_handed_over_aft
     assert view["delivered_at"] == "2026-03-04T15:00:00+08:00"
     last = view["events"][-1]
     assert last["type"] == "delivered" and last["actor"] == "clerk"
-    assert last["data"] == {"how": "pickup", "identity_check": "id_card_reader"}
+    # who took it: by default the applicant in person, the ID masked
+    assert last["data"] == {"how": "pickup", "identity_check": "id_card_reader",
+                            "collector": {"relation": "self", "name": "张晓明", "id_number": "140105********1234",
+                                          "identity_check": {"method": "id_card_reader", "passed": True}}}
 
 
 def test_handing_over_a_result_that_has_not_reached_the_window_is_refused(staff, frozen):

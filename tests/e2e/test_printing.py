@@ -271,7 +271,8 @@ def test_the_window_prints_the_applicants_receipt_on_a4_and_a5_and_each_print_is
         assert "张晓明" in text and MATTER in text and owner["name"] in text, text
         assert "无犯罪记录证明申请表" in text and "居民身份证" in text, text
         assert "收件时间2026年03月02日09:00" in text, text  # Beijing time
-        assert "承诺办结2026年03月05日" in text, text  # 3 promised working days
+        # not accepted yet: 3 promised working days from the expected receipt on Thursday 5 March
+        assert "预计办结2026年03月10日" in text and "结果预计2026年03月12日送达" in text, text
         assert pdfs.code128(data) == [no]
         assert pdfs.qr(data) == [f"{public_url(api)}/track/{no}"]
     logged = rows(db, select(AccessLog).where(AccessLog.what == "receipt"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from tests.e2e.steps import assert_error, collect, record, rows, track
+from tests.e2e.steps import assert_error, collect, received, record, rows, track
 from tests.helpers import intake_body
 from tracking.model.tables import TrackLock
 
@@ -43,7 +43,9 @@ def test_a_case_is_tracked_by_its_case_number_or_its_packets_tracking_number(sta
     assert answer["matter"] == "无犯罪记录证明"
     assert answer["owning_office"] == "太原市公安局小店分局户政科"
     assert answer["collecting_office"] == "忻州市忻府区政务服务中心"
-    assert answer["due_date"] == "2026-03-05" and answer["overdue"] is False
+    assert answer["due_date"] == "2026-03-10" and answer["overdue"] is False
+    assert answer["due_date_estimated"] is True and answer["expected_result_date"] == "2026-03-12"
+    assert answer["promise_text"] == "预计2026年03月10日前办结，结果预计2026年03月12日送达"
     events = [(e["at"], e["type"], e["text"]) for e in answer["events"]]
     assert events[0] == ("2026-03-02T09:00:00+08:00", "collected", "窗口已收件，材料待寄出")
     # the dispatch scan moved the case: one step for the applicant, not the case's and the packet's twice
@@ -65,9 +67,13 @@ def test_the_public_answer_carries_no_personal_data(staff, frozen):
 
 def test_a_case_past_its_due_date_shows_as_overdue(staff, frozen):
     api = staff
-    case = collect(api)
-    frozen.set("2026-03-06T09:00:00+08:00")  # due Thursday 5 March
-    assert track(api, case["case_no"], case["check_code"]).json["overdue"] is True
+    case = received(api)
+    frozen.set("2026-03-03T10:00:00+08:00")
+    assert api.post(f"/api/v1/cases/{case['case_no']}/accept", as_="officer").status_code == 200
+    frozen.set("2026-03-09T09:00:00+08:00")  # due Friday 6 March, 3 working days after acceptance
+    answer = track(api, case["case_no"], case["check_code"]).json
+    assert answer["due_date"] == "2026-03-06" and answer["due_date_estimated"] is False
+    assert answer["overdue"] is True
 
 
 def test_ten_wrong_check_codes_within_an_hour_lock_the_case_for_the_next_hour(staff, frozen):

@@ -37,7 +37,7 @@ def test_a_supplement_notice_sends_the_case_back_to_the_applicant_once_and_moves
     frozen.set("2026-04-29T09:00:00+08:00")
     case = received(api, day="2026-04-29", next_day="2026-04-30")
     no = case["case_no"]
-    assert case["due_date"] == "2026-05-07"
+    assert case["due_date"] == "2026-05-11"  # expected at the office on 6 May (after the 1–5 May holiday) + 3
 
     frozen.set("2026-04-30T10:00:00+08:00")
     r = api.post(f"/api/v1/cases/{no}/supplement-requests", AGAIN, as_="officer")
@@ -71,15 +71,17 @@ def test_a_supplement_notice_sends_the_case_back_to_the_applicant_once_and_moves
     record(api, supplement_tn, "dispatched", "2026-05-08T10:00:00+08:00", as_="clerk")
     view = case_of(api, no)
     assert view["status"] == "supplement_in_transit" and view["status_text"] == "补正材料寄递中"
-    assert view["due_date"] == "2026-05-07"  # the clock of the supplement is still running
+    # an estimate from receipt (30 April), moved by the 3 working days the supplement has been outstanding
+    assert view["due_date"] == "2026-05-12" and view["due_date_estimated"] is True
 
     frozen.set("2026-05-09T10:30:00+08:00")  # a Saturday, but a working day (劳动节调休)
     record(api, supplement_tn, "received", "2026-05-09T10:00:00+08:00", as_="officer")
     view = case_of(api, no)
     assert view["status"] == "received"
-    assert view["due_date"] == "2026-05-12" and view["due_date_provisional"] is False
+    # the acceptance is now expected on the supplement's receipt, Saturday 9 May: + 3 working days
+    assert view["due_date"] == "2026-05-13" and view["due_date_provisional"] is False
     assert view["supplement"]["received_at"] == "2026-05-09T10:00:00+08:00"
-    assert track(api, no, case["check_code"]).json["due_date"] == "2026-05-12"
+    assert track(api, no, case["check_code"]).json["due_date"] == "2026-05-13"
 
     third = api.post(f"/api/v1/cases/{no}/supplement-requests", {"materials": ["id_card"]}, as_="officer")
     assert_error(third, 409, "supplement_already_requested")
@@ -87,7 +89,7 @@ def test_a_supplement_notice_sends_the_case_back_to_the_applicant_once_and_moves
     assert api.post(f"/api/v1/cases/{no}/accept", as_="officer").json["status"] == "accepted"
     r = decide(api, no)
     assert r.status_code == 200 and r.json["status"] == "decided", r.json
-    assert r.json["due_date"] == "2026-05-12"
+    assert r.json["due_date"] == "2026-05-13" and r.json["due_date_estimated"] is False
 
 
 def test_a_supplement_notice_must_name_materials_of_the_matter(staff, frozen):

@@ -505,6 +505,55 @@ def stage_dues(p: CasePlan, n: date, deemed: bool = False) -> dict[str, tuple[da
     return out
 
 
+def _carrier_arrival(p: CasePlan, n: date, today: date) -> date:
+    """When the materials reach the owning office, as the service estimates it at the end of day n."""
+    if p.replacement is not None and p.replacement_day <= n:
+        j = p.replacement
+    elif p.dispatch_day <= n:
+        j = p.outbound
+    else:  # not sent yet: the plan made at intake
+        return max(model_schedule(model_route(p.hall, p.owner), p.intake_day)[-1], today)
+    arrived = _on(j.delivered_day, n)
+    return arrived if arrived else max(j.expected_on(n), today)
+
+
+def result_arrival(p: CasePlan, leaves: date) -> date:
+    """A paper result leaving the owning office on `leaves`: at the collecting window (pick-up) or, by
+    mail, at the hub serving the applicant's city and one same-city leg more to the door."""
+    if p.result_method == "pickup":
+        return model_schedule(model_route(p.owner, p.hall), leaves)[-1]
+    home = _home_division(p)
+    hub = hub_for(city(home)) or hub_for(province(home))
+    stops = model_route(p.owner, hub)
+    total = sum(leg_days(a, b) for a, b in zip(stops, stops[1:])) + STANDARD_DAYS["same_city"]
+    return wd_add(leaves, math.ceil(total - 1e-9))
+
+
+def promise(p: CasePlan, n: date, today: date, deemed: bool = False) -> tuple[date, bool, date]:
+    """(due_date, due_date_estimated, expected_result_date) as the service should store them when it last
+    counted on `today` with the state at the end of day n: promised working days from acceptance (deemed:
+    as of receipt); before it from the receipt, or the materials' (expected) arrival; an outstanding
+    supplement moves the estimate a working day per working day."""
+    acted = _on(p.action_day, n)
+    received = _on(p.received_day, n)
+    accepted = acted if acted and p.action == "accept" else (received if deemed else None)
+    if accepted:
+        start = accepted
+    elif received:
+        start = received
+        if acted and p.action == "supplement":
+            start = wd_add(received, wd_between(acted, today))
+    else:
+        start = _carrier_arrival(p, n, today)
+    due = wd_add(start, p.promised_days)
+    decided = _on(p.decide_day, n)
+    if p.result_method == "electronic":
+        expected = decided or due
+    else:
+        expected = result_arrival(p, wd_add(due, 1))
+    return due, accepted is None, expected
+
+
 def open_overdue(p: CasePlan, n: date, as_of: date, deemed: bool = False) -> dict[str, date]:
     """The stages open past their due date as of `as_of`, with the state at the end of day n."""
     if ended(p, n):
@@ -526,9 +575,9 @@ def status_at_end(p: CasePlan, deemed: bool = False) -> str:
 
 
 def deemed_by(p: CasePlan, sweep_day: date) -> bool:
-    """Received, nobody acted in the week, and five working days passed since receipt by `sweep_day`."""
+    """A permit received, nobody acted in the week, and five working days passed since receipt by `sweep_day`."""
     return (p.received_day is not None and p.action_day is None
-            and sweep_day > wd_add(p.received_day, 5))
+            and sweep_day > wd_add(p.received_day, 5) and MATTERS[p.matter]["type"] == "permit")
 
 
 # -- scans and people ---------------------------------------------------------------------------------
@@ -542,11 +591,17 @@ def event_id(*parts) -> str:
     return str(uuid.uuid5(NAMESPACE, ":".join(str(x) for x in parts)))
 
 
-def applicant(p: CasePlan) -> dict:
-    """The applicant: household (or the organisation's registration) decides for household/registration
-    matters; for subject matters the applicant lives where the hall is and the subject lies elsewhere."""
+def _home_division(p: CasePlan) -> str:
+    """Where the applicant lives (and a mailed result goes): household (or the organisation's registration)
+    decides for household/registration matters; for subject matters the applicant lives where the hall is
+    and the subject lies elsewhere."""
     rule = MATTERS[p.matter]["jurisdiction"]
-    home = p.place if rule in ("household", "registration") else division_of(p.hall)
+    return p.place if rule in ("household", "registration") else division_of(p.hall)
+
+
+def applicant(p: CasePlan) -> dict:
+    """The applicant, living in _home_division."""
+    home = _home_division(p)
     person = {"kind": "person", "name": f"申请人{p.idx:03d}", "id_type": "resident_id",
               "id_number": _resident_id(f"{home}1985{(p.idx % 12) + 1:02d}{(p.idx % 28) + 1:02d}{p.idx % 1000:03d}"),
               "phone": f"139{p.idx:08d}", "address": f"{DIVISIONS[home]['name']}幸福路{p.idx}号",
@@ -688,7 +743,10 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
             out = attempt("register", p, lambda p=p: register_case(
                 session, env, clerk(p.hall), parse(CaseIntake, intake_body(p), context=intake_context(session))))
             if out:
-                week.registered[p.idx] = {"case_no": out.case.case_no, "tracking_no": out.packet.tracking_no}
+                week.registered[p.idx] = {"case_no": out.case.case_no, "tracking_no": out.packet.tracking_no,
+                                          "due_date": out.case.due_date.isoformat(),
+                                          "due_date_estimated": out.case.due_date_estimated,
+                                          "expected_result_date": out.case.expected_result_date.isoformat()}
         # the windows replace what was reported lost
         clock.freeze(at(day, 11, 30))
         for p in plans:
@@ -808,6 +866,8 @@ def snapshot(engine, today: date) -> dict:
             "cases": {c.case_no: {"status": c.status, "flags": c.flags, "owning_office": c.owning_office,
                                   "collecting_office": c.collecting_office, "intake_date": c.intake_date,
                                   "due_date": c.due_date, "matter_code": c.matter_code,
+                                  "due_date_estimated": c.due_date_estimated,
+                                  "expected_result_date": c.expected_result_date,
                                   "received_at": c.received_at, "deemed_accepted": c.deemed_accepted,
                                   "result_method": c.result_method}
                       for c in cases.values()},

@@ -92,28 +92,29 @@ def differences(got: dict, want: dict) -> dict:
 def model_sweeps(plans: list[CasePlan]) -> tuple[list[dict], dict[int, date], set[tuple[int, str, date]]]:
     """What each sweep run should do: counts, which cases it deems accepted (and when), the marks."""
     deemed_on: dict[int, date] = {}
-    due = {p.idx: wd_add(p.intake_day, p.promised_days) for p in plans}
     marks: set[tuple[int, str, date]] = set()
     runs = []
     for day in DAYS + SWEEP_DAYS:
         n = min(day, END)
         newly = [p for p in plans if p.idx not in deemed_on and p.received_day is not None and p.received_day <= n
-                 and (p.action_day is None or p.action_day > n) and day > wd_add(p.received_day, 5)]
+                 and (p.action_day is None or p.action_day > n) and day > wd_add(p.received_day, 5)
+                 and sim.MATTERS[p.matter]["type"] == "permit"]  # only a permit is deemed accepted
         for p in newly:
             deemed_on[p.idx] = day
-        moved = 0
-        for p in plans:
-            if p.action == "supplement" and p.action_day is not None and p.action_day <= n:
-                now = wd_add(p.intake_day, p.promised_days + sim.wd_between(p.action_day, day))
-                moved += now != due[p.idx]
-                due[p.idx] = now
+        # Promises the sweep moves: within the week a scan or an action also recounts a case's promise, so
+        # the week's counts are not modelled (the end state's promises are, case by case); after it nothing
+        # moves but the calendar: late packets and outstanding supplements move from the last count.
+        moved = None
+        if day in SWEEP_DAYS:
+            before = END if day == SWEEP_DAYS[0] else SWEEP_DAYS[SWEEP_DAYS.index(day) - 1]
+            moved = sum(sim.promise(p, END, day)[::2] != sim.promise(p, END, before)[::2] for p in plans)
         marked = 0
         for p in plans:
             for stage, stage_due in open_overdue(p, n, day, p.idx in deemed_on).items():
                 if (p.idx, stage, stage_due) not in marks:
                     marks.add((p.idx, stage, stage_due))
                     marked += 1
-        runs.append({"deemed_accepted": len(newly), "closed": 0, "due_dates_moved": moved, "overdue_marked": marked})
+        runs.append({"deemed_accepted": len(newly), "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": moved, "overdue_marked": marked})
     return runs, deemed_on, marks
 
 
@@ -130,8 +131,11 @@ def test_all_500_cases_register_at_halls_in_every_shanxi_city_for_offices_in_sha
         assert (c["collecting_office"], c["owning_office"], c["matter_code"], c["intake_date"]) == \
             (p.hall, p.owner, p.matter, p.intake_day), p
         assert case_no(week, p).startswith(f"{sim.division_of(p.hall)}-{p.intake_day:%Y%m%d}-")
-        if p.action != "supplement":
-            assert c["due_date"] == wd_add(p.intake_day, p.promised_days), p
+        # the promise at intake: promised working days from the planned arrival at the owning office
+        registered = week.registered[p.idx]
+        due, estimated, expected = sim.promise(p, p.intake_day, p.intake_day)
+        assert (registered["due_date"], registered["due_date_estimated"], registered["expected_result_date"]) == \
+            (due.isoformat(), True, expected.isoformat()), p
     halls = {p.hall for p in week.plans}
     cities = Counter(sim.city(sim.division_of(h)) for h in halls)
     assert set(cities) == set(sim.SHANXI_CITIES) and len(cities) == 11
@@ -377,13 +381,38 @@ def test_a_future_as_of_lists_what_will_be_overdue_if_nothing_moves(week):
     assert {"dispatch", "receipt", "supplement_notice", "decision"} <= set(stages)
 
 
+def test_every_case_is_promised_a_decision_counted_from_acceptance_and_a_result_date_as_the_model_says(week):
+    """The promise stored at the end of the week, case by case, against the model: the promised working days
+    from acceptance (deemed: as of receipt), estimated before it from the receipt or the materials' (late)
+    arrival; the result's arrival by the route model (pick-up, mail to the door) or the decision day."""
+    _, deemed_on, _ = model_sweeps(week.plans)
+    cases = week.end_state["cases"]
+    wrong, kinds = {}, Counter()
+    for p in week.plans:
+        c = cases[case_no(week, p)]
+        want = sim.promise(p, END, END, deemed=deemed_on.get(p.idx, date.max) <= END)
+        got = (c["due_date"], c["due_date_estimated"], c["expected_result_date"])
+        if got != want:
+            wrong[case_no(week, p)] = {"got": got, "want": want, "action": p.action, "method": p.result_method}
+        kinds[("estimated" if want[1] else "accepted", p.result_method)] += 1
+    assert wrong == {}
+    # every kind of promise is covered: estimated and fixed, for each way the result travels
+    assert {k for k, n in kinds.items() if n >= 5} == {(e, m) for e in ("estimated", "accepted")
+                                                       for m in ("mail", "pickup", "electronic")}, kinds
+
+
 # -- the sweep ----------------------------------------------------------------------------------------
 
 def test_each_sweep_run_deems_moves_and_marks_exactly_what_the_plan_says(week):
     runs, _, _ = model_sweeps(week.plans)
-    got = [(day.isoformat(), counts) for day, counts in week.sweeps]
-    want = list(zip([d.isoformat() for d in DAYS + SWEEP_DAYS], runs))
+
+    def modelled(day: date, counts: dict) -> dict:
+        return {k: v for k, v in counts.items() if k != "due_dates_moved" or day in SWEEP_DAYS}
+
+    got = [(day.isoformat(), modelled(day, counts)) for day, counts in week.sweeps]
+    want = [(day.isoformat(), modelled(day, counts)) for day, counts in zip(DAYS + SWEEP_DAYS, runs)]
     assert got == want
+    assert sum(r["due_dates_moved"] for r in runs[len(DAYS):]) > 0  # the late packets' promises did move
 
 
 def test_the_sweep_marks_each_overdue_stage_once_per_due_date(week, read):
@@ -397,9 +426,12 @@ def test_the_sweep_marks_each_overdue_stage_once_per_due_date(week, read):
     events = read.exec(select(Case.case_no, CaseEvent.data).join(Case, Case.id == CaseEvent.case_id)
                        .where(CaseEvent.type == "stage_overdue")).all()
     assert sorted((c, d["stage"], D(d["due"])) for c, d in events) == want
-    # a notice five working days late is never marked: the same run deems the application accepted first
-    # (and tells the office so); the results here are electronic, sent with the decision
-    assert {r[1] for r in rows} == {"dispatch", "receipt", "decision"}
+    # a permit's notice five working days late is never marked: the same run deems the application accepted
+    # first (and tells the office so); other kinds are never deemed accepted, so theirs is marked late. The
+    # results here are electronic, sent with the decision
+    assert {r[1] for r in rows} == {"dispatch", "receipt", "supplement_notice", "decision"}
+    permits = {case_no(week, p) for p in week.plans if sim.MATTERS[p.matter]["type"] == "permit"}
+    assert not [r for r in rows if r[1] == "supplement_notice" and r[0] in permits]
 
 
 def test_the_sweeps_after_the_holidays_deem_accepted_exactly_the_cases_nobody_answered_within_five_working_days(
@@ -421,7 +453,7 @@ def test_the_sweeps_after_the_holidays_deem_accepted_exactly_the_cases_nobody_an
         assert ev.data["as_of"] == clock.iso(c.received_at)
         assert clock.beijing_date(ev.at) == want[n]
     for p in week.plans:
-        if p.received_day is not None and p.action_day is None:
+        if p.received_day is not None and p.action_day is None and sim.MATTERS[p.matter]["type"] == "permit":
             assert p.idx in deemed_on and deemed_on[p.idx] == next(d for d in SWEEP_DAYS
                                                                    if d > wd_add(p.received_day, 5))
 
@@ -430,10 +462,13 @@ def test_after_the_sweeps_the_deemed_cases_leave_the_notice_stage_and_owe_a_deci
     _, deemed_on, _ = model_sweeps(week.plans)
     listed = week.after_sweeps["overdue"]
     assert differences(listed, expected_overdue(week, END, SWEEP_DAYS[-1], set(deemed_on))) == {}
-    assert not any("supplement_notice" in s for s in listed.values())
+    # only a permit is deemed accepted (行政许可法 art. 32); other matters still owe their notice or acceptance
+    by_no = {case_no(week, p): p for p in week.plans}
+    owing = {n for n, s in listed.items() if "supplement_notice" in s}
+    assert owing and all(sim.MATTERS[by_no[n].matter]["type"] != "permit" for n in owing)
 
 
 def test_a_second_sweep_on_the_same_day_changes_nothing(week):
-    assert week.after_sweeps["repeat"] == {"deemed_accepted": 0, "closed": 0, "due_dates_moved": 0,
+    assert week.after_sweeps["repeat"] == {"deemed_accepted": 0, "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": 0,
                                            "overdue_marked": 0}
     assert week.after_sweeps["counts_after_repeat"] == week.after_sweeps["counts_before_repeat"]

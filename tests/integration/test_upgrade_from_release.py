@@ -125,7 +125,8 @@ def test_the_fixture_holds_every_case_state_and_what_a_release_stores(release):
     _, fixture = release
     tables = fixture["tables"]
     column = tables["case"]["columns"].index("status")
-    assert {row[column] for row in tables["case"]["rows"]} == {s.value for s in CaseStatus}
+    added_since = {"deemed_withdrawn"}  # migration 0012: no release before it could hold one
+    assert {row[column] for row in tables["case"]["rows"]} == {s.value for s in CaseStatus} - added_since
     for name in ("packet", "packetevent", "caseevent", "manifest", "manifestitem", "manifestevent",
                  "evaluation", "user", "apitoken", "accesslog", "idempotentrequest", "resultfile",
                  "notification", "overduemark", "tracklock"):

@@ -25,7 +25,8 @@ WEB_AND_QUEUE = ("flask", "celery", "werkzeug", "kombu")
 
 # the plain, testable core: rules that import only the standard library (and each other)
 PLAIN = ["routing/directory.py", "routing/workdays.py", "mailing/states.py", "mailing/s10.py",
-         "mailing/chain.py", "tracking/model/states.py", "tracking/model/links.py", "tracking/model/identity.py", "config/clock.py"]
+         "mailing/chain.py", "tracking/model/states.py", "tracking/model/links.py", "tracking/model/identity.py", "config/clock.py",
+         "routing/matter_types.py"]
 
 
 def _full_imports(path: Path) -> set[str]:

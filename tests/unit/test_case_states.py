@@ -33,6 +33,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # POST …/reject: from received or supplement_requested
     ("received", "reject"): "rejected",
     ("supplement_requested", "reject"): "rejected",
+    # 逾期未补正: the sweep ends a case whose supplement due date passed with nothing sent (issue 13 §2)
+    ("supplement_requested", "deem_withdrawn"): "deemed_withdrawn",
     # POST …/withdraw: any state before decided except rejected (written out below)
     ("collected", "withdraw"): "withdrawn",
     ("in_transit", "withdraw"): "withdrawn",
@@ -64,7 +66,7 @@ def test_the_expected_table_names_only_real_statuses_and_actions():
     assert {a for _, a in ALLOWED} == actions  # every action is possible from somewhere
     assert statuses == {"collected", "in_transit", "received", "accepted", "decided", "result_in_transit",
                         "ready_for_pickup", "delivered", "closed", "supplement_requested",
-                        "supplement_in_transit", "rejected", "withdrawn"}
+                        "supplement_in_transit", "rejected", "withdrawn", "deemed_withdrawn"}
 
 
 @pytest.mark.parametrize("current, action", CASES, ids=[f"{s}-{a}" for s, a in CASES])
@@ -131,7 +133,7 @@ def test_a_delivered_case_cannot_be_delivered_again():
 
 
 def test_a_case_can_be_evaluated_once_delivered_rejected_or_withdrawn():
-    assert {s.value for s in EVALUABLE} == {"delivered", "rejected", "withdrawn"}
+    assert {s.value for s in EVALUABLE} == {"delivered", "rejected", "withdrawn", "deemed_withdrawn"}
 
 
 def test_status_texts_are_the_chinese_names_of_the_contract():
@@ -139,5 +141,6 @@ def test_status_texts_are_the_chinese_names_of_the_contract():
         "collected": "已收件", "in_transit": "材料寄递中", "received": "已签收", "accepted": "已受理",
         "decided": "已办结", "result_in_transit": "结果寄递中", "ready_for_pickup": "待领取",
         "delivered": "已送达", "closed": "已归档", "supplement_requested": "待补正",
-        "supplement_in_transit": "补正材料寄递中", "rejected": "不予受理", "withdrawn": "已撤回"}
+        "supplement_in_transit": "补正材料寄递中", "rejected": "不予受理", "withdrawn": "已撤回",
+        "deemed_withdrawn": "视为撤回申请"}
     assert CaseStatus.SUPPLEMENT_REQUESTED.title == "待补正"

@@ -147,12 +147,37 @@ def test_materials_have_unique_snake_case_codes_and_boolean_flags(matters):
         codes = [mat["code"] for mat in m["materials"]]
         assert len(codes) == len(set(codes)), m["code"]
         for mat in m["materials"]:
-            assert set(mat) == {"code", "name", "original", "required"}, (m["code"], mat)
+            assert {"code", "name", "original", "required"} <= set(mat) <= \
+                {"code", "name", "original", "required", "kept", "certified_copy"}, (m["code"], mat)
             assert MATERIAL_CODE.match(mat["code"]), (m["code"], mat["code"])
             assert str(mat["name"]).strip(), (m["code"], mat["code"])
             assert isinstance(mat["original"], bool), (m["code"], mat["code"])
             assert isinstance(mat["required"], bool), (m["code"], mat["code"])
         assert any(mat["required"] for mat in m["materials"]), m["code"]
+
+
+def test_only_originals_are_kept_or_replaceable_by_a_certified_copy_and_never_both(matters):
+    for m in matters:
+        for mat in m["materials"]:
+            for flag in ("kept", "certified_copy"):
+                assert mat.get(flag, False) in (True, False), (m["code"], mat)
+                assert not mat.get(flag) or mat["original"], (m["code"], mat["code"], flag)
+            assert not (mat.get("kept") and mat.get("certified_copy")), (m["code"], mat["code"])
+
+
+def test_the_catalogue_says_which_originals_come_back_and_which_the_office_keeps(matters):
+    by_code = {m["code"]: {mat["code"]: mat for mat in m["materials"]} for m in matters}
+    diploma = by_code["GZ-XLGZ-01"]
+    assert not diploma["diploma"].get("kept") and diploma["diploma"]["certified_copy"] is True
+    assert diploma["application_form"]["kept"] is True  # the notary's file
+    assert by_code["SJ-QYBG-01"]["business_licence"]["kept"] is True  # the old licence is surrendered
+    assert by_code["RS-SBK-01"]["old_card"]["kept"] is True
+    assert not by_code["BDC-DYDJ-01"]["property_cert"].get("kept")  # seen, annotated and returned
+    # every matter's application or registration form is the office's record
+    for m, materials in by_code.items():
+        for code in ("application_form", "registration_form", "power_of_attorney"):
+            if code in materials and materials[code]["original"]:
+                assert materials[code].get("kept") is True, (m, code)
 
 
 def test_the_catalogue_is_large_enough_and_mixed(matters):

@@ -19,13 +19,14 @@ from config import clock
 from mailing import s10
 from mailing.chain import link
 from mailing.packets import reroute, reschedule, served_kind
-from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCANNER_REASONS, InvalidTransition, PacketKind,
-                            PacketStatus, ScanType, replay)
+from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCAN_TITLES, SCANNER_REASONS, InvalidTransition,
+                            PacketKind, PacketStatus, ScanType, replay)
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from tracking.commands import manifests
 from tracking.commands.manifests import ScannedNumber, lock_manifest
 from tracking.model import lookups, states
+from tracking.model.identity import mask_name
 from tracking.model.context import SYSTEM, Actor, Env
 from tracking.model.deadlines import recompute_due_date
 from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
@@ -68,7 +69,7 @@ def _refuse(field: str, message: str) -> ValidationError:
 
 def _readable_id(event_id: str) -> str:
     if unreadable(event_id):
-        raise PydanticCustomError(INVALID_REQUEST, "扫描编号 event_id 含有无法识别的字符。")
+        raise PydanticCustomError(INVALID_REQUEST, "扫描编号含有无法识别的字符。")
     return event_id
 
 
@@ -77,6 +78,23 @@ class ContentCheck(Command):
 
     code: text(MAX_NAME, required=True)
     status: Literal["ok", "missing", "damaged"]
+
+
+class Signer(Command):
+    """Who signed for a home delivery: the addressee (`self`) or someone for them (`proxy`, 代收, by name)."""
+
+    relation: Literal["self", "proxy"] = "self"
+    name: optional(text(MAX_NAME)) = None
+
+    @model_validator(mode="after")
+    def _a_proxy_has_a_name(self) -> Signer:
+        if self.relation == "proxy" and not self.name:
+            raise _refuse("name", "他人代收的，请填写代收人姓名。")
+        return self
+
+    def words(self) -> str:
+        """For the packet's history, which every courier reads: the name masked."""
+        return "本人签收" if self.relation == "self" else f"{mask_name(self.name or '')}代收"
 
 
 class Scan(Command):
@@ -96,6 +114,8 @@ class Scan(Command):
     """Why an exception was scanned (damaged, lost, misrouted, refused, address_unknown)."""
     contents: list[ContentCheck] | None = None
     """A receipt's check of the materials, item by item."""
+    signer: Signer | None = None
+    """A home delivery's signer (delivered only): the addressee, or who took it for them."""
 
     @field_validator("at")
     @classmethod
@@ -114,15 +134,22 @@ class Scan(Command):
             return None  # only an exception has a reason
         if reason not in SCANNER_REASONS:
             raise PydanticCustomError(
-                INVALID_REQUEST, "异常扫描须注明原因：damaged、lost、misrouted、refused 或 address_unknown。")
+                INVALID_REQUEST, "异常扫描须注明原因：" + "、".join(EXCEPTION_REASONS[r] for r in SCANNER_REASONS) + "。")
         return reason
 
     @field_validator("contents")
     @classmethod
     def _contents_on_receipt(cls, contents: list | None, info: ValidationInfo) -> list | None:
         if contents is not None and info.data.get("type") not in (ScanType.RECEIVED, None):
-            raise PydanticCustomError(INVALID_REQUEST, "内件核对应为 [{code, status: ok|missing|damaged}]，仅用于签收扫描。")
+            raise PydanticCustomError(INVALID_REQUEST, "内件核对只能随签收扫描提交，逐项注明正常、缺失或破损。")
         return contents
+
+    @field_validator("signer")
+    @classmethod
+    def _signer_on_delivery(cls, signer: Signer | None, info: ValidationInfo) -> Signer | None:
+        if signer is not None and info.data.get("type") not in (ScanType.DELIVERED, None):
+            raise PydanticCustomError(INVALID_REQUEST, "只有妥投扫描可以填写签收人。")
+        return signer
 
     @model_validator(mode="after")
     def _packet_or_sheet(self) -> Scan:
@@ -150,7 +177,7 @@ class Unreadable:
 
 def _each_on_its_own(value: Any, info: ValidationInfo) -> tuple[Scan | Unreadable, ...]:
     if not isinstance(value, (list, tuple)) or not value:
-        raise PydanticCustomError(INVALID_REQUEST, "“scans”应为非空的扫描记录列表。")
+        raise PydanticCustomError(INVALID_REQUEST, "请至少提交一条扫描记录。")
     if len(value) > MAX_SCANS:
         raise PydanticCustomError(INVALID_REQUEST, f"每批最多{MAX_SCANS}条扫描记录。")
     return tuple(_one_scan(item, info.context) for item in value)
@@ -252,7 +279,7 @@ def _as_scanned_by(scan: Scan, actor: Actor, directory) -> Scan:
         scan = scan.model_copy(update={"office_code": actor.office_code})
     if actor.role == "courier" and scan.type in (ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB):
         if scan.office_code is None:
-            raise bad_request("到达或离开处理中心的扫描须注明处理中心代码 office_code。", "office_code")
+            raise bad_request("到达或离开处理中心的扫描须注明是哪个处理中心。", "office_code")
         if directory.post(scan.office_code).kind != "hub":
             raise _wrong_office("到达或离开处理中心的扫描只能在邮件处理中心记录。")
     return scan
@@ -543,9 +570,10 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
             case.received_at = scan.at
         if kind is PacketKind.SUPPLEMENT:
             case.supplement_received_at = scan.at
-            recompute_due_date(session, case)
     if action is CaseAction.DELIVER:
         case.delivered_at = scan.at
+        if scan.signer is not None:  # who took it at the door: the timeline says so
+            data["signer"] = scan.signer.model_dump()
     transition(session, case, action, actor, at=scan.at, data=data, client_txn=scan.event_id,
                office_code=scan.office_code)
     if action is CaseAction.RESULT_AT_WINDOW:
@@ -575,10 +603,11 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory,
     try:
         status = replay([(ScanType(t), r) for _, _, t, r in ordered], to_office=packet.to_office is not None)
     except InvalidTransition as e:
-        raise conflict(message=f"扫描顺序不符：邮件状态为“{PacketStatus(e.current).title}”时不能记录“{e.action}”。"
+        raise conflict(message=f"扫描顺序不符：邮件状态为“{PacketStatus(e.current).title}”时不能记录“{SCAN_TITLES.get(e.action, '该扫描')}”。"
                        if latest else "该扫描时间早于已有记录，放入历史后顺序不符，请核对扫描时间。") from None
+    note = scan.note or (scan.signer.words() if scan.signer is not None else "")
     _add_event(session, packet, event_id=scan.event_id, type_=scan.type, status=status, at=scan.at,
-               actor=actor, office_code=scan.office_code, note=scan.note, reason=scan.reason,
+               actor=actor, office_code=scan.office_code, note=note, reason=scan.reason,
                contents=scan.contents_data())
     packet.status = status.value
     if latest:
@@ -595,6 +624,7 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory,
     kind = served_kind(session, packet)
     _follow_route(session, env, directory, case, packet, scan, history, latest)
     _apply_to_case(session, env, directory, actor, case, packet, kind, scan)
+    recompute_due_date(session, case, env.settings)  # a dispatch, a late or rerouted packet, an arrival
     return Outcome(status="recorded", tracking_no=packet.tracking_no, packet_status=packet.status)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,20 +20,22 @@ from sqlmodel import Session, select
 from config import clock
 from mailing.packets import create_packet
 from mailing.states import PacketKind, PacketStatus, cancel
-from mailing.tables import Packet
+from mailing.tables import Packet, PacketEvent
 from routing.calendars import work_calendar
 from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.commands.intake import IdentityCheck
+from tracking.commands.intake import POWER_OF_ATTORNEY, IdentityCheck
 from tracking.model.context import Actor, Env
+from tracking.model.deadlines import promise_words, recompute_due_date
 from tracking.model.errors import bad_request, conflict, forbidden, gone, not_found, rule
-from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate,
+from tracking.model.identity import mask_id_number
+from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate, ResidentId,
                                    StrictFlag, Text, asked, optional, text, unreadable)
 from tracking.model.links import LinkError, delivery_token, read_token
 from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
 from tracking.model.records import DELIVERY_LINK, case_event, notify, transition
-from tracking.model.states import CaseAction, CaseStatus
+from tracking.model.states import ENDED_EARLY, CaseAction, CaseStatus
 from tracking.model.tables import Case, ResultFile
 
 MAX_RESULT_BYTES = 20 * 1024 * 1024
@@ -102,16 +104,28 @@ class Decision(Command):
     filename: Annotated[str | None, BeforeValidator(_filename)] = None
 
 
+class Collector(Command):
+    """Who takes a paper result at the window: the applicant (`self`) or the agent registered at intake
+    (`agent`, 委托代办). Name and ID number, when given, must be the registered person's."""
+    relation: Literal["self", "agent"] = "self"
+    name: optional(text(MAX_NAME)) = None
+    id_type: Literal["resident_id"] = "resident_id"
+    id_number: optional(ResidentId) = None
+
+
 class Handover(Command):
     """A paper result handed to the applicant at the window, after checking who they are."""
     identity_check: IdentityCheck
+    collector: Collector | None = None  # None: the applicant in person
 
 
 class Listed(Command):
-    """One material the window sends: a bare code stands for one copy, not the original."""
+    """One material the window sends: a bare code stands for one copy, not the original. `certified`: a
+    copy the clerk certified against the original (核验原件), where the catalogue allows it."""
     code: MaterialCode
     copies: Copies = 1
     original: StrictFlag = False
+    certified: StrictFlag = False
 
 
 def _as_item(value: Any) -> Any:
@@ -150,6 +164,8 @@ class Decided:
     case: Case
     result_packet: Packet | None  # paper: the packet the owning office now sends
     delivery: DeliveryLink | None  # electronic
+    originals_returned: list[dict] = field(default_factory=list)  # in the result packet, or in return_packet
+    return_packet: Packet | None = None  # electronic: the originals go back on their own
 
 
 @dataclass(frozen=True)
@@ -201,13 +217,47 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
                          contents=contents, to_person_sealed=person)
 
 
-def _contents(given: list[Listed], names: dict[str, str], where: str) -> list[dict]:
-    """The materials a clerk lists, each one of `names` (the rest of the check needs the case)."""
+def originals_to_return(session: Session, case: Case) -> list[dict]:
+    """The originals that come back after a decision: each one that reached the owning office (in a
+    received outbound, supplement or replacement packet whose contents check did not find it missing)
+    and that the office does not keep by rule (the catalogue's `kept`). A certified copy is not an
+    original: its original stayed with the applicant."""
+    # (an agent's power of attorney is on every agent's checklist, listed by the matter or not)
+    catalogue = {POWER_OF_ATTORNEY["code"]: POWER_OF_ATTORNEY,
+                 **{m["code"]: m for m in session.get(Matter, case.matter_code).materials}}
+    packets = session.exec(select(Packet).where(Packet.case_id == case.id, Packet.status == PacketStatus.RECEIVED.value,
+                                                Packet.kind.in_(["outbound", "supplement", "replacement"]))
+                           .order_by(Packet.id)).all()
+    back: dict[str, dict] = {}
+    for packet in packets:
+        checks = session.exec(select(PacketEvent.contents).where(PacketEvent.packet_id == packet.id,
+                                                                 PacketEvent.type == "received")).all()
+        missing = {c["code"] for found in checks for c in found or [] if c.get("status") == "missing"}
+        for m in packet.contents:
+            if not m.get("original") or m["code"] in missing or catalogue.get(m["code"], {}).get("kept"):
+                continue
+            if m["code"] in back:  # the same paper listed twice (e.g. again in a supplement): all of it goes back
+                back[m["code"]]["copies"] += int(m.get("copies", 1) or 1)
+            else:
+                back[m["code"]] = {"code": m["code"], "name": m["name"], "copies": int(m.get("copies", 1) or 1),
+                                   "original": True, "returned": True}
+    return list(back.values())
+
+
+def _contents(given: list[Listed], names: dict[str, str], where: str, *, certifiable: frozenset = frozenset(),
+              certifier: Actor | None = None) -> list[dict]:
+    """The materials a clerk lists, each one of `names` (the rest of the check needs the case); a certified
+    copy only of a material in `certifiable`, recorded with its clerk (`certifier`) and time."""
     for i, item in enumerate(given):
         if item.code not in names:
             raise rule("unknown_material", f"材料“{item.code}”不在{where}中。", f"materials[{i}]")
+        if item.certified and (item.original or item.code not in certifiable):
+            raise rule("certified_copy_not_allowed", f"“{names[item.code]}”不能以核验原件的复印件代替，"
+                                                     "请按要求提交原件或复印件。", f"materials[{i}].certified")
+    stamp = {"certified": True, "certified_by": certifier.username, "certified_at": clock.iso(clock.now())} \
+        if certifier else {}
     return [{"code": item.code, "name": names[item.code], "copies": item.copies, "original": item.original}
-            for item in given]
+            | (stamp if item.certified else {}) for item in given]
 
 
 # -- the owning office ---------------------------------------------------------------------------
@@ -222,8 +272,9 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
         raise conflict("contents_incomplete", f"签收时发现必需材料缺失或破损（{names}），请一次性告知补正或不予受理。",
                        materials=[p["code"] for p in short])
     case.accepted_at = clock.now()
+    recompute_due_date(session, case, env.settings)  # counted from acceptance from now on
     transition(session, case, CaseAction.ACCEPT, actor)
-    notify(session, case, f"您的办件{case.case_no}已受理。")
+    notify(session, case, f"您的办件{case.case_no}已受理，{promise_words(case)}。")
     return case
 
 
@@ -246,6 +297,7 @@ def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, c
         raise rule("invalid_due_date", "补正期限应晚于今天。", "due")
     case.supplement_requested_at, case.supplement_due = now, due
     case.supplement_materials = [{"code": c, "name": known[c]} for c in codes]
+    recompute_due_date(session, case, env.settings)
     transition(session, case, CaseAction.REQUEST_SUPPLEMENT, actor,
                data={"materials": codes, "due": due.isoformat(), "note": command.note})
     names = "、".join(m["name"] for m in case.supplement_materials)
@@ -278,17 +330,36 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command:
         raise bad_request("请选择要上传的办理结果文件（PDF 等）。", "result_file")
     now = clock.now()
     case.decided_at, case.outcome = now, command.outcome
-    transition(session, case, CaseAction.DECIDE, actor, data={"outcome": command.outcome, "note": command.note})
-    if electronic:
-        return Decided(case, None, _store_result(session, env, case, command, now))
+    recompute_due_date(session, case, env.settings)  # the result's expected arrival from today
+    originals = originals_to_return(session, case)
+    transition(session, case, CaseAction.DECIDE, actor, data={
+        "outcome": command.outcome, "note": command.note,
+        "originals_returned": [{"code": m["code"], "name": m["name"]} for m in originals]})
     directory = load_directory(session)
     to_office, division, person = _applicant_destination(env, case, directory)
+    if electronic:
+        back = None
+        if originals:  # nothing to print: the originals travel alone, to the window or the mail address
+            back = create_packet(session, env.settings, directory, kind=PacketKind.RETURN, case_id=case.id,
+                                 origin=directory.post(case.owning_office), to_office=to_office,
+                                 to_division=division, contents=originals, to_person_sealed=person)
+            notify(session, case, f"您的办件{case.case_no}已办结，您提交的原件（{_names(originals)}）"
+                                  f"将通过邮件{back.tracking_no}退回{'您的邮寄地址' if person else to_office.name}。")
+        return Decided(case, None, _store_result(session, env, case, command, now), originals, back)
     packet = create_packet(session, env.settings, directory, kind=PacketKind.RESULT, case_id=case.id,
                            origin=directory.post(case.owning_office), to_office=to_office,
                            to_division=division, to_person_sealed=person,
-                           contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True}])
-    notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}）。")
-    return Decided(case, packet, None)
+                           contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True},
+                                     *originals])
+    recompute_due_date(session, case, env.settings)
+    notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}），"
+                          f"预计{case.expected_result_date:%Y年%m月%d日}送达。"
+                          + (f"您提交的原件（{_names(originals)}）随结果一并退还。" if originals else ""))
+    return Decided(case, packet, None, originals)
+
+
+def _names(materials: list[dict]) -> str:
+    return "、".join(m["name"] for m in materials)
 
 
 def _store_result(session: Session, env: Env, case: Case, command: Decision, now: datetime) -> DeliveryLink:
@@ -329,7 +400,9 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, comm
                                          Packet.status != "cancelled")).first():
         raise conflict("supplement_already_sent", "补正材料已寄出，请勿重复制单。")
     wanted = {m["code"]: m["name"] for m in case.supplement_materials or []}
-    contents = _contents(command.materials, wanted, "补正通知所列材料")
+    certifiable = frozenset(m["code"] for m in session.get(Matter, case.matter_code).materials
+                            if m["original"] and m.get("certified_copy"))
+    contents = _contents(command.materials, wanted, "补正通知所列材料", certifiable=certifiable, certifier=actor)
     missing = [name for code, name in wanted.items() if code not in {c["code"] for c in contents}]
     if missing:
         raise rule("missing_material", f"补正通知所列材料尚缺：{'、'.join(missing)}。", "materials")
@@ -351,7 +424,7 @@ def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str,
         raise forbidden("只有寄出该邮件的机构可以补寄。")
     if lost.status != PacketStatus.LOST.value:
         raise conflict("not_lost", "只有已标记丢失的邮件才能补寄。", status=lost.status)
-    if case.status in (CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value):
+    if CaseStatus(case.status) in ENDED_EARLY:
         raise conflict(message="办件已不予受理或已撤回，无需补寄。", status=case.status)
     if session.exec(select(Packet.id).where(Packet.replaces_id == lost.id, Packet.status != "cancelled")).first():
         raise conflict("already_replaced", "该丢失邮件已制作补寄件，请勿重复制单。")
@@ -365,6 +438,7 @@ def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str,
                            to_division=lost.to_division, to_person_sealed=lost.to_person_sealed,
                            contents=contents, replaces_id=lost.id)
     case.flags = [f for f in case.flags if not (f["code"] == "packet_lost" and f["tracking_no"] == lost.tracking_no)]
+    recompute_due_date(session, case, env.settings)  # the materials' new arrival moves the estimate
     case_event(session, case, "replacement_created", actor,
                data={"tracking_no": packet.tracking_no, "replaces": lost.tracking_no})
     for office in sorted({case.collecting_office, case.owning_office} - {actor.office_code}):
@@ -379,10 +453,34 @@ def hand_over(session: Session, env: Env, actor: Actor, case_no: str, command: H
         raise rule("identity_check_failed", "身份核验未通过，不能交付结果。", "identity_check")
     if case.status != CaseStatus.READY_FOR_PICKUP.value:
         raise conflict(message="办理结果尚未到达窗口，不能交付。", status=case.status)
+    collector = command.collector or Collector()
+    person = _registered_collector(env.sealer.open(case.applicant_sealed), collector)
     case.delivered_at = clock.now()
     transition(session, case, CaseAction.DELIVER, actor, event="delivered",
-               data={"how": "pickup", "identity_check": command.identity_check.method})
+               data={"how": "pickup", "identity_check": command.identity_check.method,
+                     "collector": {"relation": collector.relation, "name": person["name"],
+                                   "id_number": mask_id_number(person["id_number"]),
+                                   "identity_check": command.identity_check.model_dump()}})
     return case
+
+
+def _registered_collector(applicant: dict, collector: Collector) -> dict:
+    """The registered person the collector must be: the applicant, or the agent named at intake (an
+    organisation's results go to its agent, 代理人, either way). Anyone else is refused."""
+    if applicant["kind"] == "organisation":
+        person = applicant["agent"]
+    elif collector.relation == "agent":
+        person = applicant.get("agent")
+        if person is None:
+            raise rule("collector_not_allowed", "该办件没有登记代办人，只能由申请人本人领取。", "collector.relation")
+    else:
+        person = applicant
+    if (collector.id_number and collector.id_number != person["id_number"]) or \
+            (collector.name and collector.name != person["name"]):
+        who = "登记的代办人" if collector.relation == "agent" else "申请人本人"
+        raise rule("collector_not_allowed", f"领取人与{who}的姓名或身份证号码不一致，不能交付。"
+                                            "请申请人本人或登记的代办人凭身份证件领取。", "collector")
+    return person
 
 
 # -- the applicant -------------------------------------------------------------------------------

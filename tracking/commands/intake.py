@@ -21,7 +21,6 @@ from mailing.numbers import next_value
 from mailing.packets import create_packet
 from mailing.states import PacketKind
 from mailing.tables import Packet
-from routing.calendars import work_calendar
 from routing.directory import Post, RoutingError, owning_office
 from routing.reference import directory as load_directory
 from routing.tables import Matter
@@ -32,7 +31,8 @@ from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Comma
                                    DivisionCode, MobilePhone, Name,
                                    OptionalDivisionCode, Phone, ResidentId,
                                    StrictFlag, Text, asked, text)
-from tracking.model.records import case_event
+from tracking.model.deadlines import promise_words, recompute_due_date
+from tracking.model.records import case_event, notify
 from tracking.model.tables import Case
 
 KIND_NAMES = {"person": "个人", "organisation": "法人和其他组织"}
@@ -59,6 +59,35 @@ class Person(Command):
     division_code: OptionalDivisionCode = None  # household registration (户籍地)
 
 
+AGENT_RELATIONS = {"relative": "亲属", "friend": "朋友", "other": "其他"}
+APPLICANT_CHECK_METHODS = {"id_copy": "核对申请人身份证件（复印件）", "face": "申请人人脸识别（远程）",
+                           "manual": "人工核验申请人身份"}
+POWER_OF_ATTORNEY = {"code": "power_of_attorney", "name": "授权委托书", "original": True, "required": True,
+                     "kept": True}  # the office files it, as the catalogue's own power of attorney
+
+
+def _relation_code(value: Any) -> Any:
+    # a form or a client may send the relation in words (亲属) as the clerk reads it
+    titles = {title: code for code, title in AGENT_RELATIONS.items()}
+    return titles.get(value.strip(), value.strip()) if isinstance(value, str) else value
+
+
+class Agent(Command):
+    """委托代办: the person who applies for a natural person (亲友代办). At the window the agent's own identity is
+    checked (`identity_check`); the applicant's is checked apart (`applicant_identity_check`)."""
+    name: Name
+    id_type: Literal["resident_id"] = "resident_id"
+    id_number: ResidentId
+    phone: MobilePhone
+    relation: Annotated[asked(Literal[tuple(AGENT_RELATIONS)], "请选择代办人与申请人的关系：亲属、朋友或其他。",
+                              accept=lambda value: value in AGENT_RELATIONS), BeforeValidator(_relation_code)]
+
+
+class PersonApplicant(Person):
+    """A natural person applying, at the window in person or through an agent (`agent`)."""
+    agent: Agent | None = None
+
+
 class Organisation(Command):
     kind: Literal["organisation"]
     name: Name
@@ -75,7 +104,8 @@ def _person_by_default(value: Any) -> Any:
     return value
 
 
-Applicant = Annotated[Person | Organisation, Field(discriminator="kind"), BeforeValidator(_person_by_default)]
+Applicant = Annotated[PersonApplicant | Organisation, Field(discriminator="kind"),
+                      BeforeValidator(_person_by_default)]
 
 
 class Subject(Command):
@@ -84,10 +114,17 @@ class Subject(Command):
     description: OptionalText = ""
 
 
+# what of a received material goes on the outbound packet's list (a certified copy names its clerk)
+PACKED = ("code", "name", "copies", "original", "certified", "certified_by")
+
+
 class MaterialGiven(Command):
     code: text(MAX_NAME, required=True)
     copies: Copies = 1
     original: StrictFlag = False
+    # 核验原件: a copy the clerk checked against the original (复印件与原件一致); the original stays with
+    # the applicant, and the copy stands in for it where the catalogue allows (`certified_copy`)
+    certified: StrictFlag = False
 
 
 ID_METHODS = ("id_card_reader", "face", "manual")
@@ -97,6 +134,13 @@ class IdentityCheck(Command):
     """How a person's identity was checked at the window (at intake, and again at a pick-up)."""
     method: asked(Literal[ID_METHODS], "请选择身份核验方式。", accept=lambda value: value in ID_METHODS)
     passed: asked(StrictFlag, "请选择核验结果。")
+
+
+class ApplicantIdentityCheck(Command):
+    """委托代办: how the applicant's own identity was checked, besides the agent's at the window."""
+    method: asked(Literal[tuple(APPLICANT_CHECK_METHODS)], "请选择申请人身份核验方式。",
+                  accept=lambda value: value in APPLICANT_CHECK_METHODS)
+    passed: asked(StrictFlag, "请选择申请人身份核验结果。")
 
 
 class ResultDelivery(Command):
@@ -123,6 +167,8 @@ class CaseIntake(Command):
     subject: Subject | None = Field(default=None, validate_default=True)
     materials: list[MaterialGiven] = Field(max_length=99)
     identity_check: IdentityCheck
+    applicant_identity_check: ApplicantIdentityCheck | None = Field(default=None, validate_default=True)
+    """委托代办: the applicant's own identity check, required when an agent applies."""
     result_delivery: ResultDelivery
     note: OptionalText = ""
 
@@ -131,6 +177,18 @@ class CaseIntake(Command):
     def _only_after_a_passed_check(cls, check: IdentityCheck) -> IdentityCheck:
         if not check.passed:
             raise PydanticCustomError("identity_check_failed", "身份核验未通过，不能收件。")
+        return check
+
+    @field_validator("applicant_identity_check")
+    @classmethod
+    def _the_applicants_own_check(cls, check: ApplicantIdentityCheck | None, info: ValidationInfo):
+        applicant = info.data.get("applicant")
+        if not isinstance(applicant, PersonApplicant) or applicant.agent is None:
+            return None  # in person (an organisation's agent is its own case): the window's check is the one
+        if check is None:
+            raise PydanticCustomError(INVALID_REQUEST, "委托代办须同时核验申请人本人的身份，请选择申请人身份核验方式。")
+        if not check.passed:
+            raise PydanticCustomError("identity_check_failed", "申请人身份核验未通过，不能受理委托代办。")
         return check
 
     @field_validator("matter_code")
@@ -183,12 +241,26 @@ class CaseIntake(Command):
         matter = _matter(info)
         if matter is None:
             return given
-        listed = {m["code"] for m in matter.materials}
+        checklist = materials_for(matter, info.data.get("applicant"))
+        listed = {m["code"] for m in checklist}
         problems = [((i, "code"), "unknown_material", f"材料“{item.code}”不在该事项的材料清单中。")
                     for i, item in enumerate(given) if item.code not in listed]
         received = {item.code: item for item in given}
-        missing = [m for m in matter.materials if m["required"] and
-                   (m["code"] not in received or (m["original"] and not received[m["code"]].original))]
+        allowed = {m["code"] for m in checklist if m["original"] and m.get("certified_copy")}
+        required_originals = {m["code"] for m in checklist if m["original"] and m["required"]}
+        for i, item in enumerate(given):
+            if item.certified and item.original:
+                problems.append(((i, "certified"), INVALID_REQUEST, "同一材料不能既是原件又是核验原件的复印件。"))
+            elif item.certified and item.code in listed - allowed - required_originals:
+                # (a required original is reported below as missing, as any other copy of it is)
+                problems.append(((i, "certified"), "certified_copy_not_allowed",
+                                 f"材料“{item.code}”不接受核验原件后的复印件，请收取原件或普通复印件。"))
+
+        def as_original(item: MaterialGiven) -> bool:
+            return item.original or (item.certified and item.code in allowed)
+
+        missing = [m for m in checklist if m["required"] and
+                   (m["code"] not in received or (m["original"] and not as_original(received[m["code"]])))]
         if missing:
             names = "、".join(f"{m['name']}（原件）" if m["original"] else m["name"] for m in missing)
             problems.append(((), "missing_material", f"缺少必需材料：{names}。",
@@ -213,7 +285,19 @@ class CaseIntake(Command):
         """The materials as the case records them: in the catalogue's order, with their names."""
         given = {item.code: item for item in self.materials}
         return [{"code": m["code"], "name": m["name"], "copies": given[m["code"]].copies,
-                 "original": given[m["code"]].original} for m in matter.materials if m["code"] in given]
+                 "original": given[m["code"]].original} | ({"certified": True} if given[m["code"]].certified else {})
+                for m in materials_for(matter, self.applicant) if m["code"] in given]
+
+
+def materials_for(matter: Matter, applicant: Any = None) -> list[dict]:
+    """The matter's checklist for this applicant. A person applying through an agent must hand in the
+    授权委托书 (original), whatever the catalogue says: it is required then, and added where a matter does not
+    list it (an admin's matter may lack it), so that no agent's application goes out without one."""
+    if getattr(applicant, "agent", None) is None or getattr(applicant, "kind", "") != "person":
+        return list(matter.materials)
+    code = POWER_OF_ATTORNEY["code"]
+    checklist = [{**m, "original": True, "required": True} if m["code"] == code else m for m in matter.materials]
+    return checklist if any(m["code"] == code for m in checklist) else checklist + [POWER_OF_ATTORNEY]
 
 
 def intake_context(session: Session) -> dict:
@@ -277,9 +361,31 @@ def masked_applicant(applicant: Person | Organisation) -> dict:
                 "agent": {"name": identity.mask_name(agent.name),
                           "id_number": identity.mask_id_number(agent.id_number),
                           "phone": identity.mask_phone(agent.phone)}}
-    return {"kind": "person", "name": identity.mask_name(applicant.name),
-            "id_number": identity.mask_id_number(applicant.id_number),
-            "phone": identity.mask_phone(applicant.phone)}
+    masked = {"kind": "person", "name": identity.mask_name(applicant.name),
+              "id_number": identity.mask_id_number(applicant.id_number),
+              "phone": identity.mask_phone(applicant.phone)}
+    agent = applicant.agent if isinstance(applicant, PersonApplicant) else None
+    if agent is not None:  # 委托代办: the agent sealed with the applicant, and masked here alike
+        masked["agent"] = {"name": identity.mask_name(agent.name), "id_number": identity.mask_id_number(agent.id_number),
+                           "phone": identity.mask_phone(agent.phone), "relation": agent.relation,
+                           "relation_text": AGENT_RELATIONS[agent.relation]}
+    return masked
+
+
+def sealed_applicant(applicant: Person | Organisation) -> dict:
+    """The applicant as sealed: a person without an agent as before (no empty `agent` key)."""
+    data = applicant.model_dump()
+    if data.get("kind") == "person" and data.get("agent") is None:
+        data.pop("agent", None)
+    return data
+
+
+def identity_checks(cmd: CaseIntake) -> dict:
+    """The check at the window, and with an agent whose identity it was and the applicant's own check."""
+    checked = cmd.identity_check.model_dump()
+    if isinstance(cmd.applicant, PersonApplicant) and cmd.applicant_identity_check is not None:
+        checked.update(of="agent", applicant=cmd.applicant_identity_check.model_dump())
+    return checked
 
 
 def collecting_hall(directory, actor: Actor) -> Post:
@@ -311,26 +417,28 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
 
     now = clock.now()
     intake_date = clock.beijing_date(now)
-    due, provisional = work_calendar(session).add_working_days(intake_date, matter.promised_days)
     seq = next_value(session, f"case:{hall.division_code}:{intake_date:%Y%m%d}")
     check_code = f"{secrets.randbelow(10**6):06d}"
     id_value = applicant.credit_code if isinstance(applicant, Organisation) else applicant.id_number
     mail = delivery.method == "mail"
     materials = cmd.received(matter)
+    for m in materials:
+        if m.get("certified"):  # who vouched for the copy, and when: the receipt and the packet say so
+            m.update(certified_by=actor.username, certified_at=clock.iso(now))
     sealer = env.sealer
     case = Case(
         case_no=f"{hall.division_code}-{intake_date:%Y%m%d}-{seq:04d}",
         matter_code=matter.code, collecting_office=hall.code, owning_office=owner.code,
-        applicant_kind=applicant.kind, applicant_sealed=sealer.seal(applicant.model_dump()),
+        applicant_kind=applicant.kind, applicant_sealed=sealer.seal(sealed_applicant(applicant)),
         applicant_masked=masked_applicant(applicant),
         id_hash=sealer.lookup_hash(id_value), phone_hash=sealer.lookup_hash(applicant.phone),
         check_code_sealed=sealer.seal(check_code),
         subject=subject.model_dump() if subject else None,
-        materials=materials, identity_check=cmd.identity_check.model_dump(),
+        materials=materials, identity_check=identity_checks(cmd),
         result_method=delivery.method, result_division=delivery.division_code if mail else None,
         result_address_sealed=sealer.seal(delivery.address) if mail else None,
         note=cmd.note, intake_date=intake_date,
-        due_date=due, due_date_provisional=provisional, created_by=actor.username, created_at=now,
+        due_date=intake_date, created_by=actor.username, created_at=now,  # the promise: once the packet is planned
     )
     session.add(case)
     session.flush()
@@ -338,6 +446,8 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
                data={"materials": len(materials), "owning_office": owner.code})
     packet = create_packet(session, env.settings, directory, kind=PacketKind.OUTBOUND, case_id=case.id,
                            origin=hall, to_office=owner, to_division=owner.division_code,
-                           contents=[{"code": m["code"], "name": m["name"], "copies": m["copies"],
-                                      "original": m["original"]} for m in materials])
+                           contents=[{key: m[key] for key in PACKED if key in m} for m in materials])
+    recompute_due_date(session, case, env.settings)
+    notify(session, case, f"您的办件{case.case_no}已在{hall.name}收件，材料将寄往{owner.name}，{promise_words(case)}。"
+                          "办理时限自受理之日起计算，受理后以受理通知为准。")
     return Intake(case, packet, check_code)

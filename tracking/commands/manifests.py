@@ -36,7 +36,7 @@ dropped, upper case; not yet checked."""
 def _party_ref(value: str) -> str:
     kind, colon, key = value.partition(":")
     if kind not in ("courier", "office") or not colon:
-        raise PydanticCustomError(INVALID_REQUEST, "接收方应写作 courier:用户名 或 office:机构代码。")
+        raise PydanticCustomError(INVALID_REQUEST, "接收方应为寄递人员的账号或接收机构的代码。")
     return f"{kind}:{key.strip()}"
 
 

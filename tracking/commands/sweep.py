@@ -11,10 +11,14 @@ from sqlmodel import Session, select
 
 from config import clock
 from config.settings import Settings
+from mailing.tables import Packet
 from routing.calendars import work_calendar
+from routing.matter_types import deems_acceptance
+from routing.tables import Matter
 from routing.workdays import WorkCalendar
-from tracking.model.context import SYSTEM
-from tracking.model.deadlines import STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
+from tracking.commands.decisions import _send_back_originals
+from tracking.model.context import SYSTEM, Env
+from tracking.model.deadlines import ACTIVE, STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, Evaluation, OverdueMark
@@ -24,12 +28,12 @@ FOLLOW_UP = "follow_up"  # the overdue stage of a bad rating's follow-up, beside
 Checkpoint = Callable[[], None]  # ends one unit of work: the caller's commit
 
 
-def recompute_provisional(session: Session) -> int:
+def recompute_provisional(session: Session, settings: Settings) -> int:
     """Cases whose due date was counted Monday to Friday get it counted on the official calendar."""
     changed = 0
     for case in session.exec(select(Case).where(Case.due_date_provisional == True)):  # noqa: E712
         before = (case.due_date, case.due_date_provisional)
-        recompute_due_date(session, case)
+        recompute_due_date(session, case, settings)
         changed += before != (case.due_date, case.due_date_provisional)
     return changed
 
@@ -47,13 +51,26 @@ def _each_locked(session: Session, status: CaseStatus, checkpoint: Checkpoint):
         checkpoint()
 
 
+def _each_open(session: Session, checkpoint: Checkpoint):
+    """Every case not finished, one at a time, each locked and read afresh (see _each_locked)."""
+    ids = list(session.exec(select(Case.id).where(Case.status.in_(ACTIVE)).order_by(Case.id)))
+    checkpoint()
+    for case_id in ids:
+        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
+                            .execution_options(populate_existing=True)).one()
+        if case.status in ACTIVE:
+            yield case
+        checkpoint()
+
+
 def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, today: date, checkpoint: Checkpoint) -> int:
     """Received, and no supplement notice, acceptance or rejection within the limit: accepted by law as
     of receipt (after a supplement, as of the supplement's receipt)."""
     done = 0
+    deemable = {m.code for m in session.exec(select(Matter)) if deems_acceptance(m.type)}  # permits only
     for case in _each_locked(session, CaseStatus.RECEIVED, checkpoint):
         since = case.supplement_received_at if case.supplement_requested_at else case.received_at
-        if since is None or today <= cal.add_working_days(beijing_day(since), settings.supplement_notice_days)[0]:
+        if case.matter_code not in deemable or since is None or today <= cal.add_working_days(beijing_day(since), settings.supplement_notice_days)[0]:
             continue
         case.accepted_at, case.deemed_accepted = since, True
         transition(session, case, CaseAction.DEEM_ACCEPTED, SYSTEM, event="accepted",
@@ -61,6 +78,29 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
         notify(session, case, f"您的办件{case.case_no}自收到材料之日（{beijing_day(since):%Y年%m月%d日}）起视为受理。")
         notify(session, case, f"办件{case.case_no}收到材料后{settings.supplement_notice_days}个工作日内未告知补正，"
                               f"依法自收到材料之日起视为受理，请在办理时限内作出决定。", office_code=case.owning_office)
+        done += 1
+    return done
+
+
+def _deem_withdrawals(session: Session, env: Env, today: date, checkpoint: Checkpoint) -> int:
+    """逾期未补正: the supplement's last day passed and the window collected nothing, so the application
+    counts as withdrawn (视为撤回申请); the originals go back as after a withdrawal."""
+    done = 0
+    for case in _each_locked(session, CaseStatus.SUPPLEMENT_REQUESTED, checkpoint):
+        if case.supplement_due is None or today <= case.supplement_due:
+            continue
+        if session.exec(select(Packet.id).where(Packet.case_id == case.id, Packet.kind == "supplement",
+                                                Packet.status != "cancelled")).first():
+            continue  # collected at the window, on its way: the office receives it
+        case.reason, case.ended_at = "逾期未补正，视为撤回申请", clock.now()
+        transition(session, case, CaseAction.DEEM_WITHDRAWN, SYSTEM,
+                   data={"supplement_due": case.supplement_due.isoformat(), "as_of": today.isoformat()})
+        packet = _send_back_originals(session, env, case, everything=True)
+        back = f"已寄出的原件将退回（邮件号{packet.tracking_no}）。" if packet else ""
+        notify(session, case, f"您的办件{case.case_no}补正期限（{case.supplement_due:%Y年%m月%d日}）已过，"
+                              f"未收到补正材料，视为撤回申请。{back}")
+        notify(session, case, f"办件{case.case_no}逾期未补正，已视为撤回申请。{back.replace('已寄出的原件将退回', '请将原件退回')}",
+               office_code=case.owning_office)
         done += 1
     return done
 
@@ -80,15 +120,14 @@ def _close_delivered(session: Session, settings: Settings, today: date, checkpoi
     return done
 
 
-def _move_paused_due_dates(session: Session, today: date, checkpoint: Checkpoint) -> int:
-    """While a supplement is outstanding the promised date moves one working day per working day."""
+def _refresh_promises(session: Session, settings: Settings, today: date, checkpoint: Checkpoint) -> int:
+    """The promise of every open case as of today: an outstanding supplement moves the estimate one
+    working day per working day, a late packet moves it to its new arrival, an acceptance fixes it."""
     moved = 0
-    waiting = [CaseStatus.SUPPLEMENT_REQUESTED.value, CaseStatus.SUPPLEMENT_IN_TRANSIT.value]
-    for case in session.exec(select(Case).where(Case.status.in_(waiting)).with_for_update()).all():
-        before = case.due_date
-        recompute_due_date(session, case, today)
-        moved += case.due_date != before
-    checkpoint()
+    for case in _each_open(session, checkpoint):
+        before = (case.due_date, case.expected_result_date)
+        recompute_due_date(session, case, settings, as_of=today)
+        moved += (case.due_date, case.expected_result_date) != before
     return moved
 
 
@@ -143,13 +182,16 @@ def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoi
     return marked
 
 
-def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: Checkpoint) -> dict[str, int]:
+def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: Checkpoint,
+          env: Env | None = None) -> dict[str, int]:
     """Everything the clock does on its own, safe to run any number of times. The sweep never holds
     more than one case locked: it calls `checkpoint` (the caller's commit) after each unit of work."""
     today = as_of or clock.beijing_date()
     cal = work_calendar(session)
+    env = env or Env(settings, None)  # what the sweep makes (return packets) needs the sealer, no addresses
     return {"deemed_accepted": _deem_acceptances(session, settings, cal, today, checkpoint),
+            "deemed_withdrawn": _deem_withdrawals(session, env, today, checkpoint),
             "closed": _close_delivered(session, settings, today, checkpoint),
-            "due_dates_moved": _move_paused_due_dates(session, today, checkpoint),
+            "due_dates_moved": _refresh_promises(session, settings, today, checkpoint),
             "overdue_marked": _mark_overdue(session, settings, today, checkpoint)
             + _mark_overdue_follow_ups(session, today, checkpoint)}

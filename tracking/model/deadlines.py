@@ -8,7 +8,7 @@ Stages and who answers for them:
   decision           owning office decides within the matter's promised days from acceptance
   result_dispatch    owning office sends the result within 1 working day of the decision
 A stage's `due` is None while it cannot start. A stage is overdue when it is still open after its due
-date, or was done after it. A case rejected or withdrawn leaves its open stages moot, never overdue.
+date, or was done after it. A case rejected, withdrawn or deemed withdrawn leaves its open stages moot, never overdue.
 """
 from __future__ import annotations
 
@@ -20,18 +20,21 @@ from sqlmodel import Session, select
 
 from config import clock
 from config.settings import Settings
+from mailing.packets import route_stops
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Packet
 from routing.calendars import work_calendar
+from routing.reference import directory as load_directory
+from routing.transit import ServiceStandards, schedule
 from routing.tables import Matter
 from routing.workdays import WorkCalendar
-from tracking.model.states import FINISHED, CaseStatus
+from tracking.model.states import ENDED_EARLY, FINISHED, CaseStatus
 from tracking.model.tables import Case
 
 STAGES = ("dispatch", "receipt", "supplement_notice", "decision", "result_dispatch")
 STAGE_TITLES = {"dispatch": "寄出申请材料", "receipt": "签收申请材料", "supplement_notice": "一次性告知补正",
                 "decision": "作出决定", "result_dispatch": "寄出办理结果"}
-ENDED = {CaseStatus.REJECTED.value, CaseStatus.WITHDRAWN.value}
+ENDED = {s.value for s in ENDED_EARLY}
 # statuses in which some stage may still be open
 ACTIVE = [s.value for s in CaseStatus if s not in FINISHED]
 
@@ -120,7 +123,8 @@ def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits:
     add("supplement_notice", case.owning_office, after(case.received_at, limits.supplement_notice), notice_done,
         missed)
 
-    add("decision", case.owning_office, after(case.accepted_at, promised_days), case.decided_at)
+    add("decision", case.owning_office, after(case.accepted_at, promised_days + (case.extension_days or 0)),
+        case.decided_at)
 
     if case.result_method == "electronic":
         result_done = case.decided_at
@@ -146,7 +150,7 @@ class StageClock:
 # route, contents) undecoded, which was most of the cost of an overdue list
 CASE_FIELDS = (Case.id, Case.case_no, Case.status, Case.matter_code, Case.collecting_office, Case.owning_office,
                Case.intake_date, Case.received_at, Case.accepted_at, Case.deemed_accepted,
-               Case.supplement_requested_at, Case.decided_at, Case.ended_at, Case.result_method)
+               Case.supplement_requested_at, Case.decided_at, Case.ended_at, Case.result_method, Case.extension_days)
 PACKET_FIELDS = (Packet.id, Packet.case_id, Packet.kind, Packet.status, Packet.from_office, Packet.dispatched_at,
                  Packet.arrived_at, Packet.expected_arrival)
 
@@ -190,15 +194,114 @@ def packet_late(packet: Packet, today: date) -> bool:
 # -- the sweep --------------------------------------------------------------------------------
 
 
-def recompute_due_date(session: Session, case: Case, as_of: date | None = None) -> None:
-    """Promised working days from intake, moved later by the days a supplement was outstanding
-    (while it still is: up to `as_of`, default today)."""
+@dataclass(frozen=True)
+class Promise:
+    """What the applicant is promised: the decision date, whether it is still an estimate, and when the
+    result should reach them."""
+    due_date: date
+    provisional: bool
+    estimated: bool
+    expected_result: date
+
+
+def _carrier_arrival(packets: list[Packet], collecting_office: str, today: date) -> date | None:
+    """When the materials reach (or reached) the owning office: the latest outbound or replacement packet
+    (a live one if there is any) on the day it arrived, or on its expected arrival, or today when it is late
+    or lost and still awaited."""
+    carriers = [p for p in packets if p.kind in (PacketKind.OUTBOUND.value, PacketKind.REPLACEMENT.value)
+                and p.from_office == collecting_office and p.status != PacketStatus.CANCELLED.value]
+    alive = [p for p in carriers if p.status != PacketStatus.LOST.value] or carriers
+    if not alive:
+        return None
+    carrier = max(alive, key=lambda p: p.id)
+    if carrier.arrived_at is not None:
+        return beijing_day(carrier.arrived_at)
+    if carrier.expected_arrival is None:
+        return None
+    return max(carrier.expected_arrival, today)
+
+
+def case_promise(case: Case, packets: list[Packet], cal: WorkCalendar, limits: Limits, promised_days: int,
+                 result_transit, today: date) -> Promise:
+    """The promise as of `today` (pure but for `result_transit(start) -> arrival`, the route model's date
+    for a result packet leaving the owning office on `start`).
+
+    The decision period counts from acceptance (行政许可法 art. 42; deemed acceptance is as of receipt).
+    Until then the acceptance is estimated: the day the materials are (expected to be) received, plus the
+    receipt stage; while a supplement is outstanding, the days it has been so move the estimate later
+    (after it, the acceptance counts from the supplement's receipt). An approved extension adds its days.
+    """
+    provisional = False
+    if case.accepted_at is not None:
+        start, estimated = beijing_day(case.accepted_at), False
+    else:
+        estimated = True
+        if case.supplement_received_at is not None:
+            start = beijing_day(case.supplement_received_at)
+        elif case.received_at is not None:
+            start = beijing_day(case.received_at)
+            if case.supplement_requested_at is not None:
+                start, provisional = cal.add_working_days(
+                    start, cal.working_days_between(beijing_day(case.supplement_requested_at), today))
+        else:
+            arrival = _carrier_arrival(packets, case.collecting_office, today)
+            if arrival is None:  # nothing on its way yet: sent within the dispatch limit, transit unknown
+                arrival = cal.add_working_days(case.intake_date, limits.dispatch)[0]
+            start, provisional = cal.add_working_days(arrival, limits.receipt)
+    due, prov = cal.add_working_days(start, promised_days + (case.extension_days or 0))
+    provisional |= prov
+
+    decided = beijing_day(case.decided_at)
+    if case.result_method == "electronic":
+        expected = decided or due
+    else:
+        result = [p for p in packets if p.kind == PacketKind.RESULT.value
+                  and p.status not in (PacketStatus.LOST.value, PacketStatus.CANCELLED.value)]
+        latest = max(result, key=lambda p: p.id) if result else None
+        if latest is not None and latest.arrived_at is not None:
+            expected = beijing_day(latest.arrived_at)
+        elif latest is not None and latest.dispatched_at is not None and latest.expected_arrival is not None:
+            expected = max(latest.expected_arrival, today)
+        else:
+            leaves, prov = cal.add_working_days(decided or due, limits.result_dispatch)
+            if decided is not None:  # decided, result not sent yet: it leaves today at the earliest
+                leaves = max(leaves, today)
+            expected = result_transit(leaves)
+            provisional |= prov
+    return Promise(due, provisional, estimated, expected)
+
+
+def promise_words(case: Case) -> str:
+    """The promise as the applicant reads it on the receipt, the tracking page and in messages."""
+    word = "预计" if case.due_date_estimated else "承诺"
+    text = f"{word}{case.due_date:%Y年%m月%d日}前办结"
+    if case.expected_result_date is not None:
+        text += f"，结果预计{case.expected_result_date:%Y年%m月%d日}送达"
+    return text
+
+
+def recompute_due_date(session: Session, case: Case, settings: Settings, *,
+                       as_of: date | None = None) -> Promise:
+    """Stores the promise (due_date, its flags, expected_result_date) on the case, as of `as_of` (default
+    today). Called whenever something it depends on moves: intake, scans, supplement, acceptance,
+    extension, decision, and the daily sweep."""
     cal = work_calendar(session)
+    directory = load_directory(session)
+    packets = list(session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))) \
+        if case.id is not None else []
+    owner = directory.post(case.owning_office)
+    to_office = directory.post(case.collecting_office) if case.result_method != "mail" else None
+    to_division = case.result_division or (to_office.division_code if to_office else owner.division_code)
+
+    def result_transit(start: date) -> date:
+        stops = route_stops(directory, owner, to_office, to_division)
+        return schedule(directory, cal, stops, start, ServiceStandards.from_settings(settings),
+                        last_mile=to_office is None).arrival
+
     matter = session.get(Matter, case.matter_code)
-    paused = 0
-    if case.supplement_requested_at:
-        end = clock.beijing_date(case.supplement_received_at) if case.supplement_received_at \
-            else (as_of or clock.beijing_date())
-        paused = cal.working_days_between(clock.beijing_date(case.supplement_requested_at), end)
-    case.due_date, case.due_date_provisional = cal.add_working_days(case.intake_date, matter.promised_days + paused)
+    promise = case_promise(case, packets, cal, Limits.from_settings(settings), matter.promised_days,
+                           result_transit, as_of or clock.beijing_date())
+    case.due_date, case.due_date_provisional = promise.due_date, promise.provisional
+    case.due_date_estimated, case.expected_result_date = promise.estimated, promise.expected_result
     session.add(case)
+    return promise

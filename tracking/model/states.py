@@ -16,6 +16,7 @@ class CaseStatus(str, enum.Enum):
     SUPPLEMENT_IN_TRANSIT = "supplement_in_transit"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    DEEMED_WITHDRAWN = "deemed_withdrawn"  # 逾期未补正: the supplement due date passed with nothing sent
     DECIDED = "decided"
     RESULT_IN_TRANSIT = "result_in_transit"
     READY_FOR_PICKUP = "ready_for_pickup"
@@ -36,6 +37,7 @@ CASE_STATUS_TITLES = {
     CaseStatus.SUPPLEMENT_IN_TRANSIT: "补正材料寄递中",
     CaseStatus.REJECTED: "不予受理",
     CaseStatus.WITHDRAWN: "已撤回",
+    CaseStatus.DEEMED_WITHDRAWN: "视为撤回申请",
     CaseStatus.DECIDED: "已办结",
     CaseStatus.RESULT_IN_TRANSIT: "结果寄递中",
     CaseStatus.READY_FOR_PICKUP: "待领取",
@@ -53,6 +55,7 @@ class CaseAction(str, enum.Enum):
     DISPATCH_SUPPLEMENT = "dispatch_supplement"
     REJECT = "reject"
     WITHDRAW = "withdraw"
+    DEEM_WITHDRAWN = "deem_withdrawn"          # supplement due date passed, nothing collected
     DECIDE = "decide"
     DISPATCH_RESULT = "dispatch_result"
     RESULT_AT_WINDOW = "result_at_window"
@@ -72,14 +75,17 @@ TRANSITIONS: dict[CaseAction, tuple[set[CaseStatus], CaseStatus]] = {
     CaseAction.DISPATCH_SUPPLEMENT: ({C.SUPPLEMENT_REQUESTED}, C.SUPPLEMENT_IN_TRANSIT),
     CaseAction.REJECT: ({C.RECEIVED, C.SUPPLEMENT_REQUESTED}, C.REJECTED),
     CaseAction.WITHDRAW: (BEFORE_DECISION, C.WITHDRAWN),
+    CaseAction.DEEM_WITHDRAWN: ({C.SUPPLEMENT_REQUESTED}, C.DEEMED_WITHDRAWN),
     CaseAction.DECIDE: ({C.ACCEPTED}, C.DECIDED),
     CaseAction.DISPATCH_RESULT: ({C.DECIDED}, C.RESULT_IN_TRANSIT),
     CaseAction.RESULT_AT_WINDOW: ({C.DECIDED, C.RESULT_IN_TRANSIT}, C.READY_FOR_PICKUP),
     CaseAction.DELIVER: ({C.DECIDED, C.RESULT_IN_TRANSIT, C.READY_FOR_PICKUP}, C.DELIVERED),
     CaseAction.CLOSE: ({C.DELIVERED}, C.CLOSED),
 }
-EVALUABLE = {C.DELIVERED, C.REJECTED, C.WITHDRAWN}
-FINISHED = {C.DELIVERED, C.CLOSED, C.REJECTED, C.WITHDRAWN}
+EVALUABLE = {C.DELIVERED, C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
+FINISHED = {C.DELIVERED, C.CLOSED, C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
+# ended before a decision: open stages are moot, originals went back
+ENDED_EARLY = {C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
 
 
 def is_overdue(status: CaseStatus, due_date: date, today: date) -> bool:

@@ -37,6 +37,11 @@ class Case(SQLModel, table=True):
     intake_date: date
     due_date: date
     due_date_provisional: bool = False
+    due_date_estimated: bool = True  # not accepted yet: counted from the expected acceptance
+    expected_result_date: Optional[date] = None  # when the result should reach the applicant
+    extension_days: int = 0  # an approved extension (延期) of the decision period, working days
+    extension_reason: Optional[str] = None
+    extended_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     created_by: str
     created_at: datetime = Field(sa_column=utc_column(False))
     received_at: Optional[datetime] = Field(default=None, sa_column=utc_column())

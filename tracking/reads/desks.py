@@ -17,7 +17,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, packets_by_case
 from tracking.model.inputs import CreditCode, Phone, ResidentId, plain_number
 from tracking.model.lookups import find_case, piece_count
-from tracking.model.states import SCORE_TITLES, CaseStatus
+from tracking.model.states import RATED_STAGES, SCORE_TITLES, CaseStatus
 from tracking.model.tables import AccessLog, Case, Evaluation, ResultFile
 from tracking.reads import views
 
@@ -100,7 +100,8 @@ def window_desk(session: Session, env: Env, actor: Actor, today: date | None = N
             "pickups": total(status="ready_for_pickup"),
             "supplements": total(status="supplement_requested"),
             "exceptions": len({e["tracking_no"] for e in recent_exceptions(session, actor, today)}),
-            "overdue": total(status=None, overdue=True, as_of=today)}
+            "overdue": total(status=None, overdue=True, as_of=today),
+            "follow_ups": len(open_follow_ups(session, actor.office_code, today))}
 
 
 def recent_exceptions(session: Session, actor: Actor, today: date | None = None) -> list[dict]:
@@ -256,15 +257,19 @@ def office_cases(session: Session, settings: Settings, office_code: str,
     return found
 
 
-def open_follow_ups(session: Session, office_code: str) -> list[dict]:
-    """Bad ratings of the office's cases still to be followed up (整改), the longest waiting first."""
+def open_follow_ups(session: Session, office_code: str, today: date | None = None) -> list[dict]:
+    """Bad ratings routed to the office (its cases, or a window's or post's fault) still to be followed up
+    (整改), the longest waiting first; `overdue` once the due date has passed."""
+    today = today or clock.beijing_date()
     rows = session.exec(select(Evaluation, Case.case_no, Case.matter_code).join(Case, Case.id == Evaluation.case_id)
                         .where(Evaluation.follow_up_office == office_code, Evaluation.follow_up_status == "open")
                         .order_by(Evaluation.at, Evaluation.id)).all()
     names = {m.code: m.name for m in session.exec(select(Matter).where(
         Matter.code.in_(sorted({matter for _, _, matter in rows}))))} if rows else {}
     return [{"case_no": case_no, "matter": names.get(matter, matter), "score": e.score,
-             "score_text": SCORE_TITLES[e.score], "comment": e.comment, "at": e.at} for e, case_no, matter in rows]
+             "score_text": SCORE_TITLES[e.score], "comment": e.comment, "at": e.at,
+             "stage_text": RATED_STAGES.get(e.stage, e.stage), "due": e.follow_up_due,
+             "overdue": bool(e.follow_up_due and e.follow_up_due < today)} for e, case_no, matter in rows]
 
 
 def packet_to_receive(session: Session, office_code: str, tracking_no: str) -> dict | None:

@@ -14,9 +14,12 @@ from config import clock
 from labels.specs import LabelSpec, ManifestLine, ManifestSpec, MaterialLine, NoticeSpec, Party, ReceiptSpec
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, Packet
+from routing.matter_types import (acceptance_basis, refusal_basis, refusal_title, refusal_words, remedies,
+                                  type_title)
 from routing.reference import directory as load_directory
 from routing.tables import Matter, Office
 from tracking.model.context import Actor, Env
+from tracking.model.deadlines import promise_words
 from tracking.model.errors import conflict, forbidden
 from tracking.model.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
 from tracking.model.lookups import load_case, load_packet, manifest_packets, piece_count
@@ -147,14 +150,25 @@ def receipt_spec(session: Session, env: Env, actor: Actor, case_no: str, names: 
     _log(session, actor, case, "receipt")
     return ReceiptSpec(
         case_no=case.case_no, matter=matter.name,
-        materials=tuple(MaterialLine(m["name"], bool(m.get("original")), int(m.get("copies", 1)))
+        materials=tuple(MaterialLine(m["name"], bool(m.get("original")), int(m.get("copies", 1)),
+                                     names(m["certified_by"]) if m.get("certified") else "")
                         for m in case.materials),
         applicant_name=name, id_masked=masked, collecting_office=_office_party(session, case.collecting_office),
         clerk=names(case.created_by),
         owning_office=_office_party(session, case.owning_office).name, received_at=clock.beijing(case.created_at),
         due_date=case.due_date, due_provisional=case.due_date_provisional,
         track_url=_track_url(env, case.case_no), check_code=env.sealer.open(case.check_code_sealed),
-        result_delivery=RESULT_WAYS.get(case.result_method, case.result_method))
+        result_delivery=RESULT_WAYS.get(case.result_method, case.result_method),
+        promise=promise_words(case), promised_days=matter.promised_days, due_estimated=case.due_date_estimated,
+        agent=_agent(case))
+
+
+def _agent(case: Case) -> str:
+    """委托代办: the agent on the applicant's receipt, masked (name and ID) as the case keeps them masked."""
+    agent = case.applicant_masked.get("agent") if case.applicant_kind == "person" else None
+    if not agent:
+        return ""
+    return f"{agent['name']}（{agent.get('relation_text', '')}，证件号码 {agent['id_number']}）"
 
 
 def _notice_case(session: Session, actor: Actor, case_no: str) -> Case:
@@ -194,13 +208,13 @@ def supplement_notice(session: Session, env: Env, actor: Actor, case_no: str) ->
     return NoticeSpec(
         title="补正材料告知书", notice_no=f"（{case.case_no}-补正）", **head,
         paragraphs=(f"你于{case.intake_date:%Y年%m月%d日}在{head['collecting_office']}提交的{head['matter']}申请"
-                    f"（办件编号{case.case_no}），经审查，申请材料不齐全或者不符合法定形式。根据《中华人民共和国"
-                    "行政许可法》第三十二条的规定，现一次性告知你需要补正的全部材料：",),
+                    f"（办件编号{case.case_no}），经审查，申请材料不齐全或者不符合法定形式。根据"
+                    f"{_acceptance_law(session, case)}的规定，现一次性告知你需要补正的全部材料：",),
         items=items,
         closing=tuple(p for p in (
             f"说明：{note}" if note else "",
             f"请于{case.supplement_due:%Y年%m月%d日}前将上述材料提交至{head['collecting_office']}收件窗口，"
-            "由窗口寄送我单位。补正期间不计入办理时限；逾期未补正的，视为放弃本次申请。") if p),
+            "由窗口寄送我单位。补正期间不计入办理时限；逾期未补正的，视为撤回申请，已提交的原件将退回。") if p),
         issued_on=clock.beijing_date(case.supplement_requested_at))
 
 
@@ -224,9 +238,76 @@ def rejection_notice(session: Session, env: Env, actor: Actor, case_no: str) -> 
     return NoticeSpec(
         title="不予受理告知书", notice_no=f"（{case.case_no}-不予受理）", **head,
         paragraphs=(f"你于{case.intake_date:%Y年%m月%d日}在{head['collecting_office']}提交的{head['matter']}申请"
-                    f"（办件编号{case.case_no}），经审查，根据《中华人民共和国行政许可法》第三十二条的规定，"
+                    f"（办件编号{case.case_no}），经审查，根据{_acceptance_law(session, case)}的规定，"
                     f"决定不予受理。理由：{event.data.get('reason', case.reason)}", *instead),
         closing=tuple(p for p in (
             f"你提交的原件材料将通过邮件{returned.tracking_no}退回。" if returned else "",
-            "如不服本决定，可以自收到本告知书之日起六十日内依法申请行政复议，或者六个月内依法提起行政诉讼。") if p),
+            _remedy(session, case, "本告知书")) if p),
         issued_on=clock.beijing_date(event.at))
+
+
+# -- the law by kind of matter (routing.matter_types) ------------------------------------------
+
+def _acceptance_law(session: Session, case: Case) -> str:
+    matter = session.get(Matter, case.matter_code)
+    return acceptance_basis(matter.type, matter.legal_basis)
+
+
+def _remedy(session: Session, case: Case, document: str) -> str:
+    matter = session.get(Matter, case.matter_code)
+    return remedies(matter.type, matter.legal_basis, document=document)
+
+
+def acceptance_notice(session: Session, env: Env, actor: Actor, case_no: str) -> NoticeSpec:
+    """受理通知书: the application is accepted (or deemed accepted), and by when the office decides."""
+    case = _notice_case(session, actor, case_no)
+    if case.accepted_at is None:
+        raise conflict("not_accepted", "该办件尚未受理，不能打印受理通知书。", status=case.status)
+    head = _letter_head(session, env, case)
+    matter = session.get(Matter, case.matter_code)
+    accepted_on = clock.beijing_date(case.accepted_at)
+    law = acceptance_basis(matter.type, matter.legal_basis)
+    submitted = (f"你于{case.intake_date:%Y年%m月%d日}在{head['collecting_office']}提交的{head['matter']}申请"
+                 f"（办件编号{case.case_no}）")
+    if case.deemed_accepted:
+        accepted = (f"{submitted}，本机关于{accepted_on:%Y年%m月%d日}收到申请材料，未在法定期限内告知补正，"
+                    f"依照{law}的规定，自收到申请材料之日起即为受理。")
+    else:
+        accepted = (f"{submitted}，经审查，申请材料齐全、符合法定形式，依照{law}的规定，本机关决定予以受理。"
+                    f"受理日期：{accepted_on:%Y年%m月%d日}。")
+    limit = (f"本事项属于{type_title(matter.type)}事项，承诺办理时限为{matter.promised_days}个工作日"
+             f"（法定时限{matter.legal_days}个工作日），自受理之日起计算，申请材料寄递时间和补正时间不计入。")
+    if case.extended_at is not None:
+        limit += f"经本机关负责人批准，办理期限已延长{case.extension_days}个工作日。"
+    limit += f"本机关将于{case.due_date:%Y年%m月%d日}前作出决定。"
+    _log(session, actor, case, "acceptance_notice")
+    return NoticeSpec(
+        title="受理通知书", notice_no=f"（{case.case_no}-受理）", **head, paragraphs=(accepted, limit),
+        closing=tuple(p for p in (
+            f"办理结果送达方式：{RESULT_WAYS.get(case.result_method, case.result_method)}。",
+            f"本事项办理依据：{matter.legal_basis}。" if matter.legal_basis else "",
+            "办理期间可凭收件回执上的查询密码查询办理进度。") if p),
+        issued_on=accepted_on)
+
+
+def decision_notice(session: Session, env: Env, actor: Actor, case_no: str) -> NoticeSpec:
+    """The decision notice of a refusal (不予许可决定书 for a permit; 不予办理公证决定书 …): the reasons
+    (the decision's note) and the remedy of the matter's kind."""
+    case = _notice_case(session, actor, case_no)
+    if case.outcome != "refused":
+        raise conflict("not_refused", "该办件未作出不予许可（不予办理）的决定，不能打印决定书。", status=case.status)
+    head = _letter_head(session, env, case)
+    matter = session.get(Matter, case.matter_code)
+    event = _last_event(session, case, "decided")
+    note = ((event.data.get("note") if event else "") or "").strip()
+    decided_on = clock.beijing_date(case.decided_at)
+    accepted = f"本机关于{clock.beijing_date(case.accepted_at):%Y年%m月%d日}受理" if case.accepted_at else "本机关受理"
+    _log(session, actor, case, "decision_notice")
+    return NoticeSpec(
+        title=refusal_title(matter.type), notice_no=f"（{case.case_no}-决定）", **head,
+        paragraphs=(f"你于{case.intake_date:%Y年%m月%d日}在{head['collecting_office']}提交的{head['matter']}申请"
+                    f"（办件编号{case.case_no}），{accepted}。经审查，根据{refusal_basis(matter.type, matter.legal_basis)}"
+                    f"的规定，本机关决定{refusal_words(matter.type)}。",
+                    f"理由：{note or '本机关未另行说明理由，如需了解，请按下方联系方式向本机关咨询。'}"),
+        closing=(remedies(matter.type, matter.legal_basis),),
+        issued_on=decided_on)

@@ -10,7 +10,8 @@ from routing.calendars import work_calendar
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Env
-from tracking.model.deadlines import packet_late
+from tracking.model.deadlines import packet_late, promise_words
+from tracking.model.identity import mask_name
 from tracking.model.links import delivery_token
 from tracking.model.lookups import checked_case
 from tracking.model.states import (BEFORE_DECISION, EVALUABLE, RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS,
@@ -27,6 +28,8 @@ CASE_TEXT = {
     "supplement_in_transit": "补正材料已寄出",
     "rejected": "不予受理，原件将退回",
     "withdrawn": "申请已撤回",
+    "deemed_withdrawn": "补正期限已过，未收到补正材料，视为撤回申请，原件将退回",
+    "extended": "经本机关负责人批准，办理期限依法延长",
     "decided": "已办结",
     "result_in_transit": "办理结果已寄出",
     "ready_for_pickup": "办理结果已到达收件窗口，请携带身份证件领取",
@@ -88,8 +91,16 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)):
         if e.type in CASE_TEXT:
             text = DEEMED_TEXT if e.type == "accepted" and e.data.get("deemed") else CASE_TEXT[e.type]
+            if e.type == "extended" and e.data.get("days"):
+                text = f"{text}{e.data['days']}个工作日"
             if e.type == "decided" and e.data.get("outcome") in OUTCOME_TEXT:
                 text = f"{text}：{OUTCOME_TEXT[e.data['outcome']]}"
+            if e.type == "decided" and e.data.get("originals_returned"):
+                names = "、".join(m["name"] for m in e.data["originals_returned"])
+                text += f"。原件（{names}）退还申请人" + \
+                    ("，另行寄回" if case.result_method == "electronic" else "，随办理结果一并送达")
+            if e.type == "delivered" and signed_by(e.data):
+                text = f"{text}，{signed_by(e.data)}"
             events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": text,
                            "place": place(e.office_code)})
         elif e.type.startswith("packet_"):
@@ -120,6 +131,9 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     return {"case_no": case.case_no, "status": status.value, "status_text": status.title, "matter": matter.name,
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),
             "due_date": case.due_date.isoformat(), "due_date_provisional": case.due_date_provisional,
+            "due_date_estimated": case.due_date_estimated,
+            "expected_result_date": case.expected_result_date.isoformat() if case.expected_result_date else None,
+            "promise_text": promise_words(case),
             "overdue": is_overdue(status, case.due_date, clock.beijing_date()),
             "outcome": case.outcome, "outcome_text": OUTCOME_TEXT.get(case.outcome),
             "packets": [{"tracking_no": p.tracking_no, "kind": p.kind, "status": p.status,
@@ -139,6 +153,18 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             "evaluation": {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score],
                            "at": clock.iso(evaluation.at), "stage_text": RATED_STAGES[evaluation.stage],
                            "follow_up": public_follow_up(evaluation)} if evaluation else None}
+
+
+def signed_by(data: dict, *, masked: bool = True) -> str | None:
+    """Who took a paper result: "已由本人签收", or "已由王*代收" (the name masked on the public page), from a
+    window pick-up's collector or a home delivery's signer. None where the event does not say."""
+    who = data.get("collector") or data.get("signer")
+    if not isinstance(who, dict) or who.get("relation") not in ("self", "agent", "proxy"):
+        return None
+    if who["relation"] == "self":
+        return "已由本人签收"
+    name = who.get("name") or ""
+    return f"已由{mask_name(name) if masked else name}代收"
 
 
 def public_follow_up(evaluation: Evaluation) -> dict | None:
@@ -207,7 +233,8 @@ def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall
     if status == S.SUPPLEMENT_IN_TRANSIT:
         step("补正材料送达办理部门", arrival("supplement"))
     if status in BEFORE_DECISION:
-        step("办理部门作出决定（承诺办结日期）", case.due_date)
+        step("办理部门作出决定（预计办结日期，以受理日起算为准）" if case.due_date_estimated
+             else "办理部门作出决定（承诺办结日期）", case.due_date)
     if status in BEFORE_DECISION or status in (S.DECIDED, S.RESULT_IN_TRANSIT):
         if case.result_method == "electronic":
             step("在本页面下载电子办理结果")
@@ -215,19 +242,19 @@ def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall
             if status == S.DECIDED:
                 step("办理部门寄出办理结果", cal.add_working_days(clock.beijing_date(case.decided_at),
                                                             settings.result_dispatch_days)[0])
-            by = arrival("result") if status == S.RESULT_IN_TRANSIT else None
+            by = case.expected_result_date
             if case.result_method == "mail":
                 step("办理结果邮寄送达", by)
             else:
                 step(f"办理结果送达{hall}，届时请携带身份证件领取", by)
     if status == S.READY_FOR_PICKUP:
         step(f"请携带身份证件到{hall}领取办理结果", yours=True)
-    if status in (S.REJECTED, S.WITHDRAWN):
-        back = latest("return")
-        if back is not None and back.status not in ("delivered", "received"):
-            to_applicant = case.result_method == "mail" and case.result_address_sealed
-            step("退回的材料邮寄送达" if to_applicant else f"退回的材料送达{hall}，届时请携带身份证件领取",
-                 back.expected_arrival)
+    back = latest("return")  # after a rejection or withdrawal; after an electronic result, its originals
+    if back is not None and back.status not in ("delivered", "received"):
+        what = "退还的原件" if case.decided_at else "退回的材料"
+        to_applicant = case.result_method == "mail" and case.result_address_sealed
+        step(f"{what}邮寄送达" if to_applicant else f"{what}送达{hall}，届时请携带身份证件领取",
+             back.expected_arrival)
     return steps
 
 

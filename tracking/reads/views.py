@@ -11,7 +11,7 @@ from mailing.tables import Manifest, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
-from tracking.model.deadlines import STAGES, StageClock, overdue_cases, packet_late
+from tracking.model.deadlines import STAGE_TITLES, STAGES, StageClock, overdue_cases, packet_late
 from tracking.model.errors import bad_request, forbidden
 from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
@@ -68,7 +68,9 @@ def case_summary(directory, case: Case, matter_names: dict[str, str]) -> dict:
             "collecting_office": office_ref(directory, case.collecting_office),
             "owning_office": office_ref(directory, case.owning_office),
             "applicant": case.applicant_masked, "due_date": case.due_date.isoformat(),
-            "due_date_provisional": case.due_date_provisional, "created_at": clock.iso(case.created_at)}
+            "due_date_provisional": case.due_date_provisional, "due_date_estimated": case.due_date_estimated,
+            "expected_result_date": case.expected_result_date.isoformat() if case.expected_result_date else None,
+            "created_at": clock.iso(case.created_at)}
 
 
 def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
@@ -92,6 +94,8 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
     outbound = next((p for p in packets if p.kind == "outbound"), None)
     view.update({
         "subject": case.subject, "materials": case.materials, "identity_check": case.identity_check,
+        # 委托代办: the applicant's own identity check, besides the agent's at the window
+        "applicant_identity_check": case.identity_check.get("applicant"),
         "result_delivery": {"method": case.result_method, "division_code": case.result_division},
         "note": case.note, "tracking_no": outbound.tracking_no if outbound else None,
         "route": outbound.route if outbound else [], "intake_date": case.intake_date.isoformat(),
@@ -136,7 +140,7 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     today = as_of or clock.beijing_date()
     names = {m.code: m.name for m in session.exec(select(Matter))}
     if stage is not None and stage not in STAGES:
-        raise bad_request(f"stage 应为 {'、'.join(STAGES)} 之一。", "stage")
+        raise bad_request(f"超期环节应为{'、'.join(STAGE_TITLES[s] for s in STAGES)}之一。", "stage")
     if overdue:
         found = overdue_cases(session, env.settings, query.order_by(Case.id.desc()), today, stage)
         chosen = found[(page - 1) * per_page:page * per_page]
