@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlmodel import select
 
-from tests.helpers import PASSWORD, intake_body
+from tests.helpers import PASSWORD, intake_body, permit_body
 
 BROKER = os.environ.get("TONGBAN_TEST_BROKER_URL")
 pytestmark = pytest.mark.skipif(not BROKER, reason="TONGBAN_TEST_BROKER_URL not set: no broker to test against")
@@ -84,7 +84,7 @@ def test_a_worker_on_the_broker_runs_the_sweep_and_deems_a_silent_application_ac
     def as_(name):
         token = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD}).json["token"]
         return {"Authorization": f"Bearer {token}"}
-    made = client.post("/api/v1/cases", json=intake_body(), headers=as_("clerk")).json
+    made = client.post("/api/v1/cases", json=permit_body(), headers=as_("clerk")).json  # a permit: deemed accepted by law
     for who, type_, at in (("clerk", "dispatched", "2026-03-02T10:00:00+08:00"),
                            ("officer", "received", "2026-03-03T09:00:00+08:00")):
         frozen.set(at)  # each scan recorded when it happens (a scan ahead of the clock is implausible)
