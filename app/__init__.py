@@ -8,6 +8,7 @@ from app.addresses import WebAddresses
 from config.database import make_engine, new_session
 from config.settings import Settings
 from labels import fonts
+from tracking.federation import platforms
 from tracking.model.context import Env
 from tracking.model.errors import Refused
 
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     fonts.register(settings.font_path or None)  # once per process, before the first document
     app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
+    platforms.configure(settings)  # case reports and ratings go to the platforms configured (if any)
 
     @app.before_request
     def _open_session():
@@ -54,6 +56,10 @@ def create_app(config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     web.init_app(app)
     api.init_app(app)
+    from app import federation
+    from app.pages import peers
+    federation.init_app(app)
+    app.register_blueprint(peers.bp)
     for pages in (window, intake, manifests, office, track, supervise, admin, account, courier):
         app.register_blueprint(pages.bp)
     cli.init_app(app)

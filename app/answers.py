@@ -550,3 +550,35 @@ class EvaluationRecorded(Answer):
     follow_up_due: date | None = Field(description="整改期限（1–2 分）")
     status: CaseStatus
     status_text: str
+
+
+# -- federation (docs/federation.md) ---------------------------------------------------------------------
+
+class MessageApplied(Answer):
+    status: Literal["applied"]
+    message_id: str
+    result: dict[str, Any] = Field(description="消息类型各自的结果，如 node.ping 为 {\"pong\": 本节点编号}")
+
+
+class MessageHeld(Answer):
+    status: Literal["held"] = Field(description="前序消息未到，已收下，待补齐后按序处理")
+    message_id: str
+
+
+class Link(Answer):
+    kind: Literal["peer", "platform"] = Field(description="对端节点或上级平台")
+    destination: str = Field(description="对端节点编号，或平台名（cases、cross_province、ratings）")
+    title: str
+    waiting: int = Field(description="待发送（含发送失败待重试）")
+    failing: int = Field(description="发送失败、等待重试")
+    dead: int = Field(description="多次失败或被拒收，已停止重试（可用 flask federation replay 重发）")
+    sent: int
+    oldest_unsent_at: datetime | None = Field(description="最早一条未送达消息的生成时间")
+    oldest_unsent_seconds: int | None = Field(description="它已等待的秒数")
+    last_error: str | None = Field(description="最近一次失败的原因")
+
+
+class Links(Answer):
+    """The health of every link to a peer or platform (the federation outbox)."""
+    links: list[Link]
+

@@ -30,8 +30,9 @@ from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
+from tracking.federation import outbox
 from tracking.model import lookups
-from tracking.model.errors import Kind, Refused, bad_request, unauthenticated
+from tracking.model.errors import Kind, Refused, bad_request, forbidden, unauthenticated
 from tracking.model.inputs import EARLIEST_DATE, LATEST_DATE, parse, plausible_date, unreadable
 from tracking.model.states import CaseStatus
 from tracking.reads import deliveries, documents, timeline, views
@@ -468,6 +469,15 @@ def manifest_cancel(manifest_no):
 def exceptions():
     return views.list_exceptions(g.db, g.actor, since=_date_arg("since"), until=_date_arg("until"),
                                  reason=request.args.get("reason"))
+
+
+@bp.get("/federation/links")
+@staff
+def federation_links():
+    if g.actor.role != "supervisor":
+        raise forbidden("只有监督人员可以查看对接链路状态。")
+    links = outbox.link_health(g.db, env().settings)
+    return {"links": [{**link, "oldest_unsent_at": clock.iso(link["oldest_unsent_at"])} for link in links]}
 
 
 # -- printing and handover sheets ------------------------------------------------------------

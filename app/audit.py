@@ -19,7 +19,7 @@ class AdminAudit(SQLModel, table=True):
     at: datetime = Field(sa_column=utc_column(False))
     actor: str = Field(max_length=64, index=True)
     action: str = Field(max_length=32)  # see AUDIT_ACTIONS
-    target_kind: str = Field(max_length=16)  # user | office | matter
+    target_kind: str = Field(max_length=16)  # user | office | matter | peer
     target_id: str = Field(max_length=64)
     changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -30,8 +30,9 @@ AUDIT_ACTIONS = {"user_created": "新建账号", "user_updated": "修改账号",
                  "user_enabled": "启用账号", "password_reset": "重置密码", "password_changed": "本人修改密码",
                  "user_unlocked": "解除登录锁定",
                  "office_updated": "修改机构",
-                 "matter_updated": "修改事项"}
-TARGET_KINDS = {"user": "账号", "office": "机构", "matter": "事项"}
+                 "matter_updated": "修改事项",
+                 "peer_created": "新增协同节点", "peer_updated": "修改协同节点"}
+TARGET_KINDS = {"user": "账号", "office": "机构", "matter": "事项", "peer": "协同节点"}
 
 
 def audit(session: Session, by: str, action: str, kind: str, target_id: str, changes: dict) -> AdminAudit:

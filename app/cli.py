@@ -205,7 +205,119 @@ def audit_verify(case_no: str | None) -> None:
         sys.exit(1)
 
 
+federation = AppGroup("federation", help="This installation as a node among its peers (docs/federation.md).")
+
+
+@federation.command("key")
+def federation_key() -> None:
+    """Print the node id and its two public keys (base64url of the raw 32 bytes), for the peers' files."""
+    from tracking.federation.envelope import NodeKeys
+    settings = current_app.config["TONGBAN"]
+    if not settings.node:
+        raise click.ClickException("未设置 TONGBAN_NODE：本系统是单一安装，没有节点密钥。")
+    keys = NodeKeys.from_settings(settings)
+    click.echo(f"node_id: {keys.node}")
+    click.echo(f"signing_key: {keys.signing_public}")
+    click.echo(f"sealing_key: {keys.sealing_public}")
+    if settings.node_prefixes:
+        click.echo(f"prefixes: {','.join(settings.node_prefixes)}")
+
+
+peers_group = AppGroup("peers", help="The peers this node exchanges messages with.")
+federation.add_command(peers_group)
+
+
+@peers_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def peers_load(file: Path) -> None:
+    """Add or update the peers a YAML or JSON file lists ({"peers": [...]}); each change is audited."""
+    from app.federation import save_peer
+    from tracking.federation.peers import read_peers_file
+    from tracking.model.inputs import Invalid
+    try:
+        listed = read_peers_file(file.read_text(encoding="utf-8"))
+    except Invalid as e:
+        raise click.ClickException("\n".join(f"{error.field}：{error.message}" for error in e.errors)) from None
+    added = changed = 0
+    with _session() as session:
+        for spec in listed.peers:
+            _peer, changes, created = save_peer(session, "命令行", spec)
+            added += created
+            changed += bool(changes) and not created
+        session.commit()
+    click.echo(f"已载入协同节点 {len(listed.peers)} 个：新增 {added}，修改 {changed}，"
+               f"未变 {len(listed.peers) - added - changed}。")
+
+
+def _age(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes // 1440} 天 {minutes % 1440 // 60} 小时" if minutes >= 1440 else \
+        f"{minutes // 60} 小时 {minutes % 60} 分钟" if minutes >= 60 else f"{minutes} 分钟"
+
+
+@federation.command("pending")
+@click.option("--limit", default=500, show_default=True, help="最多列出的消息条数")
+def federation_pending(limit: int) -> None:
+    """Per peer and platform: messages waiting, failing and dead, the oldest unsent; then each of them."""
+    from tracking.federation.outbox import STATUS_TITLES, link_health, unsent
+    with new_session(current_app.extensions["tongban"]["engine"], read_only=True) as session:
+        links = link_health(session)
+        rows = unsent(session, limit)
+    if not rows:
+        click.echo("没有待发送或已停止重试的消息。")
+    for link in links:
+        if not (link["waiting"] or link["dead"]):
+            continue
+        oldest = (f"，最早未送达 {clock.iso(link['oldest_unsent_at'])}（已等待 {_age(link['oldest_unsent_seconds'])}）"
+                  if link["oldest_unsent_at"] else "")
+        click.echo(f"{link['title']}（{link['kind']} {link['destination']}）：待发送 {link['waiting']} 条"
+                   f"（其中发送失败待重试 {link['failing']} 条），已停止重试 {link['dead']} 条{oldest}")
+    for row in rows:
+        when = f"，下次发送 {clock.iso(row.next_attempt_at)}" if row.status == "pending" else ""
+        error = f"，最近错误：{row.last_error}" if row.last_error else ""
+        click.echo(f"  {row.message_id}  {row.destination_kind}:{row.destination}  {row.type}  "
+                   f"{STATUS_TITLES[row.status]}，已尝试 {row.attempts} 次{when}{error}")
+
+
+@federation.command("replay")
+@click.argument("message_ids", nargs=-1)
+@click.option("--dead", is_flag=True, help="重发全部已停止重试的消息")
+def federation_replay(message_ids: tuple[str, ...], dead: bool) -> None:
+    """Send again: the named messages, or every dead-lettered one (--dead); dead ones start their tries afresh."""
+    from tracking.federation.outbox import replay
+    if bool(message_ids) == dead:
+        raise click.ClickException("请列出要重发的消息编号，或使用 --dead 重发全部已停止重试的消息（二者选一）。")
+    with _session() as session:
+        done = replay(session, message_ids, dead=dead)
+        session.commit()
+    click.echo(f"已重新排队 {len(done['replayed'])} 条，下次发送时送出。")
+    for message_id in done["sent_already"]:
+        click.echo(f"  {message_id}：已送达，无需重发。")
+    for message_id in done["unknown"]:
+        click.echo(f"  {message_id}：没有这条消息。")
+    if done["unknown"]:
+        sys.exit(1)
+
+
+@federation.command("send")
+def federation_send() -> None:
+    """Send the due messages now (what the periodic task does; without a broker, run it from cron)."""
+    from app.tasks import run_outbox
+    done = run_outbox()
+    click.echo("发送完成：送达 {sent} 条，稍后重试 {retried} 条，停止重试 {dead} 条。".format(**done))
+
+
+@federation.command("schemas")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="目录（默认 docs/federation/schemas）")
+def federation_schemas(out: Path | None) -> None:
+    """Write the JSON Schemas of the envelope, each message body and the peers file."""
+    from tracking.federation.schemas import SCHEMAS_DIR, write_schemas
+    for path in write_schemas(out or SCHEMAS_DIR):
+        click.echo(str(path.name))
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group, audit,
-                    backup_command, restore_command):
+                    backup_command, restore_command, federation):
         app.cli.add_command(command)

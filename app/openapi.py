@@ -22,6 +22,7 @@ from app.users import Credentials
 from labels import label, receipt
 from mailing.states import EXCEPTION_REASONS
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
+from tracking.federation.envelope import Envelope
 from tracking.model.deadlines import STAGES
 from tracking.model.states import CaseStatus
 
@@ -58,6 +59,7 @@ class Route:
     query: tuple[Query, ...] = ()
     creates: bool = False  # takes an Idempotency-Key (the view is @creating)
     body_required: bool = True  # False: an empty body stands for {}
+    also: tuple[tuple[int, type[BaseModel]], ...] = ()  # further success statuses and their answers
 
 
 PDF = File("application/pdf", "PDF 文件")
@@ -203,6 +205,15 @@ ROUTES: tuple[Route, ...] = (
           {404: ("not_found",), 410: ("link_expired",)}),
     Route("get", "/openapi.json", "本文档（OpenAPI 3.1）", PUBLIC, None, File("application/json", "OpenAPI 3.1 文档"),
           {}),
+    # -- federation: another installation, authenticated by its Ed25519 signature (docs/federation.md)
+    Route("post", "/federation/messages", "接收协同节点的签名消息：同一消息编号重复发送时返回第一次的结果；"
+          "早于前序消息到达的暂存（202），补齐后按序处理；无需账号，以节点签名认证", PUBLIC, Envelope,
+          A.MessageApplied, {401: ("unknown_node", "bad_signature", "stale_message"),
+                             403: ("not_a_party", "wrong_recipient"),
+                             409: ("message_id_reused", "sequence_reused"), 422: ("unknown_message_type",)},
+          also=((202, A.MessageHeld),)),
+    Route("get", "/federation/links", "对接链路状态：各协同节点、上级平台的待发送、失败重试、停止重试条数和最早未送达时间",
+          "supervisor", None, A.Links, FORBIDDEN),
 )
 
 PATH_PARAMETERS = {
@@ -212,7 +223,7 @@ PATH_PARAMETERS = {
     "number": ("办件编号或邮件号", "140902-20261206-0008"),
     "token": ("电子结果下载链接中的签名令牌", None),
 }
-STATUS_TEXT = {200: "成功", 201: "已创建", 400: "请求格式错误", 401: "未登录或令牌无效", 403: "无权进行此操作",
+STATUS_TEXT = {200: "成功", 201: "已创建", 202: "已收下，暂存待处理", 400: "请求格式错误", 401: "未登录或令牌无效", 403: "无权进行此操作",
                404: "未找到", 409: "与当前状态不符", 410: "链接已失效", 413: "请求内容过大", 422: "被业务规则拒绝",
                429: "请求过于频繁"}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -287,6 +298,9 @@ def _operation(route: Route, schemas: dict[type, dict]) -> dict:
         operation["requestBody"] = {"required": route.body_required,
                                     "content": {"application/json": {"schema": schemas[route.body]}}}
     operation["responses"] = {str(route.status): _answer(route, schemas),
+                              **{str(status): {"description": STATUS_TEXT[status],
+                                               "content": {"application/json": {"schema": schemas[model]}}}
+                                 for status, model in route.also},
                               **{str(status): _error_response(status, codes)
                                  for status, codes in _errors(route).items()}}
     return operation
@@ -322,7 +336,8 @@ def _as_clients_see_it(schemas: dict[str, dict]) -> None:
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     models = list(dict.fromkeys([A.Error] + [r.body for r in ROUTES if r.body is not None]
-                                + [r.answer for r in ROUTES if not isinstance(r.answer, File)]))
+                                + [r.answer for r in ROUTES if not isinstance(r.answer, File)]
+                                + [model for r in ROUTES for _status, model in r.also]))
     refs, definitions = models_json_schema([(model, "validation") for model in models], ref_template=COMPONENTS)
     schemas = {model: refs[model, "validation"] for model in models}
     components = definitions.get("$defs", {})

@@ -24,6 +24,8 @@ def import_tables() -> None:
     import mailing.tables  # noqa: F401
     import routing.tables  # noqa: F401
     import tracking.model.tables  # noqa: F401
+    import tracking.federation.outbox  # noqa: F401
+    import tracking.federation.tables  # noqa: F401
 
 
 def _config(connection, settings=None) -> Config:

@@ -9,6 +9,7 @@ from flask import Flask
 from config.database import new_session
 from tracking.commands.notifications import send_pending
 from tracking.commands.sweep import sweep
+from tracking.federation.outbox import send_due, urllib_transport
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -28,7 +29,8 @@ def celery_init_app(app: Flask) -> Celery:
         task_ignore_result=True,
         timezone="Asia/Shanghai",
         beat_schedule={"send-notifications": {"task": "app.tasks.send_notifications", "schedule": 60.0},
-                       "sweep": {"task": "app.tasks.sweep_deadlines", "schedule": settings.sweep_minutes * 60.0}},
+                       "sweep": {"task": "app.tasks.sweep_deadlines", "schedule": settings.sweep_minutes * 60.0},
+                       "send-federation": {"task": "app.tasks.send_federation", "schedule": 30.0}},
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
@@ -61,3 +63,22 @@ def run_sweep(as_of: date | None = None) -> dict[str, int]:
 @shared_task(name="app.tasks.sweep_deadlines")
 def sweep_deadlines(as_of: str | None = None) -> dict[str, int]:
     return run_sweep(date.fromisoformat(as_of) if as_of else None)
+
+
+def run_outbox(worker_id: str | None = None) -> dict[str, int]:
+    """Sends the federation outbox's due messages (used by the task and by `flask federation send`)."""
+    import os
+    import socket
+
+    from flask import current_app
+    tongban = current_app.extensions["tongban"]
+    settings = tongban["env"].settings
+    worker = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    with new_session(tongban["engine"]) as session:
+        return send_due(session, settings, urllib_transport(settings.federation_timeout_seconds), worker, None,
+                        session.commit)
+
+
+@shared_task(name="app.tasks.send_federation")
+def send_federation() -> dict[str, int]:
+    return run_outbox()

@@ -37,7 +37,11 @@ _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_oth
             "transit_km_per_day", "dispatch_days", "receipt_days", "supplement_notice_days",
             "result_dispatch_days", "delivery_attempts", "close_after_days", "follow_up_days", "sweep_minutes",
             "session_idle_minutes", "session_max_hours", "scan_ahead_minutes", "scan_behind_days",
-            "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after")
+            "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after",
+            "federation_max_tries", "federation_retry_seconds", "federation_retry_max_seconds",
+            "federation_timeout_seconds")
+_PLATFORM_TEXTS = ("platform_cases_url", "platform_cross_province_url", "platform_ratings_url", "platform_secret",
+                   "platform_cases_secret", "platform_cross_province_secret", "platform_ratings_secret")
 
 
 @dataclass
@@ -89,6 +93,28 @@ class Settings:
     # a scanner's clock runs a little fast; one that was offline a while sends its day late, not a year late
     scan_ahead_minutes: int = 10
     scan_behind_days: int = 365
+    # the federation outbox: tries before a message is dead-lettered, the first retry's delay (doubled
+    # after each failure, capped), how long one POST may take
+    federation_max_tries: int = 8
+    federation_retry_seconds: int = 30
+    federation_retry_max_seconds: int = 6 * 3600
+    federation_timeout_seconds: int = 10
+    # the platforms above this installation (empty URL or secret: that report is not made); each
+    # platform's secret falls back to the shared one
+    platform_cases_url: str = ""          # 省一体化平台: 办件信息
+    platform_cross_province_url: str = ""  # 全国一体化平台“跨省通办”专区: 办件信息 of cross-province cases
+    platform_ratings_url: str = ""        # 好差评系统: ratings and their follow-ups
+    platform_secret: str = ""
+    platform_cases_secret: str = ""
+    platform_cross_province_secret: str = ""
+    platform_ratings_secret: str = ""
+    # federation: this installation's node id ("" = a single installation, no peers), the division
+    # prefixes it owns ("" = it claims none explicitly: a peer's prefix wins), and its two private keys
+    # (Ed25519 signs what it sends, X25519 opens personal data sealed to it), base64url of 32 bytes
+    node: str = ""
+    node_prefixes: tuple[str, ...] = ()
+    node_signing_key: str = ""
+    node_sealing_key: str = ""
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -114,6 +140,12 @@ class Settings:
         s.rate_limit_storage = env.get("TONGBAN_RATE_LIMIT_STORAGE", "")
         s.rate_limit_prefix = env.get("TONGBAN_RATE_LIMIT_PREFIX") or s.rate_limit_prefix
         s.zpl_font = env.get("TONGBAN_ZPL_FONT") or s.zpl_font
+        s.node = env.get("TONGBAN_NODE", "").strip()
+        s.node_prefixes = tuple(p.strip() for p in env.get("TONGBAN_NODE_PREFIXES", "").split(",") if p.strip())
+        s.node_signing_key = env.get("TONGBAN_NODE_SIGNING_KEY", "")
+        s.node_sealing_key = env.get("TONGBAN_NODE_SEALING_KEY", "")
+        for name in _PLATFORM_TEXTS:
+            setattr(s, name, env.get(f"TONGBAN_{name.upper()}", ""))
         for name in _NUMBERS:
             raw = env.get(f"TONGBAN_{name.upper()}")
             if raw:
@@ -126,4 +158,7 @@ class Settings:
         s.secret_key = s.secret_key or _key_file(instance, "secret_key")
         s.data_key = s.data_key or _key_file(instance, "data_key")
         s.chain_key = s.chain_key or _key_file(instance, "chain_key")
+        if s.node:  # token_urlsafe(32) is base64url of 32 random bytes: a valid Ed25519 / X25519 private key
+            s.node_signing_key = s.node_signing_key or _key_file(instance, "node_signing_key")
+            s.node_sealing_key = s.node_sealing_key or _key_file(instance, "node_sealing_key")
         return s

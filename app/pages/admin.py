@@ -27,7 +27,8 @@ PER_PAGE = 50
 OFFICE_KINDS = {"hall": "政务服务大厅", "department": "办理部门", "hub": "邮件处理中心"}
 FIELD_LABELS = {"username": "用户名", "name": "名称", "role": "角色", "office_code": "所属机构", "active": "启用",
                 "password": "密码", "address": "地址", "postcode": "邮政编码", "phone": "电话",
-                "legal_days": "法定办结时限", "promised_days": "承诺办结时限", "locked": "登录锁定"}
+                "legal_days": "法定办结时限", "promised_days": "承诺办结时限", "locked": "登录锁定",
+                "base_url": "服务地址", "signing_keys": "签名公钥", "sealing_key": "加密公钥", "prefixes": "负责区划"}
 PASSWORD_WAYS = {"generated": "已改为系统生成的临时密码", "chosen": "已改为管理员设定的密码",
                  "own": "本人已改为自己的密码"}
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办"}
@@ -80,6 +81,8 @@ def _audit_lines(row) -> list[tuple[str, str, str]]:
             return ROLE_TITLES.get(value, value)
         if name == "password":
             return PASSWORD_WAYS.get(value, "已更改")
+        if isinstance(value, list):  # a peer's keys or prefixes
+            return "、".join(map(str, value)) or "（空）"
         return str(value)
     lines = []
     for name, (old, new) in row.changes.items():
@@ -90,7 +93,7 @@ def _audit_lines(row) -> list[tuple[str, str, str]]:
 
 
 def _audit_rows(rows) -> list[dict]:
-    targets = {"user": "admin.user", "office": "admin.office", "matter": "admin.matter"}
+    targets = {"user": "admin.user", "office": "admin.office", "matter": "admin.matter", "peer": "peers.peer"}
     by_name = {}
     usernames = {r.target_id for r in rows if r.target_kind == "user"}
     if usernames:

@@ -11,6 +11,7 @@ from app.web import committed, env, field_errors, once, role_required
 from config import clock
 from labels import charts
 from mailing.states import EXCEPTION_REASONS
+from tracking.federation import outbox
 from tracking.model.errors import Refused
 from tracking.commands import follow_ups
 from tracking.model.inputs import parse
@@ -203,3 +204,22 @@ def exceptions():
     return render_template("supervise/exceptions.html", errors=errors, period=period, reason=reason,
                            reasons=EXCEPTION_REASONS, table=table, found=found, limit=EXCEPTION_ROWS,
                            rows=list(zip(found, table.rows)))
+
+
+def _waited(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes = seconds // 60
+    if minutes >= 1440:
+        return f"{minutes // 1440}天{minutes % 1440 // 60}小时"
+    return f"{minutes // 60}小时{minutes % 60}分钟" if minutes >= 60 else f"{minutes}分钟"
+
+
+@bp.get("/links")
+@role_required("supervisor")
+def links():
+    """The health of every link to a peer or platform: what waits, fails, is dead-lettered, and since when."""
+    found = outbox.link_health(g.db, env().settings)
+    return render_template("supervise/links.html", links=found, waited=_waited,
+                           troubled=sum(1 for link in found if link["dead"] or link["failing"]))
+

@@ -78,6 +78,8 @@ GET  /courier/deliveries                             403  403   403  403   200  
 GET  /track/{number}                                 200  200   200  200   200  200   200  200    200   200
 POST /track/{case_no}/evaluation                     201  201   201  201   201  201   201  201    201   201
 GET  /deliveries/{token}                             200  200   200  200   200  200   200  200    200   200
+POST /federation/messages                            401  401   401  401   401  401   401  401    401   401
+GET  /federation/links                               403  403   403  403   403  403   200  200    403   401
 POST /scans dispatched                               rec  wrong wrong wrong rec  rec   403  403    403   401
 POST /scans dispatched (handover sheet)              rec  wrong wrong wrong rec  forb  403  403    403   401
 POST /scans arrived_hub                              forb forb  forb forb  rec  rec   403  403    403   401
@@ -273,6 +275,14 @@ def _token(w: World, who, res):
                                                           else "wrong-password"}).status_code
 
 
+def _stranger_ping() -> dict:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from tracking.federation.envelope import NodeKeys, build
+    return build(NodeKeys("110000", Ed25519PrivateKey.generate(), X25519PrivateKey.generate()), to="140000",
+                 type="node.ping", body={})
+
+
 NEW_CASE = intake_body()
 OK_ID = {"identity_check": {"method": "id_card_reader", "passed": True}}
 
@@ -325,8 +335,12 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
         f"/api/v1/track/{res['case_no']}?check={res['check_code']}", as_=who).status_code, False),
     "POST /track/{case_no}/evaluation": ("delivered", lambda w, who, res: w.api.post(
         f"/api/v1/track/{res['case_no']}/evaluation", {"check": res["check_code"], "score": 5}).status_code, True),
+    # a node's message signed by a key no peer lists: a staff token opens nothing here
+    "POST /federation/messages": (None, lambda w, who, res: w.api.post("/api/v1/federation/messages", _stranger_ping(),
+                                                                      as_=who).status_code, False),
     "GET /deliveries/{token}": ("decided_electronically",
                                 lambda w, who, res: w.api.get(res["delivery_url"], as_=who).status_code, False),
+    "GET /federation/links": (None, _get("/federation/links"), False),
     "POST /scans dispatched": ("collected", _scan("dispatched"), True),
     "POST /scans dispatched (handover sheet)": ("on_sheet", _scan("dispatched"), True),
     "POST /scans arrived_hub": ("dispatched", _scan("arrived_hub"), True),

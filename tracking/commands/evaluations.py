@@ -21,7 +21,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict
 from tracking.model.inputs import MAX_NAME, Command, Text, asked, optional, text
 from tracking.model.lookups import checked_case
-from tracking.model.records import case_event, notify, transition
+from tracking.model.records import case_event, notify, rating_changed, transition
 from tracking.model.states import BAD_SCORE, EVALUABLE, RATED_STAGES, CaseAction, CaseStatus
 
 # the stages a rating may be routed to (states.RATED_STAGES), and the office that answers for each: the
@@ -80,5 +80,6 @@ def evaluate(session: Session, env: Env, case_no: str, command: Evaluation) -> E
         transition(session, case, CaseAction.CLOSE, applicant, event="evaluated", data=data)
     else:
         case_event(session, case, "evaluated", applicant, data=data)
+    rating_changed(session, case, evaluation)
     session.flush()
     return Evaluated(evaluation, case)

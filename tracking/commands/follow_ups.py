@@ -18,7 +18,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict, forbidden, rule
 from tracking.model.inputs import INVALID_REQUEST, BeijingDatetime, Command, asked, optional, text
 from tracking.model.lookups import evaluation_of, load_case, may_see
-from tracking.model.records import case_event, transition
+from tracking.model.records import case_event, rating_changed, transition
 from tracking.model.states import RATED_STAGES, CaseAction, CaseStatus
 from tracking.model.tables import Case, Evaluation
 
@@ -105,6 +105,7 @@ def record_follow_up(session: Session, env: Env, actor: Actor, case_no: str, com
         transition(session, case, CaseAction.CLOSE, actor, event="followed_up", at=now, data=data)
     else:
         case_event(session, case, "followed_up", actor, at=now, data=data)
+    rating_changed(session, case, evaluation)
     session.flush()
     return FollowedUp(case, evaluation)
 
@@ -125,5 +126,6 @@ def reassign_follow_up(session: Session, env: Env, actor: Actor, case_no: str, c
     case_event(session, case, "follow_up_reassigned", actor,
                data={"from": before[0], "to": evaluation.stage, "from_office": before[1],
                      "office_code": evaluation.follow_up_office, "due": evaluation.follow_up_due.isoformat()})
+    rating_changed(session, case, evaluation)
     session.flush()
     return FollowedUp(case, evaluation)

@@ -32,7 +32,7 @@ from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Comma
                                    OptionalDivisionCode, Phone, ResidentId,
                                    StrictFlag, Text, asked, text)
 from tracking.model.deadlines import promise_words, recompute_due_date
-from tracking.model.records import case_event, notify
+from tracking.model.records import case_event, notify, status_changed
 from tracking.model.tables import Case
 
 KIND_NAMES = {"person": "个人", "organisation": "法人和其他组织"}
@@ -448,6 +448,7 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
                            origin=hall, to_office=owner, to_division=owner.division_code,
                            contents=[{key: m[key] for key in PACKED if key in m} for m in materials])
     recompute_due_date(session, case, env.settings)
+    status_changed(session, case)  # its first status: reported like every later one
     notify(session, case, f"您的办件{case.case_no}已在{hall.name}收件，材料将寄往{owner.name}，{promise_words(case)}。"
                           "办理时限自受理之日起计算，受理后以受理通知为准。")
     return Intake(case, packet, check_code)

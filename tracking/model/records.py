@@ -1,6 +1,7 @@
 """Writing history: every change of a case or packet is an event row in the same transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session
@@ -12,7 +13,7 @@ from tracking.model import states
 from tracking.model.context import Actor
 from tracking.model.errors import conflict
 from tracking.model.states import CaseAction, CaseStatus
-from tracking.model.tables import Case, CaseEvent, Notification
+from tracking.model.tables import Case, CaseEvent, Evaluation, Notification
 
 
 def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: datetime | None = None,
@@ -35,8 +36,36 @@ def transition(session: Session, case: Case, action: CaseAction, actor: Actor, *
     except InvalidTransition:
         raise conflict(message=message or f"办件当前状态为“{CaseStatus(case.status).title}”，不能进行此操作。",
                        status=case.status) from None
-    return case_event(session, case, event or case.status, actor, at=at, data=data, client_txn=client_txn,
-                      office_code=office_code)
+    ev = case_event(session, case, event or case.status, actor, at=at, data=data, client_txn=client_txn,
+                    office_code=office_code)
+    status_changed(session, case)
+    return ev
+
+
+# Who must hear of every change of a case's status and of its rating, in the change's transaction (the
+# platforms' reports, tracking.federation.platforms): registered once per process by the app factory,
+# like the chain key, so that the use cases need not know who listens.
+_status_watchers: list[Callable[[Session, Case], None]] = []
+_rating_watchers: list[Callable[[Session, Case, Evaluation], None]] = []
+
+
+def watch(status: Callable[[Session, Case], None], rating: Callable[[Session, Case, Evaluation], None]) -> None:
+    if status not in _status_watchers:
+        _status_watchers.append(status)
+    if rating not in _rating_watchers:
+        _rating_watchers.append(rating)
+
+
+def status_changed(session: Session, case: Case) -> None:
+    """Called by `transition`, and by intake for a case's first status."""
+    for watcher in _status_watchers:
+        watcher(session, case)
+
+
+def rating_changed(session: Session, case: Case, evaluation: Evaluation) -> None:
+    """Called after the event that records a rating, its routing or its follow-up."""
+    for watcher in _rating_watchers:
+        watcher(session, case, evaluation)
 
 
 # Stands in a stored text for the signed download link, which is made only when the message is sent:

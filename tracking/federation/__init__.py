@@ -1,0 +1,1 @@
+"""Federation: installations (nodes) that keep cross-province cases in step by signed messages."""
