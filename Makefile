@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test setup setup-test browser db serve worker beat bench clean
+.PHONY: run test setup setup-test browser db flask serve worker beat bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +21,26 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 setup: $(VENV)/.runtime
 setup-test: $(VENV)/.test
 
-db: setup
-	$(BIN)/flask init-db
-	$(BIN)/flask demo
+## NODE=140000 [PREFIXES=14]: run, db and flask act as that federation node, with its own folder instance/NODE
+## (database and keys); PREFIXES defaults to the node id without its trailing 0000. Unset: one installation.
+NODE ?=
+PREFIXES ?= $(patsubst %0000,%,$(NODE))
+NODE_ENV = $(if $(NODE),TONGBAN_NODE=$(NODE) TONGBAN_NODE_PREFIXES=$(PREFIXES) TONGBAN_INSTANCE_PATH=instance/$(NODE))
 
-## make run [PORT=5101]: set up, load reference and demo data, serve on http://127.0.0.1:$(PORT) (SQLite, eager
-## tasks); QR codes and links point at that port unless TONGBAN_PUBLIC_URL says otherwise
+db: setup
+	$(NODE_ENV) $(BIN)/flask init-db
+	$(NODE_ENV) $(BIN)/flask demo
+
+## make run [PORT=5101] [NODE=…]: set up, load reference and demo data, serve on http://127.0.0.1:$(PORT) (SQLite,
+## eager tasks); QR codes and links point at that port unless TONGBAN_PUBLIC_URL says otherwise
 PORT ?= 5000
+PUBLIC_URL = TONGBAN_PUBLIC_URL="$${TONGBAN_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"
 run: db
-	TONGBAN_PUBLIC_URL="$${TONGBAN_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(NODE_ENV) $(PUBLIC_URL) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## make flask NODE=140000 PORT=5001 ARGS="federation key --peers-file": one flask command as that node
+flask: setup
+	@$(NODE_ENV) $(PUBLIC_URL) $(BIN)/flask $(ARGS)
 
 ## make test: set up and run the whole suite (TONGBAN_DATABASE_URL selects PostgreSQL)
 test: setup-test browser

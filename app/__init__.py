@@ -8,7 +8,7 @@ from app.addresses import WebAddresses
 from config.database import make_engine, new_session
 from config.settings import Settings
 from labels import fonts
-from tracking.federation import platforms
+from tracking.federation import cases as federated_cases, platforms
 from tracking.model.context import Env
 from tracking.model.errors import Refused
 
@@ -23,6 +23,8 @@ def create_app(config: dict | None = None) -> Flask:
     fonts.register(settings.font_path or None)  # once per process, before the first document
     app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
     platforms.configure(settings)  # case reports and ratings go to the platforms configured (if any)
+    # a node mirrors its cross-province cases to the peer that holds them too (none without TONGBAN_NODE)
+    federated_cases.configure(settings, engine, app.extensions["tongban"]["env"].addresses)
 
     @app.before_request
     def _open_session():

@@ -16,6 +16,9 @@ class WebAddresses:
     def delivery(self, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}{delivery_path(token)}"
 
+    def peer_inbox(self, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}/api/v1/federation/messages"
+
 
 def delivery_path(token: str) -> str:
     return f"/api/v1/deliveries/{token}"

@@ -209,13 +209,23 @@ federation = AppGroup("federation", help="This installation as a node among its 
 
 
 @federation.command("key")
-def federation_key() -> None:
+@click.option("--peers-file", "as_peers_file", is_flag=True,
+              help="以协同节点文件的格式输出本节点（base_url 取 TONGBAN_PUBLIC_URL），供对方 peers load")
+def federation_key(as_peers_file: bool) -> None:
     """Print the node id and its two public keys (base64url of the raw 32 bytes), for the peers' files."""
+    import json
+
     from tracking.federation.envelope import NodeKeys
     settings = current_app.config["TONGBAN"]
     if not settings.node:
         raise click.ClickException("未设置 TONGBAN_NODE：本系统是单一安装，没有节点密钥。")
     keys = NodeKeys.from_settings(settings)
+    if as_peers_file:
+        # JSON is YAML: the file `peers load` reads, with nothing for the peer to retype
+        entry = {"node_id": keys.node, "base_url": settings.public_url, "signing_keys": [keys.signing_public],
+                 "sealing_key": keys.sealing_public, "prefixes": list(settings.node_prefixes)}
+        click.echo(json.dumps({"peers": [entry]}, ensure_ascii=False, indent=2))
+        return
     click.echo(f"node_id: {keys.node}")
     click.echo(f"signing_key: {keys.signing_public}")
     click.echo(f"sealing_key: {keys.sealing_public}")
@@ -297,6 +307,28 @@ def federation_replay(message_ids: tuple[str, ...], dead: bool) -> None:
         click.echo(f"  {message_id}：没有这条消息。")
     if done["unknown"]:
         sys.exit(1)
+
+
+@federation.command("ping")
+@click.argument("node_id")
+def federation_ping(node_id: str) -> None:
+    """Queue a node.ping to a peer: the next send checks keys, clocks and the address end to end."""
+    from app.federation import messages_url
+    from tracking.federation.envelope import NodeKeys, build
+    from tracking.federation.outbox import enqueue
+    from tracking.federation.peers import active_peer
+    settings = current_app.config["TONGBAN"]
+    if not settings.node:
+        raise click.ClickException("未设置 TONGBAN_NODE：本系统是单一安装，没有协同节点。")
+    with _session() as session:
+        peer = active_peer(session, node_id)
+        if peer is None:
+            raise click.ClickException(f"未登记或已停用的协同节点：{node_id}。")
+        message = build(NodeKeys.from_settings(settings), to=node_id, type="node.ping", body={})
+        enqueue(session, destination_kind="peer", destination=node_id, url=messages_url(peer.base_url),
+                message_id=message["message_id"], type="node.ping", payload=message)
+        session.commit()
+    click.echo(f"已排队 node.ping {message['message_id']} → {node_id}；发送：flask --app app federation send")
 
 
 @federation.command("send")

@@ -44,6 +44,11 @@ def messages():
     return jsonify(received.answer), received.status
 
 
+def messages_url(base_url: str) -> str:
+    """Where a peer listening at `base_url` takes messages (docs/federation.md §5)."""
+    return f"{base_url.rstrip('/')}{bp.url_prefix}/messages"
+
+
 def save_peer(session, by: str, spec: PeerSpec) -> tuple[Peer, dict, bool]:
     """A peer added or changed from the file or the admin's form, with its row in the admin audit log
     (keys decide whose messages are believed: every change is on record)."""

@@ -19,6 +19,7 @@ from routing.workdays import WorkCalendar
 from tracking.commands.decisions import _send_back_originals
 from tracking.model.context import SYSTEM, Env
 from tracking.model.deadlines import ACTIVE, STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
+from tracking.model.nodes import answers_for
 from tracking.model.records import case_event, notify, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, Evaluation, OverdueMark
@@ -69,6 +70,8 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
     done = 0
     deemable = {m.code for m in session.exec(select(Matter)) if deems_acceptance(m.type)}  # permits only
     for case in _each_locked(session, CaseStatus.RECEIVED, checkpoint):
+        if not answers_for(session, case.owning_office):
+            continue  # a peer's office: its node deems, and tells us
         since = case.supplement_received_at if case.supplement_requested_at else case.received_at
         if case.matter_code not in deemable or since is None or today <= cal.add_working_days(beijing_day(since), settings.supplement_notice_days)[0]:
             continue
@@ -87,6 +90,8 @@ def _deem_withdrawals(session: Session, env: Env, today: date, checkpoint: Check
     counts as withdrawn (视为撤回申请); the originals go back as after a withdrawal."""
     done = 0
     for case in _each_locked(session, CaseStatus.SUPPLEMENT_REQUESTED, checkpoint):
+        if not answers_for(session, case.owning_office):
+            continue
         if case.supplement_due is None or today <= case.supplement_due:
             continue
         if session.exec(select(Packet.id).where(Packet.case_id == case.id, Packet.kind == "supplement",
@@ -110,6 +115,8 @@ def _close_delivered(session: Session, settings: Settings, today: date, checkpoi
     follow-up is open: it waits for the follow-up (the next sweep after it is done archives it)."""
     done = 0
     for case in _each_locked(session, CaseStatus.DELIVERED, checkpoint):
+        if not answers_for(session, case.collecting_office):
+            continue  # the collecting side archives a shared case, and tells the owning side
         following_up = session.exec(select(Evaluation.id).where(Evaluation.case_id == case.id,
                                                                 Evaluation.follow_up_status == "open")).first()
         if following_up is None and case.delivered_at \
@@ -135,6 +142,8 @@ def _mark_overdue(session: Session, settings: Settings, today: date, checkpoint:
     marked = 0
     for case, stages in overdue_cases(session, settings, select(Case).order_by(Case.id), today):
         for s in stages:
+            if not answers_for(session, s.office_code):
+                continue  # a stage of a peer's office: marked there
             if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == s.stage,
                                                          OverdueMark.due == s.due)).first():
                 continue
@@ -163,6 +172,8 @@ def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoi
                         .order_by(Evaluation.id)).all()
     for evaluation, case in late:
         due, office = evaluation.follow_up_due, evaluation.follow_up_office
+        if not answers_for(session, office):
+            continue
         if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == FOLLOW_UP,
                                                      OverdueMark.due == due)).first():
             continue

@@ -41,14 +41,17 @@ class Handler:
     apply: Callable[[Context, Envelope], dict]
     about_a_case: bool  # True: needs case_ref and seq, applied in order; False: neither
     body: type[BaseModel]  # the type's body; docs/federation/schemas has its JSON Schema
+    # refuses (403 not_a_party) a message about a stage its sender does not own, before it is held or applied
+    check: Callable[[Context, Envelope], None] | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def handles(type_: str, *, about_a_case: bool, body: type[BaseModel]):
+def handles(type_: str, *, about_a_case: bool, body: type[BaseModel],
+            check: Callable[[Context, Envelope], None] | None = None):
     def register(fn):
-        HANDLERS[type_] = Handler(fn, about_a_case, body)
+        HANDLERS[type_] = Handler(fn, about_a_case, body, check)
         return fn
     return register
 
@@ -115,6 +118,8 @@ def receive(session: Session, settings, raw: dict, now: datetime) -> Received:
         return _answer(row)
     _lock_case(session, message.node, message.case_ref)
     _check_party(session, settings, message)
+    if handler.check is not None:
+        handler.check(ctx, message)
     return _in_order(ctx, message, raw)
 
 
@@ -191,6 +196,10 @@ def _check_party(session: Session, settings, message: Envelope) -> None:
         raise _not_a_party(message)
 
 
+def not_a_party(message: Envelope, why: str = "") -> Refused:
+    return Refused(Kind.FORBIDDEN, "not_a_party", why or f"节点 {message.node} 不是办件 {message.case_ref} 的收件方或办理方。")
+
+
 def _not_a_party(message: Envelope) -> Refused:
     return Refused(Kind.FORBIDDEN, "not_a_party", f"节点 {message.node} 不是办件 {message.case_ref} 的收件方或办理方。")
 
@@ -202,3 +211,7 @@ def _lock_case(session: Session, node: str, case_ref: str) -> None:
         return
     key = int.from_bytes(hashlib.sha256(f"inbound:{node}:{case_ref}".encode()).digest()[:8], "big", signed=True)
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+# the case's own message types register their handlers on import (kept last: they import this module)
+from tracking.federation import cases as _cases  # noqa: E402,F401

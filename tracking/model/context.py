@@ -30,6 +30,10 @@ class Addresses(Protocol):
 
     def delivery(self, token: str) -> str: ...
 
+    def peer_inbox(self, base_url: str) -> str:
+        """Where a peer node takes messages, under its base URL."""
+        ...
+
 
 class Env:
     def __init__(self, settings: Settings, addresses: Addresses):

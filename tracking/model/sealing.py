@@ -32,3 +32,10 @@ class Sealer:
 
     def lookup_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def check_code_hash(code: str, case_no: str) -> str:
+    """What travels of a check code to a peer: scrypt salted with the case number, slow enough that a
+    six-digit code is not found by trying them all in a blink (docs/federation.md)."""
+    return hashlib.scrypt(code.strip().encode("utf-8"), salt=case_no.encode("utf-8"), n=2**14, r=8, p=1,
+                          dklen=32).hex()

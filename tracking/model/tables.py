@@ -26,7 +26,9 @@ class Case(SQLModel, table=True):
     applicant_masked: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     id_hash: str = Field(index=True, max_length=64)  # keyed hash of the ID number or credit code
     phone_hash: Optional[str] = Field(default=None, index=True, max_length=64)  # keyed hash of the applicant's phone
-    check_code_sealed: str
+    check_code_sealed: str  # "" on a case a peer handed over: only check_code_hash came
+    # a case mirrored from a peer: the slow salted hash of its check code (sealing.check_code_hash)
+    check_code_hash: Optional[str] = Field(default=None, max_length=128)
     subject: Optional[dict] = Field(default=None, sa_column=Column(JSON))
     materials: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     identity_check: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

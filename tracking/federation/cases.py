@@ -1,0 +1,432 @@
+"""Cross-province cases kept in step between the two nodes that hold them (docs/federation.md §6).
+
+A case collected here for an office in a peer's divisions is handed over to that peer
+(`case.handed_over`, the first message of the case); from then on every transaction that records
+events of the case (its own events or its packets' custody scans), on either node, sends them to the
+other node in one `case.events` message with the case's and its packets' state after the change. The
+receiver copies them as they are, without running the use cases again: both nodes show the same timeline.
+
+The use cases know nothing of this: the events are picked up as they are flushed and told at commit,
+so the message joins the change's transaction (an engine's node is set by `configure`, one per app, so
+two installations may share one process in tests). What a node applies from a peer it does not tell back.
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Literal, Optional, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import column, event, inspect as sa_inspect, select as sa_select, table as sa_table
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, select
+
+from config import clock
+from mailing.chain import link
+from mailing.numbers import next_value
+from mailing.tables import Packet, PacketEvent
+from routing.reference import directory as load_directory
+from tracking.federation import envelope
+from tracking.federation.envelope import Envelope, NodeKeys
+from tracking.federation.inbox import Context, handles, not_a_party
+from tracking.federation.outbox import enqueue
+from tracking.federation.peers import active_peer, node_of_division
+from tracking.model import nodes
+from tracking.model.errors import conflict, rule
+from tracking.model.records import notify
+from tracking.model.sealing import Sealer, check_code_hash
+from tracking.model.tables import Case, CaseEvent
+
+HANDED_OVER = "case.handed_over"
+EVENTS = "case.events"
+
+# personal (travels sealed) or this node's own (hashes, keys): never in the case's plain state
+_CASE_OWN = {"id", "last_hash", "applicant_sealed", "applicant_masked", "id_hash", "phone_hash",
+             "check_code_sealed", "check_code_hash", "result_address_sealed", "subject", "note"}
+CASE_FIELDS = tuple(name for name in Case.model_fields if name not in _CASE_OWN)
+# fixed at intake: a later message may not change them
+_CASE_FIXED = {"case_no", "matter_code", "collecting_office", "owning_office", "applicant_kind", "created_by",
+               "created_at", "intake_date"}
+PACKET_FIELDS = ("tracking_no", "kind", "status", "from_office", "to_office", "to_division", "contents", "route",
+                 "expected_arrival", "created_at", "dispatched_at", "arrived_at", "failed_attempts", "last_event_at")
+# the stages each side owns: a case event of one of these types comes from that side's node only
+OWNING_STAGES = {"accepted", "supplement_requested", "rejected", "decided", "extended", "contents_checked",
+                 "followed_up"}
+COLLECTING_STAGES = {"collected", "supplement_collected", "withdrawn"}
+
+
+# -- the messages' bodies ----------------------------------------------------------------------------
+
+class MirroredEvent(BaseModel):
+    """One event as recorded by the sending node: of the case (`kind` case) or of one of its packets."""
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["case", "packet"]
+    type: str = Field(max_length=64, description="The event's type, e.g. accepted, dispatched")
+    status_after: str = Field(max_length=32, description="The case's (or packet's) status after it")
+    at: str = Field(description="When it happened, ISO 8601 with offset")
+    recorded_at: str = Field(description="When the sending node recorded it (orders a timeline)")
+    actor: str = Field(max_length=100, description="Who recorded it: a user name at the sending node")
+    actor_name: str = Field("", max_length=100, description="That person's name as staff read it")
+    role: str = Field(max_length=16)
+    office_code: Optional[str] = Field(None, max_length=24, description="Where: an office of the sending node")
+    client_txn: Optional[str] = Field(None, max_length=200)
+    data_sealed: Optional[str] = Field(None, description="case: the event's data (JSON), sealed (§4)")
+    tracking_no: Optional[str] = Field(None, max_length=13, description="packet: which packet")
+    event_id: Optional[str] = Field(None, max_length=64, description="packet: the scan's id (unique)")
+    note_sealed: Optional[str] = Field(None, description="packet: the scan's note, sealed (§4)")
+    reason: Optional[str] = Field(None, max_length=32, description="packet: an exception's reason")
+    contents: Optional[list] = Field(None, description="packet: a receipt's check of the materials")
+
+
+class EventsBody(BaseModel):
+    """case.events: what one transaction recorded about the case at the sending node."""
+    model_config = ConfigDict(extra="forbid", title="case.events body")
+    case: dict[str, Any] = Field(description="The case's state after the change, without personal data")
+    packets: list[dict[str, Any]] = Field(description="Every packet of the case, as it stands")
+    events: list[MirroredEvent] = Field(min_length=1, description="The events, in the order recorded")
+
+
+class HandedOverBody(EventsBody):
+    """case.handed_over: a case collected by the sender for an office of the receiver, with everything
+    recorded so far. Personal data only sealed; the check code only as its slow hash."""
+    model_config = ConfigDict(extra="forbid", title="case.handed_over body")
+    personal_sealed: str = Field(description="Sealed JSON: applicant (with agent), applicant_masked, "
+                                             "result_address, subject, note")
+    check_code_hash: str = Field(pattern=r"^[0-9a-f]{64}$",
+                                 description="hex scrypt(code, salt=case_no, N=2^14, r=8, p=1, 32 bytes)")
+
+
+# -- which engine is which node ----------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    settings: Any
+    addresses: Any
+    keys: NodeKeys = field(init=False)
+
+    def __post_init__(self):
+        self.keys = NodeKeys.from_settings(self.settings)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        return Sealer(self.settings.data_key)
+
+
+_NODES: "weakref.WeakKeyDictionary[Any, _Node]" = weakref.WeakKeyDictionary()
+_PENDING, _APPLYING = "federation_pending_events", "federation_applying"
+
+
+def configure(settings, engine, addresses) -> None:
+    """Mirrors the cross-province cases recorded through `engine` under these settings (a node's app
+    factory calls it); an installation that is not a node mirrors nothing."""
+    if settings.node:
+        _NODES[engine] = _Node(settings, addresses)
+        nodes.register(engine, lambda session, office: _answers_for(session, settings, office))
+    else:
+        _NODES.pop(engine, None)
+        nodes.register(engine, None)
+
+
+def _answers_for(session: Session, settings, office: str) -> bool:
+    """This node's office, or one outside every peer's divisions (the sweep acts on its stages)."""
+    division = _division(session, office)
+    return division is None or node_of_division(session, settings, division) == settings.node
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _collect(session, _context, _instances) -> None:
+    if not _NODES or session.info.get(_APPLYING):
+        return
+    new = [o for o in session.new if isinstance(o, (CaseEvent, PacketEvent))]
+    if new:
+        session.info.setdefault(_PENDING, []).extend(new)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _tell(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    node = _NODES.get(session.get_bind())
+    if node is None:
+        return
+    by_case: dict[int, list] = {}
+    for row in pending:
+        if not sa_inspect(row).persistent:  # rolled back with its savepoint (a refused scan)
+            continue
+        case_id = row.case_id if isinstance(row, CaseEvent) else session.get(Packet, row.packet_id).case_id
+        by_case.setdefault(case_id, []).append(row)
+    for case_id, rows in by_case.items():
+        tell_peer(session, node, session.get(Case, case_id), rows)
+
+
+# -- sending -----------------------------------------------------------------------------------------
+
+def parties(session: Session, settings, case_like) -> tuple[str, str]:
+    """The nodes of the collecting and the owning office."""
+    directory = load_directory(session)
+    posts = [directory.post(code) for code in (case_like.collecting_office, case_like.owning_office)]
+    return tuple(node_of_division(session, settings, post.division_code) if post else "" for post in posts)
+
+
+def tell_peer(session: Session, node: _Node, case: Case, rows: list) -> None:
+    settings = node.settings
+    collecting, owning = parties(session, settings, case)
+    if collecting == owning or settings.node not in (collecting, owning):
+        return
+    peer_id = owning if settings.node == collecting else collecting
+    peer = active_peer(session, peer_id)
+    if peer is None:
+        return
+    seq = next_value(session, f"fed:{peer_id}:{case.case_no}")
+    body = {"case": _state(case, CASE_FIELDS), "packets": _packets(session, node, peer, case)}
+    if seq == 1 and settings.node == collecting:
+        type_ = HANDED_OVER
+        rows = _history(session, case)
+        applicant = node.sealer.open(case.applicant_sealed)
+        body |= {"personal_sealed": envelope.seal_json(peer.sealing_key, {
+            "applicant": applicant, "applicant_masked": case.applicant_masked,
+            "result_address": node.sealer.open(case.result_address_sealed), "subject": case.subject,
+            "note": case.note}),
+            "check_code_hash": check_code_hash(node.sealer.open(case.check_code_sealed), case.case_no)}
+    else:
+        type_ = EVENTS
+    body["events"] = _events(session, peer, rows)
+    message = envelope.build(node.keys, to=peer_id, type=type_, body=body, case_ref=case.case_no, seq=seq)
+    enqueue(session, destination_kind="peer", destination=peer_id, url=node.addresses.peer_inbox(peer.base_url),
+            message_id=message["message_id"], type=type_, payload=message)
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return clock.beijing(value).isoformat()  # to the microsecond: it orders timelines
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _state(row, fields) -> dict:
+    return {name: _plain(getattr(row, name)) for name in fields}
+
+
+def _packets(session: Session, node: _Node, peer, case: Case) -> list[dict]:
+    rows = list(session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id)))
+    numbers = {p.id: p.tracking_no for p in rows}
+    out = []
+    for p in rows:
+        person = node.sealer.open(p.to_person_sealed) if p.to_person_sealed else None
+        out.append({**_state(p, PACKET_FIELDS), "replaces": numbers.get(p.replaces_id),
+                    "to_person_sealed": envelope.seal_json(peer.sealing_key, person) if person else None})
+    return out
+
+
+def _history(session: Session, case: Case) -> list:
+    """Everything recorded of the case so far: what the handover carries."""
+    events = list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)))
+    packets = select(Packet.id).where(Packet.case_id == case.id)
+    return events + list(session.exec(select(PacketEvent).where(PacketEvent.packet_id.in_(packets))))
+
+
+_USERS = sa_table("user", column("username"), column("name"))
+
+
+def _events(session: Session, peer, rows: list) -> list[dict]:
+    rows = sorted(rows, key=lambda r: (r.recorded_at, isinstance(r, PacketEvent), r.id or 0))
+    names = dict(session.execute(sa_select(_USERS.c.username, _USERS.c.name)
+                                 .where(_USERS.c.username.in_({r.actor for r in rows}))).all())
+    packets = {}
+    out = []
+    for r in rows:
+        item = {"type": r.type, "status_after": r.status_after, "at": _plain(r.at), "recorded_at": _plain(r.recorded_at),
+                "actor": r.actor, "actor_name": names.get(r.actor) or "", "role": r.role,
+                "office_code": r.office_code, "client_txn": r.client_txn}
+        if isinstance(r, CaseEvent):
+            item |= {"kind": "case", "data_sealed": envelope.seal_json(peer.sealing_key, r.data or {})}
+        else:
+            if r.packet_id not in packets:
+                packets[r.packet_id] = session.get(Packet, r.packet_id).tracking_no
+            item |= {"kind": "packet", "tracking_no": packets[r.packet_id], "event_id": r.event_id,
+                     "note_sealed": envelope.seal_json(peer.sealing_key, r.note) if r.note else None,
+                     "reason": r.reason, "contents": r.contents}
+        out.append(item)
+    return out
+
+
+# -- receiving ---------------------------------------------------------------------------------------
+
+def _typed(model, name: str, value):
+    """A value of the state as the column holds it (dates and times travel as ISO text)."""
+    if value is None or not isinstance(value, str):
+        return value
+    args = get_args(model.model_fields[name].annotation) or (model.model_fields[name].annotation,)
+    if datetime in args:
+        return datetime.fromisoformat(value)
+    if date in args:
+        return date.fromisoformat(value)
+    return value
+
+
+def _division(session: Session, office: str | None) -> str | None:
+    post = load_directory(session).post(office)
+    return post.division_code if post else None
+
+
+def _check_events(ctx: Context, message: Envelope, owning_node: str, collecting_node: str) -> None:
+    """A node speaks only for its own part: events at its own offices, its own side's stages, packets
+    sent from its own offices."""
+    session, settings = ctx.session, ctx.settings
+    body = message.body
+    for item in body.get("events", []):
+        office = item.get("office_code")
+        if office:
+            division = _division(session, office)
+            if division is None or node_of_division(session, settings, division) != message.node:
+                raise not_a_party(message, f"节点 {message.node} 不能记录 {office} 的事项。")
+        if item.get("kind") == "case":
+            if item.get("type") in OWNING_STAGES and message.node != owning_node:
+                raise not_a_party(message, f"“{item.get('type')}”是办理方的环节，节点 {message.node} 不是办理方。")
+            if item.get("type") in COLLECTING_STAGES and message.node != collecting_node:
+                raise not_a_party(message, f"“{item.get('type')}”是收件方的环节，节点 {message.node} 不是收件方。")
+    known = set(session.exec(select(Packet.tracking_no).where(
+        Packet.tracking_no.in_([p.get("tracking_no") for p in body.get("packets", [])]))))
+    for packet in body.get("packets", []):
+        if packet.get("tracking_no") in known:
+            continue
+        division = _division(session, packet.get("from_office"))
+        if division is None or node_of_division(session, settings, division) != message.node:
+            raise not_a_party(message, f"邮件 {packet.get('tracking_no')} 不是节点 {message.node} 寄出的。")
+
+
+def _check_handover(ctx: Context, message: Envelope) -> None:
+    case = message.body.get("case", {})
+    if not isinstance(case, dict) or case.get("case_no") != message.case_ref:
+        raise rule("invalid_request", "移交的办件编号与消息所述的办件不符。", "body.case")
+    collecting, owning = parties(ctx.session, ctx.settings, _Offices(case))
+    if collecting != message.node or owning != ctx.settings.node:
+        raise not_a_party(message, "只有收件方节点可以向办理方节点移交办件。")
+    if ctx.session.exec(select(Case.id).where(Case.case_no == message.case_ref)).first() is not None:
+        raise conflict("case_exists", f"办件 {message.case_ref} 已在本节点。")
+    _check_events(ctx, message, owning, collecting)
+
+
+def _check_changes(ctx: Context, message: Envelope) -> None:
+    here = ctx.session.exec(select(Case).where(Case.case_no == message.case_ref)).first()
+    offices = here if here is not None else _Offices(message.body.get("case", {}))
+    collecting, owning = parties(ctx.session, ctx.settings, offices)
+    if message.node not in (collecting, owning) or ctx.settings.node not in (collecting, owning):
+        raise not_a_party(message)
+    _check_events(ctx, message, owning, collecting)
+
+
+@dataclass(frozen=True)
+class _Offices:
+    """A case's two offices as a message names them (the case is not here yet)."""
+    state: dict
+
+    @property
+    def collecting_office(self) -> str | None:
+        return self.state.get("collecting_office") if isinstance(self.state, dict) else None
+
+    @property
+    def owning_office(self) -> str | None:
+        return self.state.get("owning_office") if isinstance(self.state, dict) else None
+
+
+@handles(HANDED_OVER, about_a_case=True, body=HandedOverBody, check=_check_handover)
+def _handed_over(ctx: Context, message: Envelope) -> dict:
+    body = HandedOverBody.model_validate(message.body)
+    session, settings = ctx.session, ctx.settings
+    keys, sealer = NodeKeys.from_settings(settings), Sealer(settings.data_key)
+    personal = envelope.open_json(keys.sealing, body.personal_sealed)
+    applicant = personal["applicant"]
+    address = personal.get("result_address")
+    state = {name: _typed(Case, name, body.case.get(name)) for name in CASE_FIELDS if name in body.case}
+    session.info[_APPLYING] = True
+    try:
+        case = Case(**state, applicant_sealed=sealer.seal(applicant), applicant_masked=personal["applicant_masked"],
+                    id_hash=sealer.lookup_hash(applicant.get("credit_code") or applicant["id_number"]),
+                    phone_hash=sealer.lookup_hash(applicant["phone"]), check_code_sealed="",
+                    check_code_hash=body.check_code_hash, subject=personal.get("subject"),
+                    note=personal.get("note") or "", result_address_sealed=sealer.seal(address) if address else None)
+        session.add(case)
+        session.flush()
+        _apply(ctx, keys, sealer, case, body)
+        notify(session, case, f"收到跨省移交的办件{case.case_no}（节点 {message.node}），材料寄递中。",
+               office_code=case.owning_office)
+        session.flush()
+    finally:
+        session.info.pop(_APPLYING, None)
+    return {"case_no": case.case_no, "status": case.status}
+
+
+@handles(EVENTS, about_a_case=True, body=EventsBody, check=_check_changes)
+def _changes(ctx: Context, message: Envelope) -> dict:
+    body = EventsBody.model_validate(message.body)
+    session, settings = ctx.session, ctx.settings
+    case = session.exec(select(Case).where(Case.case_no == message.case_ref).with_for_update()).first()
+    if case is None:
+        raise conflict("unknown_case", f"本节点没有办件 {message.case_ref}。")
+    session.info[_APPLYING] = True
+    try:
+        for name in CASE_FIELDS:
+            if name in body.case and name not in _CASE_FIXED:
+                setattr(case, name, _typed(Case, name, body.case[name]))
+        session.add(case)
+        _apply(ctx, NodeKeys.from_settings(settings), Sealer(settings.data_key), case, body)
+        session.flush()
+    finally:
+        session.info.pop(_APPLYING, None)
+    return {"case_no": case.case_no, "status": case.status, "events": len(body.events)}
+
+
+def _apply(ctx: Context, keys: NodeKeys, sealer: Sealer, case: Case, body: EventsBody) -> None:
+    """The packets as they stand, then the events as recorded, each chained here in turn."""
+    session = ctx.session
+    packets = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.case_id == case.id))}
+    for state in body.packets:
+        packet = packets.get(state["tracking_no"])
+        if packet is None:
+            packet = Packet(case_id=case.id, **{n: _typed(Packet, n, state.get(n)) for n in PACKET_FIELDS})
+            person = state.get("to_person_sealed")
+            if person:
+                packet.to_person_sealed = sealer.seal(envelope.open_json(keys.sealing, person))
+            packets[packet.tracking_no] = packet
+        else:
+            for name in PACKET_FIELDS[2:]:  # number and kind never change
+                setattr(packet, name, _typed(Packet, name, state.get(name)))
+        session.add(packet)
+    session.flush()
+    for state in body.packets:
+        if state.get("replaces") in packets:
+            packets[state["tracking_no"]].replaces_id = packets[state["replaces"]].id
+    for item in body.events:
+        at, recorded = datetime.fromisoformat(item.at), datetime.fromisoformat(item.recorded_at)
+        if item.kind == "case":
+            data = envelope.open_json(keys.sealing, item.data_sealed) if item.data_sealed else {}
+            data["by"] = {"node": ctx.sender, "name": item.actor_name}
+            row = CaseEvent(case_id=case.id, type=item.type, status_after=item.status_after, actor=item.actor,
+                            role=item.role, office_code=item.office_code, at=at, recorded_at=recorded,
+                            client_txn=item.client_txn, data=data)
+            case.last_hash = link(row, case.last_hash)
+            session.add(row)
+            continue
+        packet = packets.get(item.tracking_no)
+        if packet is None or session.exec(select(PacketEvent.id).where(PacketEvent.event_id == item.event_id)).first():
+            continue  # the same scan told twice (it cannot be recorded twice anyway: event ids are unique)
+        row = PacketEvent(event_id=item.event_id, packet_id=packet.id, type=item.type, status_after=item.status_after,
+                          at=at, recorded_at=recorded, actor=item.actor, role=item.role,
+                          office_code=item.office_code, reason=item.reason, contents=item.contents,
+                          client_txn=item.client_txn,
+                          note=envelope.open_json(keys.sealing, item.note_sealed) if item.note_sealed else "")
+        packet.last_hash = link(row, packet.last_hash)
+        session.add(row)
+        session.add(packet)
+    session.add(case)
