@@ -205,9 +205,10 @@ class Node:
 
 @contextmanager
 def nodes(database_url: str, folder: Path, *specs: tuple[str, str, tuple[str, ...]], demo: tuple[str, ...] = (),
-          extra_env: dict | None = None) -> Iterator[list[Node]]:
+          extra_env: dict | None = None, node_env: dict[str, dict] | None = None) -> Iterator[list[Node]]:
     """Installations set up side by side (in parallel), each listing all the others as peers, all serving.
-    `database_url` only says which kind of database: each node gets a fresh one of its own."""
+    `database_url` only says which kind of database: each node gets a fresh one of its own. `node_env`: one
+    node's own settings (by node id), e.g. its S10 range."""
     from concurrent.futures import ThreadPoolExecutor
     with ExitStack() as stack:
         made = []
@@ -215,7 +216,8 @@ def nodes(database_url: str, folder: Path, *specs: tuple[str, str, tuple[str, ..
             # SQLite: the file in the node's instance folder, as `make run` has it
             url = stack.enter_context(fresh_database(database_url, folder, f"node_{node_id}")) \
                 if is_postgres(database_url) else f"sqlite:///{folder / node_id / 'tongban.db'}"
-            node = Node(node_id, name, prefixes, folder / node_id, url, extra_env=dict(extra_env or {}))
+            node = Node(node_id, name, prefixes, folder / node_id, url,
+                        extra_env={**(extra_env or {}), **(node_env or {}).get(node_id, {})})
             stack.callback(node.close)
             made.append(node)
         with ThreadPoolExecutor(len(made)) as pool:
