@@ -269,3 +269,34 @@ def test_each_node_sweeps_only_the_stages_of_its_own_offices_and_tells_the_other
     assert marks(beijing) == [("D110105-GA", "system")]  # marked where the office is, once
     assert marks(shanxi) == marks(beijing)  # and told to the collecting side
     assert events(shanxi, case_no) == events(beijing, case_no)
+
+
+def test_each_node_reports_the_shared_case_to_its_own_platform_and_only_the_collecting_one_to_the_national_zone(
+        nodes, frozen):
+    shanxi, beijing = nodes
+    for node in (shanxi, beijing):
+        node.settings.platform_cases_url = f"http://platform-{node.settings.node}.test/cases"
+        node.settings.platform_cross_province_url = "http://zone.test/cross-province"
+        node.settings.platform_secret = "platform-secret"
+    case = collect(shanxi)
+    case_no = case["case_no"]
+    pump(shanxi, beijing)
+    shanxi.scan("clerk", case["tracking_no"], "dispatched", "2026-03-02T10:00:00+08:00")
+    pump(shanxi, beijing)
+    frozen.set("2026-03-04T09:00:00+08:00")
+    beijing.scan("officer", case["tracking_no"], "received", "2026-03-04T09:00:00+08:00")
+    assert beijing.post(f"/api/v1/cases/{case_no}/accept", as_="officer").status_code == 200
+    pump(shanxi, beijing)
+
+    def reported(node):
+        with node.session() as s:
+            rows = s.exec(select(outbox.OutboxMessage).where(outbox.OutboxMessage.destination_kind == "platform")
+                          .order_by(outbox.OutboxMessage.id)).all()
+            return [(m.destination, m.payload["status"]) for m in rows if m.payload["case_no"] == case_no]
+    statuses = ["collected", "in_transit", "received", "accepted"]
+    # each province's platform hears of every change, whichever side made it
+    assert [s for d, s in reported(shanxi) if d == "cases"] == statuses
+    assert [s for d, s in reported(beijing) if d == "cases"] == statuses
+    # the national zone hears of it once: from the node that collected it
+    assert [s for d, s in reported(shanxi) if d == "cross_province"] == statuses
+    assert [d for d, _ in reported(beijing) if d == "cross_province"] == []

@@ -33,7 +33,7 @@ from tracking.federation.envelope import Envelope, NodeKeys
 from tracking.federation.inbox import Context, handles, not_a_party
 from tracking.federation.outbox import enqueue
 from tracking.federation.peers import active_peer, node_of_division
-from tracking.model import nodes
+from tracking.model import nodes, records
 from tracking.model.errors import conflict, rule
 from tracking.model.records import notify
 from tracking.model.sealing import Sealer, check_code_hash
@@ -362,6 +362,7 @@ def _handed_over(ctx: Context, message: Envelope) -> dict:
         notify(session, case, f"收到跨省移交的办件{case.case_no}（节点 {message.node}），材料寄递中。",
                office_code=case.owning_office)
         session.flush()
+        records.status_changed(session, case)  # this node's platforms hear of the case too
     finally:
         session.info.pop(_APPLYING, None)
     return {"case_no": case.case_no, "status": case.status}
@@ -375,6 +376,7 @@ def _changes(ctx: Context, message: Envelope) -> dict:
     if case is None:
         raise conflict("unknown_case", f"本节点没有办件 {message.case_ref}。")
     session.info[_APPLYING] = True
+    before = case.status
     try:
         for name in CASE_FIELDS:
             if name in body.case and name not in _CASE_FIXED:
@@ -382,6 +384,8 @@ def _changes(ctx: Context, message: Envelope) -> dict:
         session.add(case)
         _apply(ctx, NodeKeys.from_settings(settings), Sealer(settings.data_key), case, body)
         session.flush()
+        if case.status != before:
+            records.status_changed(session, case)  # reported here as if it had happened here
     finally:
         session.info.pop(_APPLYING, None)
     return {"case_no": case.case_no, "status": case.status, "events": len(body.events)}

@@ -13,7 +13,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.federation import webhooks
 from tracking.federation.outbox import enqueue
-from tracking.model import records
+from tracking.model import nodes, records
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, CaseStatus
 from tracking.model.tables import Case, Evaluation
 
@@ -80,8 +80,9 @@ def report_case(session: Session, settings: Settings, case: Case) -> int:
     payload = case_report(session, case)
     queued = 0
     for name in targets:
-        if name == "cross_province" and not payload["cross_province"]:
-            continue
+        if name == "cross_province" and not (payload["cross_province"]
+                                             and nodes.answers_for(session, case.collecting_office)):
+            continue  # the national zone hears of a shared case once: from the node that collected it
         enqueue(session, destination_kind="platform", destination=name, url=webhooks.endpoint(settings, name)[0],
                 message_id=f"{name}:{case.case_no}:{case.last_hash[:24]}", type=CASE_REPORT,
                 payload={**payload, "platform": name})
