@@ -19,7 +19,7 @@ from tracking.federation.envelope import NodeKeys
 from tracking.federation.peers import PeerSpec, save_peer
 from tracking.federation.tables import InboundMessage
 from tracking.model.sealing import Sealer, check_code_hash
-from tracking.model.tables import Case, CaseEvent
+from tracking.model.tables import Case, CaseEvent, Evaluation
 
 URLS = {"140000": "http://shanxi.test", "110000": "http://beijing.test"}
 ID_NUMBER = resident_id("11010519491231002")
@@ -300,3 +300,47 @@ def test_each_node_reports_the_shared_case_to_its_own_platform_and_only_the_coll
     # the national zone hears of it once: from the node that collected it
     assert [s for d, s in reported(shanxi) if d == "cross_province"] == statuses
     assert [d for d, _ in reported(beijing) if d == "cross_province"] == []
+
+
+def test_a_bad_rating_made_on_one_node_is_followed_up_by_the_owning_office_on_the_other(nodes, frozen):
+    shanxi, beijing = nodes
+    case = collect(shanxi)
+    case_no, check, tn = case["case_no"], case["check_code"], case["tracking_no"]
+    shanxi.scan("clerk", tn, "dispatched", "2026-03-02T10:00:00+08:00")
+    pump(shanxi, beijing)
+    frozen.set("2026-03-04T09:00:00+08:00")
+    beijing.scan("officer", tn, "received", "2026-03-04T09:00:00+08:00")
+    assert beijing.post(f"/api/v1/cases/{case_no}/accept", as_="officer").status_code == 200
+    result = beijing.post(f"/api/v1/cases/{case_no}/decision", {"outcome": "approved", "note": "准予"},
+                          as_="officer").json["result_packet"]["tracking_no"]
+    beijing.scan("officer", result, "dispatched", "2026-03-04T10:00:00+08:00")
+    pump(shanxi, beijing)
+    frozen.set("2026-03-05T12:00:00+08:00")
+    shanxi.scan("courier", result, "out_for_delivery", "2026-03-05T08:00:00+08:00", "P140100")
+    shanxi.scan("courier", result, "delivered", "2026-03-05T10:00:00+08:00", signer={"relation": "self"})
+    pump(shanxi, beijing)
+
+    # rated on 山西's tracking page, about 北京's handling: the follow-up is 北京's office's
+    r = shanxi.post(f"/api/v1/track/{case_no}/evaluation",
+                    {"check": check, "score": 1, "comment": "办理太慢", "stage": "office"})
+    assert r.status_code == 201, r.json
+    pump(shanxi, beijing)
+    with beijing.session() as s:
+        rating = s.exec(select(Evaluation).join(Case).where(Case.case_no == case_no)).one()
+        assert (rating.score, rating.comment, rating.follow_up_office, rating.follow_up_status) == \
+            (1, "办理太慢", "D110105-GA", "open")
+    frozen.set("2026-03-09T10:00:00+08:00")
+    r = beijing.post(f"/api/v1/cases/{case_no}/follow-up",
+                     {"note": "已核实办理环节延误原因并整改，电话回访申请人。", "visit_method": "phone",
+                      "visit_answer": "满意"}, as_="officer")
+    assert r.status_code == 200, r.json
+    pump(shanxi, beijing)
+    with shanxi.session() as s:
+        rating = s.exec(select(Evaluation).join(Case).where(Case.case_no == case_no)).one()
+        assert (rating.follow_up_status, rating.visit_method, rating.followed_up_by) == ("done", "phone", "officer")
+    # the applicant reads the answer on either node
+    for node in (shanxi, beijing):
+        answer = timeline(node, case_no, check)["evaluation"]["follow_up"]
+        assert (answer["status"], answer["note"]) == ("done", "已核实办理环节延误原因并整改，电话回访申请人。")
+    assert events(shanxi, case_no) == events(beijing, case_no)
+    assert case_row(shanxi, case_no).status == case_row(beijing, case_no).status

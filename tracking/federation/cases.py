@@ -37,7 +37,7 @@ from tracking.model import nodes, records
 from tracking.model.errors import conflict, rule
 from tracking.model.records import notify
 from tracking.model.sealing import Sealer, check_code_hash
-from tracking.model.tables import Case, CaseEvent
+from tracking.model.tables import Case, CaseEvent, Evaluation
 
 HANDED_OVER = "case.handed_over"
 EVENTS = "case.events"
@@ -49,11 +49,12 @@ CASE_FIELDS = tuple(name for name in Case.model_fields if name not in _CASE_OWN)
 # fixed at intake: a later message may not change them
 _CASE_FIXED = {"case_no", "matter_code", "collecting_office", "owning_office", "applicant_kind", "created_by",
                "created_at", "intake_date"}
+EVALUATION_FIELDS = tuple(name for name in Evaluation.model_fields if name not in ("id", "case_id"))
 PACKET_FIELDS = ("tracking_no", "kind", "status", "from_office", "to_office", "to_division", "contents", "route",
                  "expected_arrival", "created_at", "dispatched_at", "arrived_at", "failed_attempts", "last_event_at")
 # the stages each side owns: a case event of one of these types comes from that side's node only
-OWNING_STAGES = {"accepted", "supplement_requested", "rejected", "decided", "extended", "contents_checked",
-                 "followed_up"}
+# (a follow-up is the office's the rating is routed to, the window or the owning office: the office check says)
+OWNING_STAGES = {"accepted", "supplement_requested", "rejected", "decided", "extended", "contents_checked"}
 COLLECTING_STAGES = {"collected", "supplement_collected", "withdrawn"}
 
 
@@ -86,6 +87,8 @@ class EventsBody(BaseModel):
     case: dict[str, Any] = Field(description="The case's state after the change, without personal data")
     packets: list[dict[str, Any]] = Field(description="Every packet of the case, as it stands")
     events: list[MirroredEvent] = Field(min_length=1, description="The events, in the order recorded")
+    evaluation_sealed: Optional[str] = Field(None, description="The applicant's rating and its follow-up as they "
+                                                               "stand (sealed JSON, §4), once rated")
 
 
 class HandedOverBody(EventsBody):
@@ -188,6 +191,9 @@ def tell_peer(session: Session, node: _Node, case: Case, rows: list) -> None:
         return
     seq = next_value(session, f"fed:{peer_id}:{case.case_no}")
     body = {"case": _state(case, CASE_FIELDS), "packets": _packets(session, node, peer, case)}
+    rating = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
+    if rating is not None:  # the rater's words and the return visit's answer are the applicant's: sealed
+        body["evaluation_sealed"] = envelope.seal_json(peer.sealing_key, _state(rating, EVALUATION_FIELDS))
     if seq == 1 and settings.node == collecting:
         type_ = HANDED_OVER
         rows = _history(session, case)
@@ -392,8 +398,17 @@ def _changes(ctx: Context, message: Envelope) -> dict:
 
 
 def _apply(ctx: Context, keys: NodeKeys, sealer: Sealer, case: Case, body: EventsBody) -> None:
-    """The packets as they stand, then the events as recorded, each chained here in turn."""
+    """The packets as they stand, then the events as recorded, each chained here in turn; the rating as
+    it stands."""
     session = ctx.session
+    if body.evaluation_sealed:
+        state = envelope.open_json(keys.sealing, body.evaluation_sealed)
+        rating = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first() \
+            or Evaluation(case_id=case.id, score=state["score"], at=_typed(Evaluation, "at", state["at"]))
+        for name in EVALUATION_FIELDS:
+            if name in state:
+                setattr(rating, name, _typed(Evaluation, name, state[name]))
+        session.add(rating)
     packets = {p.tracking_no: p for p in session.exec(select(Packet).where(Packet.case_id == case.id))}
     for state in body.packets:
         packet = packets.get(state["tracking_no"])
