@@ -565,6 +565,39 @@ class MessageHeld(Answer):
     message_id: str
 
 
+class DirectoryOfficeAnswer(Answer):
+    code: str
+    name: str
+    kind: Literal["hall", "department", "hub"]
+    division_code: str
+    department: str | None
+    serves: str | None
+    address: str
+    postcode: str
+    phone: str
+    lat: str = Field(description="纬度，十进制字符串（签名的规范 JSON 不含浮点数）")
+    lon: str = Field(description="经度，十进制字符串")
+    active: bool
+
+
+class DirectoryBodyAnswer(Answer):
+    prefixes: list[str] = Field(description="本节点负责的行政区划代码前缀")
+    offices: list[DirectoryOfficeAnswer] = Field(description="前缀内的全部机构")
+
+
+class NodeDirectory(Answer):
+    """A node.directory envelope (docs/federation.md): verify `signature` with the node's published key."""
+    message_id: str
+    type: Literal["node.directory"]
+    node: str = Field(description="发布目录的节点编号")
+    to: str | None = Field(description="请求的节点编号（查询参数 node），未给出时为 null")
+    case_ref: None
+    seq: None
+    sent_at: datetime
+    body: DirectoryBodyAnswer
+    signature: str = Field(description="base64url Ed25519 签名，覆盖除 signature 外全部字段的规范 JSON")
+
+
 class Link(Answer):
     kind: Literal["peer", "platform"] = Field(description="对端节点或上级平台")
     destination: str = Field(description="对端节点编号，或平台名（cases、cross_province、ratings）")

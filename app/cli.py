@@ -26,8 +26,10 @@ def init_db() -> None:
     """Create the schema and load the reference data (safe to run again)."""
     from app.schema import upgrade
     upgrade(current_app.extensions["tongban"]["engine"], settings=current_app.config["TONGBAN"])
+    settings = current_app.config["TONGBAN"]
     with _session() as session:
-        added = load_reference_data(session)
+        # a federation node keeps its own offices (and the gateways); `federation directory sync` adds its peers'
+        added = load_reference_data(session, own_prefixes=settings.node_prefixes if settings.node else ())
         session.commit()
     click.echo("数据库已就绪。新增：区划 {divisions}，部门类型 {departments}，机构 {offices}，事项 {matters}。"
                .format(**added))
@@ -329,6 +331,27 @@ def federation_ping(node_id: str) -> None:
                 message_id=message["message_id"], type="node.ping", payload=message)
         session.commit()
     click.echo(f"已排队 node.ping {message['message_id']} → {node_id}；发送：flask --app app federation send")
+
+
+directory_group = AppGroup("directory", help="The peers' offices, from their signed directories.")
+federation.add_command(directory_group)
+
+
+@directory_group.command("sync")
+def directory_sync() -> None:
+    """Fetch every active peer's directory and load its offices (what the daily task does)."""
+    from app.tasks import run_directory_sync
+    failed = False
+    for node_id, done in run_directory_sync().items():
+        if "error" in done:
+            failed = True
+            click.echo(f"{node_id}：{done['error']}", err=True)
+            continue
+        refused = "、".join(done["refused"]) or "无"
+        click.echo(f"{node_id}：新增机构 {done['added']}，更新 {done['updated']}，停用 {done['deactivated']}，"
+                   f"拒收 {len(done['refused'])}（{refused}）。")
+    if failed:
+        sys.exit(1)
 
 
 @federation.command("send")

@@ -3,20 +3,24 @@ signature says which node sent it. Parse the JSON, call one use case, answer."""
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from app.api import _nested_within_limit
 from app.audit import audit
+from app.federation_links import PREFIX
 from app.web import csrf
 from config import clock
+from tracking.federation import directory as node_directory
 from tracking.federation import inbox, peers
+from tracking.federation.envelope import NODE_ID, NodeKeys
 from tracking.federation.peers import PeerSpec
 from tracking.federation.tables import Peer
-from tracking.model.errors import bad_request
+from tracking.model.errors import bad_request, not_found
 
-bp = Blueprint("federation", __name__, url_prefix="/api/v1/federation")
+bp = Blueprint("federation", __name__, url_prefix=PREFIX)
 
 
 def _message() -> dict:
@@ -42,6 +46,20 @@ def messages():
         g.db.rollback()
         received = inbox.receive(g.db, settings, raw, clock.now())
     return jsonify(received.answer), received.status
+
+
+@bp.get("/directory")
+def directory():
+    """This node's offices, signed: a peer loads them (`federation directory sync`); the signature, not an
+    account, is what makes them believed."""
+    settings = current_app.config["TONGBAN"]
+    if not settings.node:
+        raise not_found("本系统是单一安装，不是协同节点，没有机构目录。")
+    asking = request.args.get("node") or None
+    if asking is not None and not re.fullmatch(NODE_ID, asking):
+        raise bad_request("请求方节点编号格式不对。", "node")
+    message = node_directory.published(g.db, settings, NodeKeys.from_settings(settings), asking, clock.now())
+    return jsonify(message)
 
 
 def messages_url(base_url: str) -> str:

@@ -212,6 +212,10 @@ ROUTES: tuple[Route, ...] = (
                              403: ("not_a_party", "wrong_recipient"),
                              409: ("message_id_reused", "sequence_reused"), 422: ("unknown_message_type",)},
           also=((202, A.MessageHeld),)),
+    Route("get", "/federation/directory", "本节点的机构目录（node.directory 签名消息）：本节点负责区划内的全部机构，"
+          "协同节点以 flask federation directory sync 载入；无需账号，以节点签名认证", PUBLIC, None, A.NodeDirectory,
+          {400: ("invalid_request",), 404: ("not_found",)},
+          query=(Query("node", "请求方节点编号（写入消息的 to）", {"type": "string", "pattern": "^[0-9A-Za-z_-]{1,32}$"}),)),
     Route("get", "/federation/links", "对接链路状态：各协同节点、上级平台的待发送、失败重试、停止重试条数和最早未送达时间",
           "supervisor", None, A.Links, FORBIDDEN),
 )

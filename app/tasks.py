@@ -30,7 +30,8 @@ def celery_init_app(app: Flask) -> Celery:
         timezone="Asia/Shanghai",
         beat_schedule={"send-notifications": {"task": "app.tasks.send_notifications", "schedule": 60.0},
                        "sweep": {"task": "app.tasks.sweep_deadlines", "schedule": settings.sweep_minutes * 60.0},
-                       "send-federation": {"task": "app.tasks.send_federation", "schedule": 30.0}},
+                       "send-federation": {"task": "app.tasks.send_federation", "schedule": 30.0},
+                       "sync-directories": {"task": "app.tasks.sync_directories", "schedule": 86400.0}},
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
@@ -82,3 +83,22 @@ def run_outbox(worker_id: str | None = None) -> dict[str, int]:
 @shared_task(name="app.tasks.send_federation")
 def send_federation() -> dict[str, int]:
     return run_outbox()
+
+
+def run_directory_sync() -> dict[str, dict]:
+    """Loads every active peer's office directory (used by the daily task and `flask federation directory sync`)."""
+    from flask import current_app
+
+    from app.federation_links import directory_fetcher
+    from tracking.federation.directory import sync
+    tongban = current_app.extensions["tongban"]
+    settings = tongban["env"].settings
+    with new_session(tongban["engine"]) as session:
+        done = sync(session, settings, directory_fetcher(settings), session.commit)
+        session.commit()
+    return done
+
+
+@shared_task(name="app.tasks.sync_directories")
+def sync_directories() -> dict[str, dict]:
+    return run_directory_sync()

@@ -30,8 +30,16 @@ def _upsert(session: Session, model, key: str, values: dict, counts: dict, name:
             setattr(obj, k, v)
 
 
-def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str, int]:
-    """Adds what is missing and refreshes rows nobody edited; never overwrites an admin's edit."""
+def _provincial_hub(row: dict) -> bool:
+    """A hub serving a province: the gateway mail between provinces passes."""
+    return row["kind"] == "hub" and len(row["serves"]) == 6 and row["serves"].endswith("0000")
+
+
+def load_reference_data(session: Session, data_dir: Path = DATA_DIR,
+                        own_prefixes: tuple[str, ...] = ()) -> dict[str, int]:
+    """Adds what is missing and refreshes rows nobody edited; never overwrites an admin's edit.
+    `own_prefixes` (a federation node's divisions): only those offices and every provincial hub are loaded;
+    the peers' own offices come from their signed directories. Divisions and matters stay national."""
     added = {"divisions": 0, "departments": 0, "offices": 0, "matters": 0}
     for row in _rows(data_dir / "divisions.csv"):
         _upsert(session, Division, row["code"], dict(
@@ -41,6 +49,8 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> dict[str
         _upsert(session, Department, row["code"], dict(name=row["name"]), added, "departments")
     session.flush()
     for row in _rows(data_dir / "offices.csv"):
+        if own_prefixes and not (row["division_code"].startswith(tuple(own_prefixes)) or _provincial_hub(row)):
+            continue
         _upsert(session, Office, row["code"], dict(
             name=row["name"], kind=row["kind"], division_code=row["division_code"],
             department=row["department"] or None, serves=row["serves"] or None, address=row["address"],

@@ -205,10 +205,12 @@ class Node:
 
 @contextmanager
 def nodes(database_url: str, folder: Path, *specs: tuple[str, str, tuple[str, ...]], demo: tuple[str, ...] = (),
-          extra_env: dict | None = None, node_env: dict[str, dict] | None = None) -> Iterator[list[Node]]:
+          extra_env: dict | None = None, node_env: dict[str, dict] | None = None,
+          sync: bool = True) -> Iterator[list[Node]]:
     """Installations set up side by side (in parallel), each listing all the others as peers, all serving.
     `database_url` only says which kind of database: each node gets a fresh one of its own. `node_env`: one
-    node's own settings (by node id), e.g. its S10 range."""
+    node's own settings (by node id), e.g. its S10 range. Each node loads only its own offices and the gateways
+    (`init-db`), then its peers' from their directories (`federation directory sync`) unless `sync` is False."""
     from concurrent.futures import ThreadPoolExecutor
     with ExitStack() as stack:
         made = []
@@ -225,6 +227,9 @@ def nodes(database_url: str, folder: Path, *specs: tuple[str, str, tuple[str, ..
             entries = {n.node_id: {**e, "name": n.name} for n, e in zip(made, pool.map(Node.peers_entry, made))}
             list(pool.map(lambda n: n.load_peers([e for i, e in entries.items() if i != n.node_id]), made))
             list(pool.map(Node.start, made))
+            if sync:
+                for node in made:  # one at a time, patiently: a loaded machine answers slowly
+                    node.flask("federation", "directory", "sync", TONGBAN_FEDERATION_TIMEOUT_SECONDS="60")
         yield made
 
 

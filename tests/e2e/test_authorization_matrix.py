@@ -80,6 +80,7 @@ POST /track/{case_no}/evaluation                     201  201   201  201   201  
 GET  /deliveries/{token}                             200  200   200  200   200  200   200  200    200   200
 POST /federation/messages                            401  401   401  401   401  401   401  401    401   401
 GET  /federation/links                               403  403   403  403   403  403   200  200    403   401
+GET  /federation/directory                           200  200   200  200   200  200   200  200    200   200
 POST /scans dispatched                               rec  wrong wrong wrong rec  rec   403  403    403   401
 POST /scans dispatched (handover sheet)              rec  wrong wrong wrong rec  forb  403  403    403   401
 POST /scans arrived_hub                              forb forb  forb forb  rec  rec   403  403    403   401
@@ -283,6 +284,19 @@ def _stranger_ping() -> dict:
                  type="node.ping", body={})
 
 
+def _directory_as_node(w: World, who, res) -> int:
+    """The installation made a node for the call: its directory is public, the signature vouches for it."""
+    import secrets
+    settings = w.api.client.application.config["TONGBAN"]
+    before = (settings.node, settings.node_prefixes, settings.node_signing_key, settings.node_sealing_key)
+    settings.node, settings.node_prefixes = "140000", ("14",)
+    settings.node_signing_key, settings.node_sealing_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    try:
+        return w.api.get("/api/v1/federation/directory?node=110000", as_=who).status_code
+    finally:
+        settings.node, settings.node_prefixes, settings.node_signing_key, settings.node_sealing_key = before
+
+
 NEW_CASE = intake_body()
 OK_ID = {"identity_check": {"method": "id_card_reader", "passed": True}}
 
@@ -341,6 +355,7 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
     "GET /deliveries/{token}": ("decided_electronically",
                                 lambda w, who, res: w.api.get(res["delivery_url"], as_=who).status_code, False),
     "GET /federation/links": (None, _get("/federation/links"), False),
+    "GET /federation/directory": (None, _directory_as_node, False),
     "POST /scans dispatched": ("collected", _scan("dispatched"), True),
     "POST /scans dispatched (handover sheet)": ("on_sheet", _scan("dispatched"), True),
     "POST /scans arrived_hub": ("dispatched", _scan("arrived_hub"), True),

@@ -6,6 +6,7 @@ offline scanner does. Then: 0 acknowledged scans lost, 0 doubled, every chain in
 Bounded: 8 writers × 3 packets, about 200 scans, well under a minute here."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -164,7 +165,8 @@ def _writer(service, tokens, cases, ledger, errors, stop_at):
                         raise AssertionError("the writer ran out of time")
                     try:
                         status, body = _post(service.port, "/api/v1/scans", {"scans": batch}, tokens[actor])
-                    except OSError:  # the worker or the master died mid-batch: as a scanner, send it again
+                    except (OSError, http.client.HTTPException):  # the worker or the master died mid-batch, maybe
+                        # mid-answer (IncompleteRead): as a scanner, send it again
                         time.sleep(0.1)
                         continue
                     if status >= 500:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tracking.federation.directory import DIRECTORY_TYPE, DirectoryListing
 from tracking.federation.envelope import Envelope
 from tracking.federation.inbox import HANDLERS
 from tracking.federation.peers import PeersFile
@@ -17,6 +18,7 @@ def schemas() -> dict[str, str]:
     """file name → its text (stable: sorted keys, two-space indent, a final newline)."""
     models = {"envelope": Envelope, "peers-file": PeersFile}
     models.update({f"body.{type_}": handler.body for type_, handler in sorted(HANDLERS.items())})
+    models[f"body.{DIRECTORY_TYPE}"] = DirectoryListing  # answered by GET …/directory, not posted
     out = {}
     for name, model in models.items():
         schema = {"$schema": DIALECT, "$id": f"{name}.schema.json", **model.model_json_schema(mode="validation")}
