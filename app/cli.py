@@ -80,11 +80,12 @@ def calendar_load(file: Path) -> None:
 @with_appcontext
 def demo() -> None:
     """Load demo accounts and cases in several states, and print the accounts."""
-    from app.demo import ACCOUNTS, PASSWORD, load_demo
+    from app.demo import PASSWORD, demo_accounts, load_demo
     with _session() as session:
         made = load_demo(session, current_app.extensions["tongban"]["env"])
+        accounts = demo_accounts(session)
     click.echo("演示数据已就绪（新建办件 %d 件）。演示账号（密码均为 %s）：" % (made, PASSWORD))
-    for username, role, office, name in ACCOUNTS:
+    for username, role, office, name in accounts:
         click.echo(f"  {username:<18} {role:<10} {office or '-':<12} {name}")
 
 

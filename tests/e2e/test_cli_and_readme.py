@@ -151,3 +151,21 @@ def test_the_readme_walkthrough_runs_as_written_against_a_real_server(db, databa
     assert pdfs.code128((tmp_path / "label.pdf").read_bytes()) == [tracking_no]
     assert "查询密码" in pdfs.text((tmp_path / "receipt.pdf").read_bytes())
     assert tracking_no in pdfs.code128((tmp_path / "manifest.pdf").read_bytes())
+
+
+def test_a_node_of_another_province_sets_up_with_the_demo_accounts_it_can_hold(tmp_path):
+    """`make run NODE=110000`: 北京's node loads its own offices (not 山西's), so the demo makes only the
+    accounts without an office, and no demo cases; set up twice, it changes nothing."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}, "TONGBAN_NODE": "110000",
+           "TONGBAN_NODE_PREFIXES": "11", "TONGBAN_INSTANCE_PATH": str(tmp_path), "FLASK_APP": "app"}
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    for args in (["init-db"], ["demo"], ["demo"]):
+        done = subprocess.run(flask + args, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert "xinfu-clerk" not in done.stdout and "admin" in done.stdout and "新建办件 0 件" in done.stdout
+    import sqlite3
+    with sqlite3.connect(tmp_path / "tongban.db") as db:
+        users = {u for (u,) in db.execute("SELECT username FROM user")}
+        offices = {c for (c,) in db.execute("SELECT code FROM office")}
+    assert users == {"courier", "supervisor", "admin"}
+    assert "D110105-GA" in offices and "P140000" in offices and "H140902" not in offices
