@@ -330,7 +330,7 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command:
         raise bad_request("请选择要上传的办理结果文件（PDF 等）。", "result_file")
     now = clock.now()
     case.decided_at, case.outcome = now, command.outcome
-    recompute_due_date(session, case, env.settings)  # the result's expected arrival from today
+    recompute_due_date(session, case, env.settings)  # the result's expected arrival from today (not yet sent)
     originals = originals_to_return(session, case)
     transition(session, case, CaseAction.DECIDE, actor, data={
         "outcome": command.outcome, "note": command.note,
@@ -351,7 +351,6 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command:
                            to_division=division, to_person_sealed=person,
                            contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True},
                                      *originals])
-    recompute_due_date(session, case, env.settings)
     notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}），"
                           f"预计{case.expected_result_date:%Y年%m月%d日}送达。"
                           + (f"您提交的原件（{_names(originals)}）随结果一并退还。" if originals else ""))

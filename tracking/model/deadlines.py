@@ -80,6 +80,18 @@ def _first(times) -> datetime | None:
     return min(times) if times else None
 
 
+def materials_carrier(packets: list[Packet], collecting_office: str, *, sent: bool) -> Packet | None:
+    """The packet carrying the materials to the owning office: the latest outbound or replacement of the
+    collecting office, a live one if there is any. `sent`: the dispatched ones (the receipt stage runs from
+    them, a withdrawal's cancellation included); otherwise any not cancelled (the promise counts from a
+    packet still to leave too)."""
+    carriers = [p for p in packets if p.kind in (PacketKind.OUTBOUND.value, PacketKind.REPLACEMENT.value)
+                and p.from_office == collecting_office
+                and (p.dispatched_at is not None if sent else p.status != PacketStatus.CANCELLED.value)]
+    alive = [p for p in carriers if p.status != PacketStatus.LOST.value] or carriers
+    return max(alive, key=lambda p: p.id) if alive else None
+
+
 def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits: Limits, promised_days: int,
                    today: date) -> list[Stage]:
     """The five stages of a case as of `today` (pure: everything it needs is passed in)."""
@@ -104,11 +116,7 @@ def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits:
     add("dispatch", case.collecting_office, after(case.intake_date, limits.dispatch),
         _first(p.dispatched_at for p in outbound))
 
-    # the materials on their way: the outbound packet, or the replacement sent after it was lost
-    carriers = [p for p in packets if p.kind in (PacketKind.OUTBOUND.value, PacketKind.REPLACEMENT.value)
-                and p.from_office == case.collecting_office and p.dispatched_at is not None]
-    alive = [p for p in carriers if p.status != PacketStatus.LOST.value] or carriers
-    carrier = max(alive, key=lambda p: p.id) if alive else None
+    carrier = materials_carrier(packets, case.collecting_office, sent=True)
     receipt_due = None
     if carrier is not None:
         receipt_due = after(carrier.arrived_at, limits.receipt) if carrier.arrived_at else carrier.expected_arrival
@@ -205,15 +213,11 @@ class Promise:
 
 
 def _carrier_arrival(packets: list[Packet], collecting_office: str, today: date) -> date | None:
-    """When the materials reach (or reached) the owning office: the latest outbound or replacement packet
-    (a live one if there is any) on the day it arrived, or on its expected arrival, or today when it is late
-    or lost and still awaited."""
-    carriers = [p for p in packets if p.kind in (PacketKind.OUTBOUND.value, PacketKind.REPLACEMENT.value)
-                and p.from_office == collecting_office and p.status != PacketStatus.CANCELLED.value]
-    alive = [p for p in carriers if p.status != PacketStatus.LOST.value] or carriers
-    if not alive:
+    """When the materials reach (or reached) the owning office: their carrier on the day it arrived, or on
+    its expected arrival, or today when it is late or lost and still awaited."""
+    carrier = materials_carrier(packets, collecting_office, sent=False)
+    if carrier is None:
         return None
-    carrier = max(alive, key=lambda p: p.id)
     if carrier.arrived_at is not None:
         return beijing_day(carrier.arrived_at)
     if carrier.expected_arrival is None:
