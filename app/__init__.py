@@ -8,6 +8,7 @@ from app.addresses import WebAddresses
 from config.database import make_engine, new_session
 from config.settings import Settings
 from labels import fonts
+from mailing.carriers import check as check_carriers
 from tracking.federation import cases as federated_cases, platforms
 from tracking.model.context import Env
 from tracking.model.errors import Refused
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, JSON_AS_ASCII=False, TONGBAN=settings,
                       MAX_CONTENT_LENGTH=32 * 1024 * 1024)
     app.json.ensure_ascii = False
+    check_carriers(settings)  # a carrier named but not configured would leave packets unbooked
     engine = make_engine(settings.database_url)
     fonts.register(settings.font_path or None)  # once per process, before the first document
     app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
@@ -58,9 +60,10 @@ def create_app(config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     web.init_app(app)
     api.init_app(app)
-    from app import federation
+    from app import carriers, federation
     from app.pages import peers
     federation.init_app(app)
+    carriers.init_app(app)
     app.register_blueprint(peers.bp)
     for pages in (window, intake, manifests, office, track, supervise, admin, account, courier):
         app.register_blueprint(pages.bp)

@@ -282,6 +282,65 @@ class RouteProgress(RouteStop):
     reached_at: datetime | None = Field(description="首次在该站扫描的时间；尚未到达为 null")
 
 
+class CarrierEventView(Answer):
+    """One tracking event a carrier told of, kept as it came (docs/carriers.md)."""
+    carrier: str
+    event_id: str = Field(description="承运方的轨迹编号（无编号的按内容生成）")
+    waybill_no: str
+    code: str = Field(description="承运方的轨迹代码")
+    text: str
+    description: str
+    place: str
+    at: datetime
+    via: str = Field(description="push：承运方推送；poll：本系统查询")
+    scan_type: str | None = Field(description="对应的扫描类型；未识别的代码为 null")
+    reason: str | None
+    outcome: str = Field(description="recorded、duplicate、rejected、unknown、unmatched、noted、waiting")
+    outcome_text: str
+    error: str | None
+    known: bool = Field(description="false：本系统未识别的轨迹代码（保留并显示，不丢弃）")
+
+
+class PacketBooking(Answer):
+    status: str = Field(description="pending、done、dead、void")
+    status_text: str
+    attempts: int
+    last_error: str | None
+    label_fields: dict[str, Any] = Field(description="承运方面单字段：分拣码 routeCode、大头笔 markDestinationName 等")
+
+
+class PacketCarrier(Answer):
+    name: str = Field(description="own：本系统寄递人员；ems：政务专递承运方")
+    title: str
+    waybill_no: str | None = Field(description="承运方运单号（使用本系统号段时与邮件号相同）；未下单时为 null")
+    booking: PacketBooking | None
+    events: list[CarrierEventView]
+
+
+class PickupRequested(Answer):
+    request_id: int
+    carrier: str
+    office_code: str
+    tracking_nos: list[str]
+    status: str = Field(description="pending：已排队，随即发送给承运方")
+
+
+class CarrierPushItem(Answer):
+    traceNo: str
+    opCode: str
+    opTime: str
+    success: bool
+    reason: str
+
+
+class CarrierPushAnswer(Answer):
+    """The answer a 政务专递 platform expects to its push (its own field names)."""
+    receiveID: str
+    responseState: bool
+    errorDesc: str
+    responseItems: list[CarrierPushItem]
+
+
 class Packet(Answer):
     tracking_no: str
     kind: PacketKind
@@ -301,6 +360,7 @@ class Packet(Answer):
     label_url: str
     created_at: datetime
     events: list[PacketEventView]
+    carrier: PacketCarrier
 
 
 class CaseEventView(Answer):
@@ -457,6 +517,41 @@ class Deliveries(Answer):
     """The signed-in courier's home deliveries, full addresses (each read written to the access log)."""
     deliveries: list[Delivery]
     count: int
+
+
+class PickupOffice(Answer):
+    code: str
+    name: str
+    address: str
+    phone: str
+
+
+class PickupPacket(Answer):
+    tracking_no: str
+    kind: PacketKind
+    kind_text: str
+    status: PacketStatus
+    status_text: str
+    to: str = Field(description="收件机构名称；寄往个人的只写市、县（区）")
+
+
+class Pickup(Answer):
+    """An open handover sheet made out to the courier: packets waiting at an office to be collected."""
+    manifest_no: str
+    created_at: datetime
+    from_office: PickupOffice
+    packets: list[PickupPacket]
+    count: int
+
+
+class CourierToday(Answer):
+    """The courier's day: pick-ups (open sheets made out to them) and home deliveries (full addresses,
+    each read written to the access log)."""
+    date: date
+    pickups: list[Pickup]
+    pickup_count: int = Field(description="待揽收邮件件数")
+    deliveries: list[Delivery]
+    delivery_count: int
 
 
 # -- public ----------------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from app.addresses import (delivery_path, label_path, receipt_path, timeline_ans
 from app.http_errors import status_of
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
-from app.tasks import send_notifications
+from app.tasks import after_change
 from app.sign_ins import sign_in
 from app.users import Credentials, courier_name, issue_token, staff_label, user_for_token
 from app.web import csrf, env, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
+from labels.postage import statement_pdf
 from routing.matter_types import type_title
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
@@ -36,6 +37,8 @@ from tracking.model.errors import Kind, Refused, bad_request, forbidden, unauthe
 from tracking.model.inputs import EARLIEST_DATE, LATEST_DATE, parse, plausible_date, unreadable
 from tracking.model.states import CaseStatus
 from tracking.reads import deliveries, documents, timeline, views
+from tracking.reads import postage as postage_reads
+from tracking.reads.statistics import to_csv
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,6 +46,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_DEPTH = 32        # objects and lists inside each other; the deepest command nests 4
 MAX_PAGE = 100_000    # list pages; per_page is capped at MAX_PER_PAGE
 MAX_PER_PAGE = 200
+POSTAGE_FORMATS = ("csv", "pdf")
 _TOO_DEEP = f"请求内容嵌套过深（最多{MAX_DEPTH}层）。"
 
 
@@ -124,7 +128,7 @@ def changes(view):
     def wrapper(*args, **kwargs):
         answer = view(*args, **kwargs)
         g.db.close()  # end the request's transaction first: an in-process task opens its own
-        send_notifications.delay()
+        after_change()
         return answer
     return wrapper
 
@@ -444,6 +448,15 @@ def courier_deliveries():
     return answer
 
 
+@bp.get("/courier/today")
+@staff
+def courier_today():
+    """The signed-in courier's pick-ups (open sheets made out to them) and home deliveries."""
+    answer = deliveries.courier_today(g.db, env(), g.actor)
+    g.db.commit()  # the access log rows
+    return answer
+
+
 @bp.post("/manifests/<manifest_no>/receipt")
 @staff
 @creating  # a scanner that lost the answer may send the count again with the same key
@@ -546,6 +559,27 @@ def notice_pdf(case_no, kind):
     spec = _NOTICES[kind](g.db, env(), g.actor, case_no)
     g.db.commit()
     return _pdf(notices.notice_pdf(spec, font_path=_font()), f"{spec.title}-{spec.case_no}.pdf")
+
+
+@bp.get("/offices/<office_code>/postage")
+@staff
+def office_postage(office_code):
+    """邮资结算清单: the packets an office paid for in a month (month=YYYY-MM, this month by default), as CSV
+    for a spreadsheet (UTF-8 with a BOM, for Excel) or as PDF for the finance department's file."""
+    kind = request.args.get("format", "csv")
+    if kind not in POSTAGE_FORMATS:
+        raise bad_request("结算清单的格式只能是 CSV 或 PDF。", "format", allowed=list(POSTAGE_FORMATS))
+    found = postage_reads.statement(g.db, g.actor, office_code, request.args.get("month"))
+    stem = f"邮资结算清单-{found.office.code}-{found.period.since:%Y-%m}"
+    if kind == "pdf":
+        data = statement_pdf(postage_reads.statement_spec(found), font_path=_font())
+        g.db.close()
+        return _pdf(data, f"{stem}.pdf")
+    data = to_csv(postage_reads.statement_table(found))
+    g.db.close()
+    return Response(data, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem)}.csv",
+                             "Cache-Control": "no-store"})
 
 
 @bp.post("/manifests")

@@ -373,7 +373,120 @@ def federation_schemas(out: Path | None) -> None:
         click.echo(str(path.name))
 
 
+carriers_group = AppGroup("carriers", help="Carriers: bookings, pick-ups and tracking events (docs/carriers.md).")
+
+
+@carriers_group.command("send")
+def carriers_send() -> None:
+    """Sends the carrier outbox's due bookings, pick-ups and cancellations now."""
+    from app.tasks import run_carrier_requests
+    done = run_carrier_requests()
+    click.echo(f"已完成 {done['done']} 条，待重试 {done['retried']} 条，已停止重试 {done['dead']} 条。")
+
+
+@carriers_group.command("poll")
+def carriers_poll() -> None:
+    """Fetches the tracking events of every packet in a carrier's hands (fills what pushes missed)."""
+    from app.tasks import run_carrier_poll
+    for name, count in run_carrier_poll().items():
+        click.echo(f"{name}：新记录轨迹 {count} 条。")
+
+
+@carriers_group.command("pending")
+def carriers_pending() -> None:
+    """Requests waiting or dead, and carrier events that could not be recorded."""
+    from tracking.reads.carriers import unsettled
+    with new_session(current_app.extensions["tongban"]["engine"], read_only=True) as session:
+        found = unsettled(session)
+    if not (found["requests"] or found["events"]):
+        click.echo("没有待发送、已停止重试的承运方请求，也没有未能记录的轨迹。")
+    for r in found["requests"]:
+        error = f"，最近错误：{r['last_error']}" if r["last_error"] else ""
+        click.echo(f"  请求 {r['id']}  {r['carrier']} {r['kind_text']} {r['tracking_no'] or r['office_code']}  "
+                   f"{r['status_text']}，已尝试 {r['attempts']} 次{error}")
+    for e in found["events"]:
+        click.echo(f"  轨迹 {e['carrier']} {e['waybill_no']} {e['code']} {e['text']}  {e['outcome_text']}"
+                   f"{('：' + e['error']) if e['error'] else ''}")
+
+
+@carriers_group.command("replay")
+@click.argument("request_ids", nargs=-1, type=int)
+@click.option("--dead", is_flag=True, help="重发全部已停止重试的请求")
+def carriers_replay(request_ids: tuple[int, ...], dead: bool) -> None:
+    """Sends again: the named requests, or every dead one (--dead); dead ones start their tries afresh."""
+    from tracking.commands.carriers import replay_requests
+    with new_session(current_app.extensions["tongban"]["engine"]) as session:
+        replayed = replay_requests(session, list(request_ids), dead=dead)
+        session.commit()
+    click.echo(f"已重新排队 {len(replayed)} 条：{' '.join(map(str, replayed)) or '无'}。")
+
+
+notifications_group = AppGroup("notifications", help="Messages to people: SMS and email (docs/messages.md).")
+
+
+@notifications_group.command("send")
+@click.option("--for", "seconds", default=0.0, show_default=True,
+              help="持续发送的秒数（期间每隔 --every 秒再发一轮）；0：只发一轮")
+@click.option("--every", default=1.0, show_default=True, help="两轮之间的秒数")
+def notifications_send(seconds: float, every: float) -> None:
+    """Send the due messages now (what the periodic task does); with --for, keep sending for that long."""
+    import time
+
+    from app.tasks import run_notifications
+    total = {"sent": 0, "retried": 0, "dead": 0, "deferred": 0}
+    until = time.monotonic() + seconds
+    while True:
+        for key, value in run_notifications().items():
+            total[key] += value
+        if time.monotonic() >= until:
+            break
+        time.sleep(every)
+    click.echo("发送完成：已发送 {sent} 条，稍后重试 {retried} 条，停止重试 {dead} 条，"
+               "超过每小时条数顺延 {deferred} 条。".format(**total))
+
+
+@notifications_group.command("pending")
+@click.option("--dead", "dead_only", is_flag=True, help="只列出已停止重试的消息")
+@click.option("--limit", default=500, show_default=True, help="最多列出的消息条数")
+def notifications_pending(dead_only: bool, limit: int) -> None:
+    """Messages waiting or dead (only dead with --dead), with their tries and last error."""
+    from tracking.commands.notifications import CHANNEL_TITLES, STATUS_TITLES, counts, unsent
+    with new_session(current_app.extensions["tongban"]["engine"], read_only=True) as session:
+        by_state = counts(session)
+        rows = unsent(session, dead_only=dead_only, limit=limit)
+    for (status, channel), n in sorted(by_state.items()):
+        click.echo(f"{STATUS_TITLES[status]}（{CHANNEL_TITLES[channel]}）：{n} 条")
+    if not rows:
+        click.echo("没有已停止重试的消息。" if dead_only else "没有待发送或已停止重试的消息。")
+    for row in rows:
+        when = f"，下次发送 {clock.iso(row.next_attempt_at)}" if row.status == "pending" and row.next_attempt_at else ""
+        error = f"，最近错误：{row.last_error}" if row.last_error else ""
+        who = row.office_code or "申请人"
+        click.echo(f"  {row.id}  {CHANNEL_TITLES[row.channel]}  {who}  {row.milestone or '-'}  "
+                   f"{STATUS_TITLES[row.status]}，已尝试 {row.attempts} 次{when}{error}")
+
+
+@notifications_group.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--dead", is_flag=True, help="重发全部已停止重试的消息")
+def notifications_replay(ids: tuple[int, ...], dead: bool) -> None:
+    """Send again: the numbered messages, or every dead one (--dead); dead ones start their tries afresh."""
+    from tracking.commands.notifications import replay
+    if bool(ids) == dead:
+        raise click.ClickException("请列出要重发的消息编号，或使用 --dead 重发全部已停止重试的消息（二者选一）。")
+    with _session() as session:
+        done = replay(session, ids, dead=dead)
+        session.commit()
+    click.echo(f"已重新排队 {len(done['replayed'])} 条，下次发送时送出。")
+    for note_id in done["sent_already"]:
+        click.echo(f"  {note_id}：已发送，无需重发。")
+    for note_id in done["unknown"]:
+        click.echo(f"  {note_id}：没有这条消息。")
+    if done["unknown"]:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group, audit,
-                    backup_command, restore_command, federation):
+                    backup_command, restore_command, federation, notifications_group, carriers_group):
         app.cli.add_command(command)

@@ -22,6 +22,7 @@ from app.users import Credentials
 from labels import label, receipt
 from mailing.states import EXCEPTION_REASONS
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
+from tracking.commands import carriers as carrier_commands
 from tracking.federation.envelope import Envelope
 from tracking.model.deadlines import STAGES
 from tracking.model.states import CaseStatus
@@ -37,6 +38,7 @@ class File:
     media_type: str
     description: str
     headers: dict[str, str] = field(default_factory=dict)  # name → description
+    alternatives: tuple[str, ...] = ()  # further media types a query parameter may ask for instead
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ NOT_FOUND = {404: ("not_found",)}
 INTAKE_RULES = ("unknown_matter", "not_proxy_eligible", "invalid_id_number", "invalid_credit_code", "invalid_phone",
                 "missing_material", "unknown_material", "identity_check_failed", "missing_subject",
                 "applicant_kind_not_allowed", "same_locality", "no_owning_office", "result_type_unavailable",
-                "missing_address", "certified_copy_not_allowed")
+                "missing_address", "certified_copy_not_allowed", "invalid_email")
 
 ROUTES: tuple[Route, ...] = (
     # -- auth and reference data
@@ -174,6 +176,16 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "/courier/deliveries", "本人的投递清单：交给本寄递人员、寄往个人地址且尚未妥投的邮件，含完整收件人、地址和电话"
           "（每次查看记入访问日志）；妥投时以 POST /scans 记录 delivered 并附 signer", "courier", None, A.Deliveries,
           FORBIDDEN),
+    Route("get", "/courier/today", "本人今日的揽收和投递：交给本寄递人员、尚未交接的交接清单（到寄出机构揽收）及其邮件，"
+          "以及投递清单（同 GET /courier/deliveries，每次查看记入访问日志）", "courier", None, A.CourierToday,
+          FORBIDDEN),
+    Route("get", "/offices/{office_code}/postage", "邮资结算清单：本单位支付邮资、在该月交寄的邮件（交寄日期、邮件号、办件编号、"
+          "事项、类型、寄出与寄达、重量、邮资、计费方式）及合计；format=csv（UTF-8 带 BOM，可用 Excel 打开）或 pdf",
+          "clerks and officers of the office, supervisors over it", None,
+          File("text/csv", "CSV（format=csv）或 PDF（format=pdf）", alternatives=("application/pdf",)),
+          {400: ("invalid_request",), **FORBIDDEN, **NOT_FOUND}, query=(
+              Query("month", "结算月份（默认本月，北京时间）", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+              Query("format", "文件格式", {"type": "string", "enum": ["csv", "pdf"], "default": "csv"}))),
     # -- handover sheets
     Route("post", "/manifests", "制作交接清单（整单成功或整单不成）", "clerk, officer", manifests.NewManifest, A.Manifest,
           {**FORBIDDEN, 409: ("already_on_manifest", "not_at_office"),
@@ -205,6 +217,15 @@ ROUTES: tuple[Route, ...] = (
           {404: ("not_found",), 410: ("link_expired",)}),
     Route("get", "/openapi.json", "本文档（OpenAPI 3.1）", PUBLIC, None, File("application/json", "OpenAPI 3.1 文档"),
           {}),
+    # -- carriers (docs/carriers.md)
+    Route("post", "/carriers/pickups", "预约揽收：请本机构的承运方到窗口收取已下单、尚未交寄的全部邮件",
+          "clerk, officer (own office)", carrier_commands.PickupRequest, A.PickupRequested,
+          {**FORBIDDEN, 422: ("wrong_office", "no_carrier", "nothing_to_collect")}, status=202, creates=True,
+          body_required=False),
+    Route("post", "/carriers/{name}/events", "承运方轨迹推送（表单：msgBody、dataDigest 等，见 docs/carriers.md）：校验签名，"
+          "每条轨迹按承运方编号只记一次，已识别的代码记为邮件扫描（操作人为承运方），未识别的保留并显示；"
+          "按承运方要求的格式应答，签名错误 401、内容无法读取 400 也用此格式", PUBLIC, None, A.CarrierPushAnswer,
+          {404: ("not_found",)}, also=((400, A.CarrierPushAnswer), (401, A.CarrierPushAnswer))),
     # -- federation: another installation, authenticated by its Ed25519 signature (docs/federation.md)
     Route("post", "/federation/messages", "接收协同节点的签名消息：同一消息编号重复发送时返回第一次的结果；"
           "早于前序消息到达的暂存（202），补齐后按序处理；无需账号，以节点签名认证", PUBLIC, Envelope,
@@ -226,6 +247,8 @@ PATH_PARAMETERS = {
     "manifest_no": ("交接清单编号", None),
     "number": ("办件编号或邮件号", "140902-20261206-0008"),
     "token": ("电子结果下载链接中的签名令牌", None),
+    "office_code": ("机构代码，如 H140902", "H140902"),
+    "name": ("承运方：ems", "ems"),
 }
 STATUS_TEXT = {200: "成功", 201: "已创建", 202: "已收下，暂存待处理", 400: "请求格式错误", 401: "未登录或令牌无效", 403: "无权进行此操作",
                404: "未找到", 409: "与当前状态不符", 410: "链接已失效", 413: "请求内容过大", 422: "被业务规则拒绝",
@@ -271,7 +294,8 @@ def _answer(route: Route, schemas: dict[type, dict]) -> dict:
     if isinstance(route.answer, File):
         media = route.answer.media_type
         answer = {"description": route.answer.description,
-                  "content": {media: {"schema": {"type": "string"}} if media.startswith("text/") else {}}}
+                  "content": {m: {"schema": {"type": "string"}} if m.startswith("text/") else {}
+                              for m in (media, *route.answer.alternatives)}}
         if route.answer.headers:
             answer["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                  for name, text in route.answer.headers.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import (
-    BeforeValidator, Strict, StringConstraints, TypeAdapter, ValidationError, ValidationInfo, field_validator,
+    AfterValidator, BeforeValidator, Strict, StringConstraints, TypeAdapter, ValidationError, ValidationInfo,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func
@@ -14,12 +15,17 @@ from sqlmodel import Session, select
 from app.audit import apply_changes, audit
 from routing.tables import Matter, Office
 from tracking.model.errors import not_found
-from tracking.model.inputs import INVALID_REQUEST, Command, Phone, StrictFlag, fold, integer, text
+from tracking.model.inputs import (INVALID_REQUEST, Command, MobilePhone, OptionalEmail, Phone, StrictFlag, fold,
+                                   integer, text)
 
-OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active")
+# where the office hears of incoming packets and overdue stages: not reference data (offices.csv has no such
+# columns, so loading it again leaves them alone), and setting them does not mark the row edited
+NOTIFY_FIELDS = ("notify_phone", "notify_email")
+OFFICE_FIELDS = ("name", "address", "postcode", "phone", "active", *NOTIFY_FIELDS)
 MATTER_FIELDS = ("name", "legal_days", "promised_days", "active")
 
 _PHONE = TypeAdapter(Phone)
+_MOBILE = TypeAdapter(MobilePhone)
 
 
 def _required_name(message: str) -> Any:
@@ -53,6 +59,16 @@ def _office_phone(value: Any) -> Any:
     return value
 
 
+def _notify_phone(value: Any) -> Any:
+    """Empty, or a mobile (an SMS goes to no landline), written as MobilePhone writes it."""
+    if isinstance(value, str) and fold(value):
+        try:
+            return _MOBILE.validate_python(value)
+        except ValidationError:
+            raise PydanticCustomError("invalid_phone", "接收通知的手机号码应为11位手机号码（短信不能发到固定电话）。") from None
+    return value
+
+
 class OfficeEdit(Command):
     """An admin's edit of an office: what is printed on labels and sheets, and whether it is in service."""
     name: _required_name("请填写机构名称（不超过100个字）。")
@@ -60,6 +76,8 @@ class OfficeEdit(Command):
     postcode: Annotated[text(6), BeforeValidator(_postcode)] = ""
     phone: Annotated[text(20), BeforeValidator(_office_phone)] = ""
     active: StrictFlag = False
+    notify_phone: Annotated[text(20), BeforeValidator(_notify_phone)] = ""
+    notify_email: Annotated[OptionalEmail, AfterValidator(lambda address: address or "")] = ""
 
 
 class MatterEdit(Command):
@@ -79,24 +97,28 @@ class MatterEdit(Command):
         return promised
 
 
-def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tuple[str, ...]) -> dict:
-    """Applies an admin's edit of a reference row: marked edited (init-db then leaves it alone) and
-    audited, when anything changed. Returns the changes."""
+def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tuple[str, ...],
+            own: tuple[str, ...] = ()) -> dict:
+    """Applies an admin's edit of a reference row: audited when anything changed, and marked edited
+    (init-db then leaves it alone) when a field the reference data holds changed, not only the row's `own`
+    fields. Returns the changes."""
     changes = apply_changes(row, clean, fields)
     if changes:
-        row.edited = True
+        if set(changes) - set(own):
+            row.edited = True
         session.add(row)
         audit(session, by, f"{kind}_updated", kind, row.code, changes)
     return changes
 
 
 def update_office(session: Session, by: str, code: str, edit: OfficeEdit) -> dict:
-    """An admin edits an office's name, address, postcode, phone or whether it is in service. The row is
-    marked edited, so that loading the reference data again leaves it alone."""
+    """An admin edits an office's name, address, postcode, phone or whether it is in service (the row is
+    marked edited, so that loading the reference data again leaves it alone), or where it hears of
+    incoming packets and overdue stages."""
     office = session.get(Office, code)
     if office is None:
         raise not_found("没有这个机构。")
-    return _edited(session, by, office, "office", edit.model_dump(), OFFICE_FIELDS)
+    return _edited(session, by, office, "office", edit.model_dump(), OFFICE_FIELDS, own=NOTIFY_FIELDS)
 
 
 def update_matter(session: Session, by: str, code: str, edit: MatterEdit) -> dict:

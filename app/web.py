@@ -64,9 +64,9 @@ def env():
 def committed() -> None:
     """After a page's change: commit, end the transaction, and send the notifications it queued
     (as the API's `changes` does)."""
-    from app.tasks import send_notifications
+    from app.tasks import after_change
     g.db.commit()  # ends the transaction (an in-process task opens its own); the page may still render after
-    send_notifications.delay()
+    after_change()
 
 
 def once(run):

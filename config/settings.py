@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -39,7 +39,12 @@ _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_oth
             "session_idle_minutes", "session_max_hours", "scan_ahead_minutes", "scan_behind_days",
             "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after",
             "federation_max_tries", "federation_retry_seconds", "federation_retry_max_seconds",
-            "federation_timeout_seconds")
+            "federation_timeout_seconds", "carrier_timeout_seconds", "carrier_max_tries", "carrier_retry_seconds",
+            "carrier_silent_days", "carrier_poll_minutes")
+_MESSAGE_TEXTS = ("sms_transport", "sms_url", "sms_key_id", "sms_secret", "sms_sign_name", "sms_template_codes",
+                  "sms_body_template", "smtp_host", "smtp_user", "smtp_password", "smtp_from")
+_MESSAGE_NUMBERS = ("sms_per_phone_per_hour", "smtp_port", "message_max_tries", "message_retry_seconds",
+                    "message_retry_max_seconds", "message_timeout_seconds")
 _PLATFORM_TEXTS = ("platform_cases_url", "platform_cross_province_url", "platform_ratings_url", "platform_secret",
                    "platform_cases_secret", "platform_cross_province_secret", "platform_ratings_secret")
 
@@ -99,6 +104,26 @@ class Settings:
     federation_retry_seconds: int = 30
     federation_retry_max_seconds: int = 6 * 3600
     federation_timeout_seconds: int = 10
+    # messages to people (docs/messages.md): the SMS transport (log | gateway | aliyun) and its account,
+    # SMTP for email (no host: the log), and the outbox's tries, backoff and per-phone limit
+    sms_transport: str = "log"
+    sms_url: str = ""
+    sms_key_id: str = ""        # the gateway's account, or the cloud's AccessKeyId
+    sms_secret: str = ""        # the HMAC key, or the cloud's AccessKeySecret
+    sms_sign_name: str = "通办寄递"  # 短信签名, as registered with the SMS service
+    sms_template_codes: str = ""  # "collected=SMS_1,accepted=SMS_2,*=SMS_0"
+    sms_body_template: str = ""  # the generic gateway's JSON body ($phone, $text …); empty: its default
+    sms_per_phone_per_hour: int = 5  # SMS to one phone in any hour; 0: no limit
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "通办寄递 <noreply@localhost>"
+    smtp_starttls: bool = False
+    message_max_tries: int = 6
+    message_retry_seconds: int = 60
+    message_retry_max_seconds: int = 6 * 3600
+    message_timeout_seconds: int = 10
     # the platforms above this installation (empty URL or secret: that report is not made); each
     # platform's secret falls back to the shared one
     platform_cases_url: str = ""          # 省一体化平台: 办件信息
@@ -115,6 +140,25 @@ class Settings:
     node_prefixes: tuple[str, ...] = ()
     node_signing_key: str = ""
     node_sealing_key: str = ""
+    # postage (邮资): the tariff file by zone and weight, and who pays (mailing.postage); "" = the shipped
+    # config/data/postage.yaml
+    postage_tariff_file: str = ""
+    # carriers (mailing.carriers): the installation's (`own`: our couriers; `ems`: the 政务专递 API below),
+    # and offices under a contract of their own (TONGBAN_CARRIER_BY_OFFICE="H140105=ems,H140902=own")
+    carrier: str = "own"
+    carrier_by_office: dict = field(default_factory=dict)
+    carrier_timeout_seconds: int = 10
+    carrier_max_tries: int = 8          # a booking, pick-up or cancellation tried this often, then dead
+    carrier_retry_seconds: int = 60     # the first retry's delay, doubled after each failure (capped at 6 h)
+    carrier_silent_days: int = 2        # working days without a carrier event before a packet is an exception
+    carrier_poll_minutes: int = 30      # how often packets in the carrier's hands are fetched, should pushes stop
+    ems_url: str = ""                   # the open platform's gateway
+    ems_sender_no: str = ""             # 协议客户号
+    ems_key: str = ""                   # signs our calls and the platform's pushes (dataDigest)
+    ems_product: str = "GOV"            # bizProductNo of 政务专递 in the contract
+    # the carrier takes our S10 numbers (a range it allotted us) as its waybill numbers: one number, one
+    # barcode on the label; off: the carrier assigns its own, printed on the label once booked
+    carrier_own_numbers: bool = True
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -144,6 +188,19 @@ class Settings:
         s.node_prefixes = tuple(p.strip() for p in env.get("TONGBAN_NODE_PREFIXES", "").split(",") if p.strip())
         s.node_signing_key = env.get("TONGBAN_NODE_SIGNING_KEY", "")
         s.node_sealing_key = env.get("TONGBAN_NODE_SEALING_KEY", "")
+        s.postage_tariff_file = env.get("TONGBAN_POSTAGE_TARIFF_FILE", "")
+        s.carrier = env.get("TONGBAN_CARRIER", "").strip() or s.carrier
+        s.carrier_by_office = dict(pair.strip().split("=", 1) for pair in
+                                   env.get("TONGBAN_CARRIER_BY_OFFICE", "").split(",") if "=" in pair)
+        s.carrier_own_numbers = env.get("TONGBAN_CARRIER_OWN_NUMBERS", "1").strip().lower() not in ("0", "false", "no")
+        for name in ("ems_url", "ems_sender_no", "ems_key", "ems_product"):
+            setattr(s, name, env.get(f"TONGBAN_{name.upper()}", getattr(s, name)))
+        for name in _MESSAGE_TEXTS:
+            setattr(s, name, env.get(f"TONGBAN_{name.upper()}", getattr(s, name)))
+        for name in _MESSAGE_NUMBERS:
+            if env.get(f"TONGBAN_{name.upper()}"):
+                setattr(s, name, int(env[f"TONGBAN_{name.upper()}"]))
+        s.smtp_starttls = env.get("TONGBAN_SMTP_STARTTLS", "").strip().lower() in ("1", "true", "yes")
         for name in _PLATFORM_TEXTS:
             setattr(s, name, env.get(f"TONGBAN_{name.upper()}", ""))
         for name in _NUMBERS:

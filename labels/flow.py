@@ -20,7 +20,7 @@ from labels.pdf import mm, text
 GRID = [("FONTNAME", (0, 0), (-1, -1), FONT), ("GRID", (0, 0), (-1, -1), 0.6, "black"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]
-PAGE_SIZES = {"A4": (210 * mm, 297 * mm), "A5": (148 * mm, 210 * mm)}
+PAGE_SIZES = {"A4": (210 * mm, 297 * mm), "A5": (148 * mm, 210 * mm), "A4-landscape": (297 * mm, 210 * mm)}
 
 
 def style(size: float = 10.5, *, leading: float | None = None, align: int = 0, space_after: float = 0,

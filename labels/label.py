@@ -30,8 +30,9 @@ SIGN_NOTE = "请当面核对内件后签收；内件如有缺损请在此注明�
 
 def contents_rows(spec: LabelSpec) -> tuple[str, ...]:
     """What is inside, never which matter: a matter's name can reveal private facts."""
+    carried = f"承运：{spec.carrier}" + (f" 运单号 {spec.waybill_no}" if spec.waybill_no else "") if spec.carrier else ""
     return (f"内件：{spec.contents_name} {spec.pieces} 件", f"办件编号：{spec.case_no}",
-            f"服务：{spec.service}  请勿折叠", "扫码查询寄递进度")
+            carried or f"服务：{spec.service}  请勿折叠", "扫码查询寄递进度")
 
 
 def party_lines(party: Party) -> tuple[str, str]:

@@ -33,6 +33,8 @@ class LabelSpec:
     created: date
     service: str = "政务专递"
     contents_name: str = "政务服务材料"
+    carrier: str = ""          # the carrier's name, when a carrier's network carries it
+    waybill_no: str = ""       # the carrier's waybill number, when it is not ours
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,33 @@ class NoticeSpec:
     issued_on: date | None = None
     track_url: str = ""
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostageLine:
+    """One packet on an office's postage statement, as printed."""
+    day: str                   # the day it was handed to the carrier, YYYY-MM-DD
+    tracking_no: str
+    case_no: str
+    matter: str
+    kind_title: str            # 申请材料, 办理结果 …
+    route: str                 # sender → destination
+    grams: str                 # the estimated (or the carrier's) weight
+    postage: str               # yuan, two decimals
+    source: str                # 按资费标准计算 | 承运商计费
+
+
+@dataclass(frozen=True)
+class PostageStatementSpec:
+    """邮资结算清单: the packets an office paid for in a month, for its finance department."""
+    office: Party
+    office_code: str
+    month: str                 # 2026年03月
+    period: str                # 2026-03-01 至 2026-03-31
+    lines: tuple[PostageLine, ...]
+    total: str                 # yuan
+    total_grams: int
+    by_source: tuple[tuple[str, int, str], ...]  # (source, packets, yuan)
+    by_kind: tuple[tuple[str, int, str], ...]    # (kind, packets, yuan)
+    made_at: datetime          # Beijing time
+    basis: str                 # which packets are counted, in words

@@ -7,7 +7,9 @@ from sqlmodel import Session
 
 from config import clock
 from config.settings import Settings
+from mailing.carriers import requests as carrier_requests
 from mailing.numbers import next_tracking_no
+from mailing.postage import CaseParties, charge_by_tariff
 from mailing.states import PacketKind
 from mailing.tables import Packet
 from routing.calendars import work_calendar
@@ -34,7 +36,10 @@ def _planned(session: Session, settings: Settings, directory: Directory, stops: 
 
 def create_packet(session: Session, settings: Settings, directory: Directory, *, kind: PacketKind, case_id: int,
                   origin: Post, to_office: Post | None, to_division: str, contents: list,
-                  to_person_sealed: str | None = None, replaces_id: int | None = None) -> Packet:
+                  to_person_sealed: str | None = None, replaces_id: int | None = None,
+                  parties: CaseParties | None = None) -> Packet:
+    """A new packet, planned and priced; `parties` (the case: its matter and two offices) decide who pays
+    the postage (mailing.postage)."""
     now = clock.now()
     route, arrival = _planned(session, settings, directory, route_stops(directory, origin, to_office, to_division),
                               clock.beijing_date(now), to_office is None)
@@ -48,6 +53,8 @@ def create_packet(session: Session, settings: Settings, directory: Directory, *,
     )
     session.add(packet)
     session.flush()
+    charge_by_tariff(session, settings, directory, packet, parties)
+    carrier_requests.assign(session, settings, packet)
     return packet
 
 

@@ -75,6 +75,10 @@ EXCEPTION_REASONS = {
     "missing_from_manifest": "清单有而实物未到",
     "not_on_manifest": "实物到达但不在清单上",
     "contents_missing": "内件短少",
+    # told by a carrier's network (mailing.carriers), or noticed of it by the sweep
+    "recipient_absent": "收件人不在",
+    "returned": "承运方退回寄件人",
+    "carrier_silent": "承运方长时间无轨迹",
 }
 SCANNER_REASONS = ("damaged", "lost", "misrouted", "refused", "address_unknown")
 # what happens next after each kind of exception (shown to staff with the event)
@@ -87,6 +91,9 @@ NEXT_STEPS = {
     "missing_from_manifest": "交接双方核对交接清单，查找邮件；找不到的按丢失处理。",
     "not_on_manifest": "收件方单独扫描签收或转寄，并通知寄出机构补登清单。",
     "contents_missing": "办理部门在5个工作日内一次性告知补正，或不予受理。",
+    "recipient_absent": "承运方再次投递；多次无法投递的结果件退回收件窗口待领取。",
+    "returned": "寄出机构签收退回的邮件后，重新寄出或通知申请人到窗口领取。",
+    "carrier_silent": "寄出机构向承运方查询邮件下落；找不到的按丢失处理并补寄。",
 }
 
 S = PacketStatus

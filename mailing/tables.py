@@ -25,6 +25,7 @@ class Packet(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(f"kind IN ({_KINDS})", name="packet_kind"),
         CheckConstraint(f"status IN ({_STATES})", name="packet_status"),
+        CheckConstraint("postage_source IN ('tariff','carrier')", name="packet_postage_source"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     tracking_no: str = Field(unique=True, max_length=13)
@@ -46,6 +47,16 @@ class Packet(SQLModel, table=True):
     failed_attempts: int = 0   # home deliveries that failed (refused, address unknown)
     last_event_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     last_hash: str = ""
+    # who carries it: `own` (our couriers, our S10 number) or a carrier's adapter, and the carrier's
+    # waybill number once booked (the same as tracking_no when it takes our number from an allotted range)
+    carrier: str = Field(default="own", max_length=16)
+    waybill_no: Optional[str] = Field(default=None, index=True, max_length=40)
+    # postage (mailing.postage): the estimated weight, the amount (from the tariff when made, or what the
+    # carrier charged) and the office that pays it; None on packets made before postage was kept
+    weight_grams: Optional[int] = None
+    postage_cents: Optional[int] = None
+    postage_source: Optional[str] = Field(default=None, max_length=8)  # tariff | carrier
+    postage_payer: Optional[str] = Field(default=None, max_length=24, index=True)
 
 
 class PacketEvent(SQLModel, table=True):
@@ -122,3 +133,48 @@ class ManifestEvent(SQLModel, table=True):
     role: str
     office_code: Optional[str] = None
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CarrierRequest(SQLModel, table=True):
+    """The carrier outbox: a booking, a pick-up or a cancellation to send to a carrier's API, written with
+    the change that needs it and claimed by conditional update (as the federation outbox is)."""
+    __table_args__ = (CheckConstraint("kind IN ('book','pickup','cancel')", name="carrier_request_kind"),
+                      CheckConstraint("status IN ('pending','done','dead','void')", name="carrier_request_status"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    carrier: str = Field(max_length=16)
+    kind: str = Field(max_length=8)
+    packet_id: Optional[int] = Field(default=None, index=True, foreign_key="packet.id")  # None: a pick-up
+    office_code: str = Field(index=True, max_length=24)  # who asks: the sending office
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: str = ""
+    created_at: datetime = Field(sa_column=utc_column(False))
+    status: str = Field(default="pending", max_length=8, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=utc_column(False))
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    claimed_until: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    last_error: Optional[str] = None
+    answer: Optional[dict] = Field(default=None, sa_column=Column(JSON))  # what the carrier said when done
+    done_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+
+
+class CarrierEvent(SQLModel, table=True):
+    """Every tracking event a carrier told us of, pushed or fetched, kept as it came: an event whose code
+    we do not know, or whose packet we cannot find, is kept and shown, never dropped."""
+    __table_args__ = (UniqueConstraint("carrier", "carrier_event_id", name="carrier_event_once"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    carrier: str = Field(max_length=16)
+    carrier_event_id: str = Field(max_length=100)
+    waybill_no: str = Field(index=True, max_length=40)
+    packet_id: Optional[int] = Field(default=None, index=True, foreign_key="packet.id")
+    code: str = Field(max_length=16)
+    description: str = ""
+    place: str = ""
+    at: datetime = Field(sa_column=utc_column(False))
+    received_at: datetime = Field(sa_column=utc_column(False))
+    via: str = Field(default="push", max_length=8)  # push | poll
+    scan_type: Optional[str] = Field(default=None, max_length=24)  # what it maps to; None: an unknown code
+    reason: Optional[str] = Field(default=None, max_length=24)
+    outcome: str = Field(max_length=12)  # recorded | duplicate | rejected | unknown | unmatched
+    error: Optional[str] = None
+    raw: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

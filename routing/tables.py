@@ -34,6 +34,9 @@ class Office(SQLModel, table=True):
     address: str = ""
     postcode: str = ""
     phone: str = ""
+    # where the office hears of incoming packets and overdue stages (an on-duty mobile, a mailbox); empty: the log
+    notify_phone: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    notify_email: str = Field(default="", sa_column_kwargs={"server_default": ""})
     lat: float
     lon: float
     active: bool = True

@@ -38,13 +38,22 @@ def distance_km(a: Post, b: Post) -> float:
     return geodesic((a.lat, a.lon), (b.lat, b.lon)).km
 
 
-def leg_category(directory: Directory, a: Post, b: Post) -> str:
-    city_a, city_b = directory.city_code(a.division_code), directory.city_code(b.division_code)
+ZONES = ("same_city", "same_province", "other_province")
+
+
+def zone(directory: Directory, division_a: str, division_b: str) -> str:
+    """Where two places lie to each other: one of ZONES. The transit standards and the postage tariff
+    (mailing.postage) both count by it."""
+    city_a, city_b = directory.city_code(division_a), directory.city_code(division_b)
     if city_a is not None and city_a == city_b:
         return "same_city"
-    if directory.province_code(a.division_code) == directory.province_code(b.division_code):
+    if directory.province_code(division_a) == directory.province_code(division_b):
         return "same_province"
     return "other_province"
+
+
+def leg_category(directory: Directory, a: Post, b: Post) -> str:
+    return zone(directory, a.division_code, b.division_code)
 
 
 def leg_days(directory: Directory, a: Post, b: Post, standards: ServiceStandards) -> float:

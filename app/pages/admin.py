@@ -28,7 +28,8 @@ OFFICE_KINDS = {"hall": "政务服务大厅", "department": "办理部门", "hub
 FIELD_LABELS = {"username": "用户名", "name": "名称", "role": "角色", "office_code": "所属机构", "active": "启用",
                 "password": "密码", "address": "地址", "postcode": "邮政编码", "phone": "电话",
                 "legal_days": "法定办结时限", "promised_days": "承诺办结时限", "locked": "登录锁定",
-                "base_url": "服务地址", "signing_keys": "签名公钥", "sealing_key": "加密公钥", "prefixes": "负责区划"}
+                "base_url": "服务地址", "signing_keys": "签名公钥", "sealing_key": "加密公钥", "prefixes": "负责区划",
+                "notify_phone": "接收通知的手机号码", "notify_email": "接收通知的电子邮箱"}
 PASSWORD_WAYS = {"generated": "已改为系统生成的临时密码", "chosen": "已改为管理员设定的密码",
                  "own": "本人已改为自己的密码"}
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办"}
@@ -303,7 +304,7 @@ def edit_office(code: str):
     if request.method == "GET":
         form = {k: getattr(row, k) for k in reference.OFFICE_FIELDS}
         return render_template("admin/office_edit.html", office=row, form=form, errors={})
-    form = _form(("name", "address", "postcode", "phone", "active"))
+    form = _form(reference.OFFICE_FIELDS)
     try:
         edit = parse(OfficeEdit, form)
     except Invalid as e:
@@ -311,8 +312,10 @@ def edit_office(code: str):
     changes = reference.update_office(g.db, g.actor.username, code, edit)
     committed()
     invalidate_directory()  # routing picks up a renamed or retired office now, not in a minute
-    flash("已保存机构信息的修改。以后重新载入基础数据时，这条记录保持管理员修改后的样子。" if changes
-          else "没有修改任何内容。", "success" if changes else "info")
+    if set(changes) - set(reference.NOTIFY_FIELDS):
+        flash("已保存机构信息的修改。以后重新载入基础数据时，这条记录保持管理员修改后的样子。", "success")
+    else:
+        flash("已保存接收通知的联系方式。" if changes else "没有修改任何内容。", "success" if changes else "info")
     return redirect(url_for("admin.office", code=code), 303)
 
 

@@ -19,6 +19,7 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.commands import intake
 from tracking.commands.intake import CaseIntake
+from tracking.model import identity
 from tracking.model.errors import Refused
 from tracking.model.inputs import FieldError, Invalid, from_form, parse
 from tracking.reads import views
@@ -41,6 +42,7 @@ AGENT = ("name", "id_number", "phone", "relation")
 AGENT_LABELS = {"name": "代办人姓名", "id_number": "代办人身份证号码", "phone": "代办人手机号码", "relation": "与申请人的关系"}
 APPLICANT_CHECKS = list(intake.APPLICANT_CHECK_METHODS.items())
 RELATIONS = list(intake.AGENT_RELATIONS.items())
+CONTACT = ("email", "sms_opt_out")  # how the applicant hears of the case (SMS unless opted out, and email)
 PERSON_LABELS = {"name": "姓名", "id_number": "身份证号码", "phone": "手机号码", "address": "住址", "division_code": "户籍地"}
 ORGANISATION_LABELS = {"name": "单位名称", "credit_code": "统一社会信用代码", "phone": "联系电话", "address": "单位地址",
                        "division_code": "登记地"}
@@ -82,10 +84,10 @@ def _methods(matter: Matter) -> list[str]:
 def _names(matter: Matter, kind: str) -> list[str]:
     """Every form field of this matter and applicant kind, in the order the form shows them."""
     if kind == "person":  # in person, or through an agent (委托代办: left empty when the applicant is here)
-        names = [f"applicant.{f}" for f in PERSON] + [f"applicant.agent.{f}" for f in AGENT] + \
+        names = [f"applicant.{f}" for f in PERSON + CONTACT] + [f"applicant.agent.{f}" for f in AGENT] + \
             ["applicant_identity_check.method", "applicant_identity_check.passed"]
     else:
-        names = [f"applicant.{f}" for f in ORGANISATION] + [f"applicant.agent.{f}" for f in PERSON]
+        names = [f"applicant.{f}" for f in ORGANISATION + CONTACT] + [f"applicant.agent.{f}" for f in PERSON]
     if matter.jurisdiction == "subject":
         names += ["subject.division_code", "subject.description"]
     for m in matter.materials:
@@ -113,7 +115,8 @@ def _as_command(values: dict[str, str], matter: Matter, kind: str) -> dict:
     """The form in the API's JSON shape, for the one parser. A field left empty is left out, so the
     parser reports it as missing (or takes its default); the checklist becomes the materials list."""
     data = from_form({name: value for name, value in values.items() if value and not name.startswith("materials.")
-                      and not name.startswith("applicant_identity_check.")}, flags=["identity_check.passed"])
+                      and not name.startswith("applicant_identity_check.")},
+                     flags=["identity_check.passed", "applicant.sms_opt_out"])
     if kind == "person" and any(values.get(f"applicant.agent.{f}") for f in AGENT):
         # an agent applies: the applicant's own check is asked for (left out, it is reported at its field)
         data["applicant_identity_check"] = {"method": values.get("applicant_identity_check.method") or None,
@@ -169,7 +172,8 @@ def _labels(matter: Matter, kind: str) -> dict[str, str]:
         labels.update({"applicant.agent." + f: AGENT_LABELS[f] for f in AGENT})
         labels.update({"applicant_identity_check.method": "申请人身份核验方式",
                        "applicant_identity_check.passed": "申请人身份核验结果"})
-    return {**labels, "subject.division_code": SUBJECT_PLACES.get(matter.department, "事项所涉地点"),
+    return {**labels, "applicant.email": "电子邮箱", "applicant.sms_opt_out": "不接收短信通知",
+            "subject.division_code": SUBJECT_PLACES.get(matter.department, "事项所涉地点"),
             "subject.description": "说明", "identity_check.method": "核验方式",
             "result_delivery.method": "结果送达方式", "result_delivery.address": "收件地址",
             "result_delivery.division_code": "收件地址所在的行政区划", "note": "备注"}
@@ -287,6 +291,7 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
     else:
         sections = [("申请单位", rows("applicant.", ORGANISATION, ORGANISATION_LABELS)),
                     ("代理人", rows("applicant.agent.", PERSON, PERSON_LABELS, "代理人"))]
+    sections.append(("办理进度通知", _contact_rows(values, cmd)))
     if matter.jurisdiction == "subject":
         sections.append(("办理地", [
             (SUBJECT_PLACES.get(matter.department, "事项所涉地点"), place(values["subject.division_code"]),
@@ -306,6 +311,20 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
                  ("办理结果送达", delivery),
                  ("备注", [("备注", values["note"] or "无", "note")])]
     return sections
+
+
+def _contact_rows(values: dict, cmd: CaseIntake) -> list[tuple[str, str, str]]:
+    """Where the messages go, as the outbox will send them: SMS to the first mobile of the applicant's and
+    the agent's phones (an organisation's landline takes none), email to the address given."""
+    applicant = cmd.applicant
+    phones = [applicant.phone, applicant.agent.phone if applicant.agent is not None else None]
+    mobile = next((p for p in phones if p and identity.is_valid_mobile(p)), None)
+    if applicant.sms_opt_out:
+        sms = "不接收短信通知"
+    else:
+        sms = f"发送到 {mobile}" if mobile else "没有手机号码，不发送短信"
+    return [("短信通知", sms, "applicant.sms_opt_out"),
+            ("电子邮箱", values["applicant.email"] or "未填写", "applicant.email")]
 
 
 def _render_check(matter: Matter, kind: str, values: dict, cmd: CaseIntake, preview: dict):

@@ -16,6 +16,7 @@ from tracking.model.errors import Refused
 from tracking.commands import follow_ups
 from tracking.model.inputs import parse
 from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES
+from tracking.reads import postage
 from tracking.reads import statistics as st
 from tracking.reads import views
 
@@ -115,8 +116,9 @@ def stats():
     volumes = {**st.volume_tables(facts, period, by, names), "volume_scope": st.scope_table(facts, period)}
     rating_tables = st.rating_tables(rated, by, names)
     rates = st.rates_table(facts, rated, period, by, names)
+    postage_tables = postage.postage_tables(postage.charges(g.db, g.actor, period), names)
     tables = {**volumes, "medians_overall": overall_table, "medians": st.median_table(facts, period, by, names),
-              **rating_tables, "rates": rates}
+              **rating_tables, "rates": rates, **postage_tables}
     exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
     if exported:
         return exported
@@ -143,7 +145,22 @@ def stats():
                            rates_chart=rates_chart, on_time_rate=on_time_rate, follow_up_rate=follow_up_rate,
                            registered=len(st.registered_in(facts, period)), summary=st.summarise(rated),
                            chart_rows=CHART_ROWS, groupings=st.GROUPINGS,
-                           stage_titles=[title for _, title, _ in st.TIMED_STAGES])
+                           stage_titles=[title for _, title, _ in st.TIMED_STAGES],
+                           payers=[(row[1], row[0]) for row in postage_tables["postage_office"].rows if row[1]],
+                           statement_month=period.until.strftime("%Y-%m"))
+
+
+@bp.get("/postage")
+@role_required("supervisor")
+def postage_statement():
+    """The statistics page's statement form: on to the office's statement (the API checks who may read it)."""
+    office = (request.args.get("office") or "").strip().upper()
+    kind = request.args.get("format") if request.args.get("format") in ("csv", "pdf") else "csv"
+    if not office:
+        flash("请选择要导出邮资结算清单的单位。", "error")
+        return redirect(url_for(".stats"), 303)
+    return redirect(url_for("api.office_postage", office_code=office, month=request.args.get("month") or None,
+                            format=kind), 303)
 
 
 @bp.get("/ratings")

@@ -9,11 +9,13 @@ from app.addresses import with_case_links, with_packet_links
 from app.http_errors import status_of
 from app.pages.manifests import packets_page
 from app.web import committed, env, once, role_required, typed
+from tracking.commands import carriers as carrier_commands
 from tracking.commands import decisions, follow_ups
 from tracking.model import lookups, states
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, from_form, parse
 from tracking.model.states import CaseStatus
+from tracking.reads import carriers as carrier_reads
 from tracking.reads import desks, views
 
 bp = Blueprint("window", __name__, url_prefix="/window")
@@ -28,13 +30,31 @@ CHECK_METHODS = [("id_card_reader", "身份证读卡器"), ("face", "人脸识�
 def _home(errors=None, number="", status=200):
     desk = desks.window_desk(g.db, env(), g.actor)
     desk["sheets"] = len(desks.sheets_from(g.db, g.actor.office_code, "open"))
-    return make_response(render_template("window/home.html", desk=desk, errors=errors or {}, number=number), status)
+    carrier = carrier_reads.office_pickups(g.db, env().settings, g.actor.office_code)
+    return make_response(render_template("window/home.html", desk=desk, errors=errors or {}, number=number,
+                                         carrier=carrier), status)
 
 
 @bp.get("")
 @role_required("clerk")
 def home():
     return _home()
+
+
+@bp.post("/carrier-pickup")
+@role_required("clerk")
+def carrier_pickup():
+    """预约揽收: the office's carrier is asked to collect what is booked and waiting here."""
+    def run():
+        try:
+            made = carrier_commands.request_pickup(g.db, env(), g.actor, carrier_commands.PickupRequest())
+        except Refused as e:
+            g.db.rollback()
+            return _home({"carrier": e.message}, status=status_of(e))
+        committed()
+        flash(f"已向承运方预约揽收 {len(made.tracking_nos)} 件邮件，请备好邮件等候揽收员上门。", "success")
+        return redirect(url_for("window.home"), 303)
+    return once(run)
 
 
 @bp.get("/find")

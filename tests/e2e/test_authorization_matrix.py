@@ -75,12 +75,16 @@ GET  /manifests/{manifest_no}/labels.pdf             200  403   403  403   200  
 POST /manifests/{manifest_no}/cancel                 200  403   403  403   403  403   403  403    403   401
 POST /manifests/{manifest_no}/receipt                403  403   403  403   200  403   403  403    403   401
 GET  /courier/deliveries                             403  403   403  403   200  200   403  403    403   401
+GET  /courier/today                                  403  403   403  403   200  200   403  403    403   401
 GET  /track/{number}                                 200  200   200  200   200  200   200  200    200   200
 POST /track/{case_no}/evaluation                     201  201   201  201   201  201   201  201    201   201
 GET  /deliveries/{token}                             200  200   200  200   200  200   200  200    200   200
 POST /federation/messages                            401  401   401  401   401  401   401  401    401   401
 GET  /federation/links                               403  403   403  403   403  403   200  200    403   401
 GET  /federation/directory                           200  200   200  200   200  200   200  200    200   200
+POST /carriers/pickups                               422  422   422  422   403  403   403  403    403   401
+POST /carriers/{name}/events                         404  404   404  404   404  404   404  404    404   404
+GET  /offices/{office_code}/postage                  200  403   200  403   403  403   200  403    403   401
 POST /scans dispatched                               rec  wrong wrong wrong rec  rec   403  403    403   401
 POST /scans dispatched (handover sheet)              rec  wrong wrong wrong rec  forb  403  403    403   401
 POST /scans arrived_hub                              forb forb  forb forb  rec  rec   403  403    403   401
@@ -297,6 +301,13 @@ def _directory_as_node(w: World, who, res) -> int:
         settings.node, settings.node_prefixes, settings.node_signing_key, settings.node_sealing_key = before
 
 
+def _postage_statement(w: World, who, res) -> int:
+    """The statement of the case's office that the caller would keep: an officer's the owning office's,
+    everyone else's the collecting hall's (the courier's hub pays no postage)."""
+    side = "owning_office" if who and w.roles[who] == "officer" else "collecting_office"
+    return w.api.get(f"/api/v1/offices/{res[side]['code']}/postage?format=csv", as_=who).status_code
+
+
 NEW_CASE = intake_body()
 OK_ID = {"identity_check": {"method": "id_card_reader", "passed": True}}
 
@@ -345,6 +356,7 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
         f"/api/v1/manifests/{res['manifest_no']}/receipt", {"tracking_nos": [res["tracking_no"]]},
         as_=who).status_code, True),
     "GET /courier/deliveries": (None, _get("/courier/deliveries"), False),  # each courier: their own list
+    "GET /courier/today": (None, _get("/courier/today"), False),  # each courier: their own day
     "GET /track/{number}": ("collected", lambda w, who, res: w.api.get(
         f"/api/v1/track/{res['case_no']}?check={res['check_code']}", as_=who).status_code, False),
     "POST /track/{case_no}/evaluation": ("delivered", lambda w, who, res: w.api.post(
@@ -356,6 +368,13 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
                                 lambda w, who, res: w.api.get(res["delivery_url"], as_=who).status_code, False),
     "GET /federation/links": (None, _get("/federation/links"), False),
     "GET /federation/directory": (None, _directory_as_node, False),
+    # the embedded default carries with our own couriers: nothing to ask a carrier for, no carrier to push
+    "POST /carriers/pickups": (None, lambda w, who, res: w.api.post("/api/v1/carriers/pickups", {},
+                                                                    as_=who).status_code, False),
+    "POST /carriers/{name}/events": (None, lambda w, who, res: w.api.client.post(
+        "/api/v1/carriers/ems/events", data=b"msgBody=%7B%7D", headers=w.api._headers(who, None),
+        content_type="application/x-www-form-urlencoded").status_code, False),
+    "GET /offices/{office_code}/postage": ("dispatched", _postage_statement, False),
     "POST /scans dispatched": ("collected", _scan("dispatched"), True),
     "POST /scans dispatched (handover sheet)": ("on_sheet", _scan("dispatched"), True),
     "POST /scans arrived_hub": ("dispatched", _scan("arrived_hub"), True),

@@ -99,14 +99,16 @@ def test_the_rule_modules_import_only_the_standard_library_and_the_project(relat
 
 
 # tracking's own layers: the sub-package of a file -> the tracking sub-packages it may import
-TRACKING_LAYERS = {"model": {"model"}, "commands": {"model", "commands"}, "reads": {"model", "reads"},
+TRACKING_LAYERS = {"model": {"model"}, "commands": {"model", "commands", "messages"}, "reads": {"model", "reads"},
                    # federation: the messages between installations, applied through the use cases
-                   "federation": {"model", "commands", "reads", "federation"}}
+                   "federation": {"model", "commands", "reads", "federation"},
+                   # messages: the transports of messages to people (SMS, email), adapters the outbox calls
+                   "messages": {"messages"}}
 
 
 def test_tracking_has_exactly_its_three_layers():
     top = sorted(p.name for p in (ROOT / "tracking").glob("*.py") if p.name != "__init__.py")
-    assert top == [], "tracking/ keeps its modules in model/, commands/, reads/ or federation/"
+    assert top == [], "tracking/ keeps its modules in model/, commands/, reads/, federation/ or messages/"
     assert {p.name for p in (ROOT / "tracking").iterdir() if (p / "__init__.py").is_file()} == set(TRACKING_LAYERS)
 
 

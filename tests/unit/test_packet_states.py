@@ -125,10 +125,11 @@ def test_an_exception_with_reason_lost_makes_the_packet_lost(current):
                            reason="lost") is PacketStatus.LOST
 
 
-def test_a_scanner_may_send_the_five_reasons_of_the_contract_and_the_service_records_three_more():
+def test_a_scanner_may_send_the_five_reasons_of_the_contract_and_the_service_and_carriers_record_six_more():
     assert set(SCANNER_REASONS) == {"damaged", "lost", "misrouted", "refused", "address_unknown"}
     assert set(EXCEPTION_REASONS) - set(SCANNER_REASONS) == {"missing_from_manifest", "not_on_manifest",
-                                                             "contents_missing"}
+                                                             "contents_missing", "recipient_absent", "returned",
+                                                             "carrier_silent"}
     assert set(NEXT_STEPS) == set(EXCEPTION_REASONS)
 
 

@@ -32,7 +32,8 @@ from tracking.model.deadlines import recompute_due_date
 from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_NAME, BeijingDatetime, Command, Invalid, Text, fold,
                                    optional, parse, text, unreadable)
-from tracking.model.records import case_event, notify, transition
+from tracking.model.messages import tell
+from tracking.model.records import case_event, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case
 
@@ -41,7 +42,7 @@ STAFF = ("clerk", "officer")  # scan as their own office
 MAX_SCANS = 1000  # a scanner that was offline all day sends its day in a few batches
 MANIFEST_SCANS = {ScanType.DISPATCHED, ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB}
 EN_ROUTE = {ScanType.ARRIVED_HUB, ScanType.DEPARTED_HUB, ScanType.OUT_FOR_DELIVERY}
-FAILED_DELIVERY = {"refused", "address_unknown"}
+FAILED_DELIVERY = {"refused", "address_unknown", "recipient_absent"}
 Status = Literal["recorded", "duplicate", "rejected"]
 
 
@@ -458,7 +459,8 @@ def _on_exception(session: Session, case: Case, packet: Packet, reason: str, sca
                data={"tracking_no": packet.tracking_no, "packet_kind": packet.kind, "reason": reason,
                      "note": scan.note, "next_step": NEXT_STEPS[reason]})
     for office in sorted({packet.from_office, case.collecting_office}):
-        notify(session, case, f"邮件{packet.tracking_no}异常：{what}。{NEXT_STEPS[reason]}", office_code=office)
+        tell(session, case, "packet_exception", office_code=office, tracking_no=packet.tracking_no, what=what,
+             next_step=NEXT_STEPS[reason])
     if reason == "lost":
         case.flags = [*case.flags, {"code": "packet_lost", "tracking_no": packet.tracking_no,
                                     "at": clock.iso(scan.at)}]
@@ -507,10 +509,8 @@ def _failed_delivery(session: Session, env: Env, directory, case: Case, packet: 
     case_event(session, case, "result_returned_to_window", SYSTEM, at=scan.at,
                data={"tracking_no": packet.tracking_no, "reason": scan.reason,
                      "attempts": packet.failed_attempts, "to_office": hall.code})
-    notify(session, case, f"您的办件{case.case_no}的办理结果未能投递（{why}），已退回{hall.name}，"
-                          f"到达后将通知您携带身份证件领取。")
-    notify(session, case, f"结果件{packet.tracking_no}未能投递（{why}），退回本窗口待申请人领取。",
-           office_code=hall.code)
+    tell(session, case, "undeliverable", why=why, hall=hall.name)
+    tell(session, case, "result_coming_back", office_code=hall.code, tracking_no=packet.tracking_no, why=why)
 
 
 def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKind, scan: Scan,
@@ -544,10 +544,23 @@ def _check_contents(session: Session, case: Case, packet: Packet, kind: PacketKi
     _system_exception(session, packet, scan, reason, f"签收核对：{listing}")
     case_event(session, case, f"packet_{reason}", SYSTEM, at=scan.at, office_code=scan.office_code,
                data={**data, "reason": reason, "note": listing, "next_step": NEXT_STEPS["contents_missing"]})
-    notify(session, case, f"{packet.tracking_no}签收核对发现：{listing}。请在5个工作日内一次性告知补正，或不予受理。",
-           office_code=case.owning_office)
-    notify(session, case, f"{packet.tracking_no}签收时发现材料缺失或破损：{listing}，请核对。",
-           office_code=case.collecting_office)
+    tell(session, case, "contents_problem", office_code=case.owning_office, tracking_no=packet.tracking_no,
+         listing=listing)
+    tell(session, case, "contents_problem_window", office_code=case.collecting_office,
+         tracking_no=packet.tracking_no, listing=listing)
+
+
+INCOMING_KINDS = {PacketKind.OUTBOUND: "申请材料", PacketKind.SUPPLEMENT: "补正材料", PacketKind.RESULT: "结果件",
+                  PacketKind.RETURN: "退回的原件", PacketKind.REPLACEMENT: "补寄材料"}
+
+
+def _tell_addressee(session: Session, directory, case: Case, packet: Packet) -> None:
+    """来件提醒: the office a packet is addressed to hears of it once, when it first leaves."""
+    origin = directory.post(packet.from_office)
+    expected = f"{packet.expected_arrival:%Y年%m月%d日}" if packet.expected_arrival else "近日"
+    tell(session, case, "incoming_packet", office_code=packet.to_office,
+         kind=f"{INCOMING_KINDS.get(PacketKind(packet.kind), '邮件')}邮件",
+         tracking_no=packet.tracking_no, origin=origin.name if origin else packet.from_office, expected=expected)
 
 
 def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Case, packet: Packet,
@@ -560,7 +573,7 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
     if scan.type is ScanType.RECEIVED:
         _check_contents(session, case, packet, kind, scan, actor)
         if kind is PacketKind.RETURN and packet.to_office == case.collecting_office:
-            notify(session, case, f"您的办件{case.case_no}的原件已退回收件窗口，请携带身份证件领取。")
+            tell(session, case, "originals_at_window")
     action = _effect(kind, packet, scan)
     if action is None or not states.can(CaseStatus(case.status), action):
         return  # e.g. materials still travelling to an office after a withdrawal
@@ -577,7 +590,7 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
     transition(session, case, action, actor, at=scan.at, data=data, client_txn=scan.event_id,
                office_code=scan.office_code)
     if action is CaseAction.RESULT_AT_WINDOW:
-        notify(session, case, f"您的办件{case.case_no}的办理结果已到达收件窗口，请携带身份证件领取。")
+        tell(session, case, "result_at_window")
 
 
 def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory, *, checked: bool = True) -> Outcome:
@@ -621,11 +634,21 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory,
     if scan.type is ScanType.DISPATCHED:
         manifests.close_on_dispatch(session, packet, scan.at)
     case = session.exec(select(Case).where(Case.id == packet.case_id).with_for_update()).one()
+    if scan.type is ScanType.DISPATCHED and packet.to_office and not any(
+            e.type == ScanType.DISPATCHED.value for e in history):
+        _tell_addressee(session, directory, case, packet)
     kind = served_kind(session, packet)
     _follow_route(session, env, directory, case, packet, scan, history, latest)
     _apply_to_case(session, env, directory, actor, case, packet, kind, scan)
     recompute_due_date(session, case, env.settings)  # a dispatch, a late or rerouted packet, an arrival
     return Outcome(status="recorded", tracking_no=packet.tracking_no, packet_status=packet.status)
+
+
+def record_trusted_scan(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> Outcome:
+    """A scan the service itself vouches for, recorded without WHO_MAY_SCAN: a carrier's event from its
+    own network (tracking.commands.carriers), the sweep's notice of a silent carrier. The packet machine,
+    the route and the effects on the case apply as to any scan."""
+    return _record_one(session, env, actor, scan, directory, checked=False)
 
 
 def _record_manifest(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> ScanResult:

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from sqlmodel import Session, select
 
 from config import clock
+from mailing.carriers import requests as carrier_requests
 from mailing.packets import create_packet
 from mailing.states import PacketKind, PacketStatus, cancel
 from mailing.tables import Packet, PacketEvent
@@ -34,7 +35,8 @@ from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Comma
                                    StrictFlag, Text, asked, optional, text, unreadable)
 from tracking.model.links import LinkError, delivery_token, read_token
 from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
-from tracking.model.records import DELIVERY_LINK, case_event, notify, transition
+from tracking.model.messages import tell
+from tracking.model.records import case_event, transition
 from tracking.model.states import ENDED_EARLY, CaseAction, CaseStatus
 from tracking.model.tables import Case, ResultFile
 
@@ -204,6 +206,7 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
         if packet.status == PacketStatus.CREATED.value:
             packet.status = cancel(PacketStatus(packet.status)).value  # never left the window
             session.add(packet)
+            carrier_requests.void(session, packet)
             continue
         if packet.status in (PacketStatus.LOST.value, PacketStatus.CANCELLED.value):
             continue
@@ -214,7 +217,7 @@ def _send_back_originals(session: Session, env: Env, case: Case, *, everything: 
     to_office, division, person = _applicant_destination(env, case, directory)
     return create_packet(session, env.settings, directory, kind=PacketKind.RETURN, case_id=case.id,
                          origin=directory.post(case.owning_office), to_office=to_office, to_division=division,
-                         contents=contents, to_person_sealed=person)
+                         contents=contents, to_person_sealed=person, parties=case)
 
 
 def originals_to_return(session: Session, case: Case) -> list[dict]:
@@ -274,7 +277,7 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     case.accepted_at = clock.now()
     recompute_due_date(session, case, env.settings)  # counted from acceptance from now on
     transition(session, case, CaseAction.ACCEPT, actor)
-    notify(session, case, f"您的办件{case.case_no}已受理，{promise_words(case)}。")
+    tell(session, case, "accepted", promise=promise_words(case))
     return case
 
 
@@ -301,7 +304,7 @@ def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, c
     transition(session, case, CaseAction.REQUEST_SUPPLEMENT, actor,
                data={"materials": codes, "due": due.isoformat(), "note": command.note})
     names = "、".join(m["name"] for m in case.supplement_materials)
-    notify(session, case, f"您的办件{case.case_no}需补正材料：{names}，请于{due:%Y年%m月%d日}前到收件窗口提交。")
+    tell(session, case, "supplement_requested", materials=names, due=f"{due:%Y年%m月%d日}")
     return case
 
 
@@ -318,7 +321,7 @@ def reject_case(session: Session, env: Env, actor: Actor, case_no: str, command:
     case.reason, case.ended_at = command.reason, clock.now()
     transition(session, case, CaseAction.REJECT, actor, data=data)
     packet = _send_back_originals(session, env, case, everything=False)
-    notify(session, case, f"您的办件{case.case_no}不予受理，原因：{command.reason}")
+    tell(session, case, "rejected", reason=command.reason)
     return Returned(case, packet)
 
 
@@ -342,18 +345,18 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command:
         if originals:  # nothing to print: the originals travel alone, to the window or the mail address
             back = create_packet(session, env.settings, directory, kind=PacketKind.RETURN, case_id=case.id,
                                  origin=directory.post(case.owning_office), to_office=to_office,
-                                 to_division=division, contents=originals, to_person_sealed=person)
-            notify(session, case, f"您的办件{case.case_no}已办结，您提交的原件（{_names(originals)}）"
-                                  f"将通过邮件{back.tracking_no}退回{'您的邮寄地址' if person else to_office.name}。")
+                                 to_division=division, contents=originals, to_person_sealed=person, parties=case)
+            tell(session, case, "decided_originals_back", originals=_names(originals), tracking_no=back.tracking_no,
+                 to="您的邮寄地址" if person else to_office.name)
         return Decided(case, None, _store_result(session, env, case, command, now), originals, back)
     packet = create_packet(session, env.settings, directory, kind=PacketKind.RESULT, case_id=case.id,
                            origin=directory.post(case.owning_office), to_office=to_office,
                            to_division=division, to_person_sealed=person,
                            contents=[{"code": "result", "name": "办理结果文书", "copies": 1, "original": True},
-                                     *originals])
-    notify(session, case, f"您的办件{case.case_no}已办结，结果将寄出（邮件号{packet.tracking_no}），"
-                          f"预计{case.expected_result_date:%Y年%m月%d日}送达。"
-                          + (f"您提交的原件（{_names(originals)}）随结果一并退还。" if originals else ""))
+                                     *originals], parties=case)
+    tell(session, case, "decided_mail", tracking_no=packet.tracking_no,
+         expected=f"{case.expected_result_date:%Y年%m月%d日}",
+         originals=f"您提交的原件（{_names(originals)}）随结果一并退还。" if originals else "")
     return Decided(case, packet, None, originals)
 
 
@@ -372,8 +375,7 @@ def _store_result(session: Session, env: Env, case: Case, command: Decision, now
     session.flush()
     days = env.settings.delivery_link_days
     link = DeliveryLink(*delivery_token(env.settings.secret_key, stored.id, now, days))
-    notify(session, case, f"您的办件{case.case_no}已办结，电子结果下载链接：{DELIVERY_LINK}（{days}天内有效）",
-           result_file_id=stored.id)
+    tell(session, case, "decided_electronic", result_file_id=stored.id, days=days)
     return link
 
 
@@ -386,7 +388,7 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, comman
     transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": command.reason},
                message="办件已办结或已不予受理，不能撤回。")
     packet = _send_back_originals(session, env, case, everything=True)
-    notify(session, case, f"您的办件{case.case_no}已撤回。", office_code=case.owning_office)
+    tell(session, case, "withdrawn", office_code=case.owning_office)
     return Returned(case, packet)
 
 
@@ -409,7 +411,7 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, comm
     owner = directory.post(case.owning_office)
     packet = create_packet(session, env.settings, directory, kind=PacketKind.SUPPLEMENT, case_id=case.id,
                            origin=directory.post(case.collecting_office), to_office=owner,
-                           to_division=owner.division_code, contents=contents)
+                           to_division=owner.division_code, contents=contents, parties=case)
     case_event(session, case, "supplement_collected", actor, data={"tracking_no": packet.tracking_no})
     return SentPacket(case, packet)
 
@@ -435,13 +437,14 @@ def send_replacement(session: Session, env: Env, actor: Actor, tracking_no: str,
     packet = create_packet(session, env.settings, directory, kind=PacketKind.REPLACEMENT, case_id=case.id,
                            origin=directory.post(lost.from_office), to_office=directory.post(lost.to_office),
                            to_division=lost.to_division, to_person_sealed=lost.to_person_sealed,
-                           contents=contents, replaces_id=lost.id)
+                           contents=contents, replaces_id=lost.id, parties=case)
     case.flags = [f for f in case.flags if not (f["code"] == "packet_lost" and f["tracking_no"] == lost.tracking_no)]
     recompute_due_date(session, case, env.settings)  # the materials' new arrival moves the estimate
     case_event(session, case, "replacement_created", actor,
                data={"tracking_no": packet.tracking_no, "replaces": lost.tracking_no})
     for office in sorted({case.collecting_office, case.owning_office} - {actor.office_code}):
-        notify(session, case, f"丢失邮件{lost.tracking_no}已补寄，补寄件邮件号{packet.tracking_no}。", office_code=office)
+        tell(session, case, "replacement_sent", office_code=office, lost=lost.tracking_no,
+             tracking_no=packet.tracking_no)
     return SentPacket(case, packet)
 
 

@@ -21,7 +21,8 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict
 from tracking.model.inputs import MAX_NAME, Command, Text, asked, optional, text
 from tracking.model.lookups import checked_case
-from tracking.model.records import case_event, notify, rating_changed, transition
+from tracking.model.messages import tell
+from tracking.model.records import case_event, rating_changed, transition
 from tracking.model.states import BAD_SCORE, EVALUABLE, RATED_STAGES, CaseAction, CaseStatus
 
 # the stages a rating may be routed to (states.RATED_STAGES), and the office that answers for each: the
@@ -58,8 +59,8 @@ def open_follow_up(session: Session, env: Env, case: tables.Case, evaluation: ta
     due, _ = work_calendar(session).add_working_days(since or clock.beijing_date(evaluation.at),
                                                      env.settings.follow_up_days)
     evaluation.follow_up_office, evaluation.follow_up_status, evaluation.follow_up_due = office, "open", due
-    notify(session, case, f"办件{case.case_no}收到差评（{evaluation.score}分，{RATED_STAGES[evaluation.stage]}），"
-                          f"请于{due:%Y年%m月%d日}前回访申请人并整改。", office_code=office)
+    tell(session, case, "bad_rating", office_code=office, score=evaluation.score,
+         stage=RATED_STAGES[evaluation.stage], due=f"{due:%Y年%m月%d日}")
 
 
 def evaluate(session: Session, env: Env, case_no: str, command: Evaluation) -> Evaluated:

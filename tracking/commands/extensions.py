@@ -12,7 +12,8 @@ from tracking.model.deadlines import recompute_due_date
 from tracking.model.errors import conflict, rule
 from tracking.model.inputs import MAX_NAME, Command, asked, integer, text
 from tracking.model.lookups import as_officer, load_case
-from tracking.model.records import case_event, notify
+from tracking.model.messages import tell
+from tracking.model.records import case_event
 from tracking.model.states import CaseStatus
 from tracking.model.tables import Case
 
@@ -41,6 +42,5 @@ def extend_case(session: Session, env: Env, actor: Actor, case_no: str, command:
     case_event(session, case, "extended", actor,
                data={"days": command.days, "reason": command.reason, "approved_by": command.approved_by,
                      "due_before": before.isoformat(), "due_date": case.due_date.isoformat()})
-    notify(session, case, f"您的办件{case.case_no}经办理机关负责人批准，办理期限延长{command.days}个工作日，"
-                          f"承诺办结日期顺延至{case.due_date:%Y年%m月%d日}。延期理由：{command.reason}")
+    tell(session, case, "extended", days=command.days, due=f"{case.due_date:%Y年%m月%d日}", reason=command.reason)
     return case

@@ -29,10 +29,11 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, CreditCode,
                                    DivisionCode, MobilePhone, Name,
-                                   OptionalDivisionCode, Phone, ResidentId,
+                                   OptionalDivisionCode, OptionalEmail, Phone, ResidentId,
                                    StrictFlag, Text, asked, text)
 from tracking.model.deadlines import promise_words, recompute_due_date
-from tracking.model.records import case_event, notify, status_changed
+from tracking.model.messages import tell
+from tracking.model.records import case_event, status_changed
 from tracking.model.tables import Case
 
 KIND_NAMES = {"person": "个人", "organisation": "法人和其他组织"}
@@ -83,12 +84,18 @@ class Agent(Command):
                               accept=lambda value: value in AGENT_RELATIONS), BeforeValidator(_relation_code)]
 
 
-class PersonApplicant(Person):
+class Contact(Command):
+    """How the applicant hears of the case: SMS to the phone unless they opt out, and email if they give one."""
+    email: OptionalEmail = None
+    sms_opt_out: StrictFlag = False
+
+
+class PersonApplicant(Person, Contact):
     """A natural person applying, at the window in person or through an agent (`agent`)."""
     agent: Agent | None = None
 
 
-class Organisation(Command):
+class Organisation(Contact):
     kind: Literal["organisation"]
     name: Name
     credit_code: CreditCode
@@ -373,8 +380,9 @@ def masked_applicant(applicant: Person | Organisation) -> dict:
 
 
 def sealed_applicant(applicant: Person | Organisation) -> dict:
-    """The applicant as sealed: a person without an agent as before (no empty `agent` key)."""
-    data = applicant.model_dump()
+    """The applicant as sealed: a person without an agent as before (no empty `agent` key). The choices for
+    messages are the case's own columns (Case.sms_opt_out, Case.email_sealed), not part of the applicant."""
+    data = applicant.model_dump(exclude={"email", "sms_opt_out"})
     if data.get("kind") == "person" and data.get("agent") is None:
         data.pop("agent", None)
     return data
@@ -433,6 +441,7 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
         applicant_masked=masked_applicant(applicant),
         id_hash=sealer.lookup_hash(id_value), phone_hash=sealer.lookup_hash(applicant.phone),
         check_code_sealed=sealer.seal(check_code),
+        sms_opt_out=applicant.sms_opt_out, email_sealed=sealer.seal(applicant.email) if applicant.email else None,
         subject=subject.model_dump() if subject else None,
         materials=materials, identity_check=identity_checks(cmd),
         result_method=delivery.method, result_division=delivery.division_code if mail else None,
@@ -446,9 +455,8 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
                data={"materials": len(materials), "owning_office": owner.code})
     packet = create_packet(session, env.settings, directory, kind=PacketKind.OUTBOUND, case_id=case.id,
                            origin=hall, to_office=owner, to_division=owner.division_code,
-                           contents=[{key: m[key] for key in PACKED if key in m} for m in materials])
+                           contents=[{key: m[key] for key in PACKED if key in m} for m in materials], parties=case)
     recompute_due_date(session, case, env.settings)
     status_changed(session, case)  # its first status: reported like every later one
-    notify(session, case, f"您的办件{case.case_no}已在{hall.name}收件，材料将寄往{owner.name}，{promise_words(case)}。"
-                          "办理时限自受理之日起计算，受理后以受理通知为准。")
+    tell(session, case, "collected", hall=hall.name, owner=owner.name, promise=promise_words(case))
     return Intake(case, packet, check_code)

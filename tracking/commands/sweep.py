@@ -19,8 +19,9 @@ from routing.workdays import WorkCalendar
 from tracking.commands.decisions import _send_back_originals
 from tracking.model.context import SYSTEM, Env
 from tracking.model.deadlines import ACTIVE, STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
+from tracking.model.messages import tell
 from tracking.model.nodes import answers_for
-from tracking.model.records import case_event, notify, transition
+from tracking.model.records import case_event, transition
 from tracking.model.states import CaseAction, CaseStatus
 from tracking.model.tables import Case, Evaluation, OverdueMark
 
@@ -78,9 +79,9 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
         case.accepted_at, case.deemed_accepted = since, True
         transition(session, case, CaseAction.DEEM_ACCEPTED, SYSTEM, event="accepted",
                    data={"deemed": True, "as_of": clock.iso(since), "basis": "行政许可法第三十二条"})
-        notify(session, case, f"您的办件{case.case_no}自收到材料之日（{beijing_day(since):%Y年%m月%d日}）起视为受理。")
-        notify(session, case, f"办件{case.case_no}收到材料后{settings.supplement_notice_days}个工作日内未告知补正，"
-                              f"依法自收到材料之日起视为受理，请在办理时限内作出决定。", office_code=case.owning_office)
+        tell(session, case, "deemed_accepted", since=f"{beijing_day(since):%Y年%m月%d日}")
+        tell(session, case, "deemed_accepted_office", office_code=case.owning_office,
+             days=settings.supplement_notice_days)
         done += 1
     return done
 
@@ -102,10 +103,9 @@ def _deem_withdrawals(session: Session, env: Env, today: date, checkpoint: Check
                    data={"supplement_due": case.supplement_due.isoformat(), "as_of": today.isoformat()})
         packet = _send_back_originals(session, env, case, everything=True)
         back = f"已寄出的原件将退回（邮件号{packet.tracking_no}）。" if packet else ""
-        notify(session, case, f"您的办件{case.case_no}补正期限（{case.supplement_due:%Y年%m月%d日}）已过，"
-                              f"未收到补正材料，视为撤回申请。{back}")
-        notify(session, case, f"办件{case.case_no}逾期未补正，已视为撤回申请。{back.replace('已寄出的原件将退回', '请将原件退回')}",
-               office_code=case.owning_office)
+        tell(session, case, "deemed_withdrawn", due=f"{case.supplement_due:%Y年%m月%d日}", returned=back)
+        tell(session, case, "deemed_withdrawn_office", office_code=case.owning_office,
+             returned=back.replace("已寄出的原件将退回", "请将原件退回"))
         done += 1
     return done
 
@@ -156,8 +156,8 @@ def _mark_overdue(session: Session, settings: Settings, today: date, checkpoint:
                 continue  # another sweep marked it a moment ago
             case_event(session, case, "stage_overdue", SYSTEM, office_code=s.office_code,
                        data={"stage": s.stage, "due": s.due.isoformat(), "as_of": today.isoformat()})
-            notify(session, case, f"办件{case.case_no}“{STAGE_TITLES[s.stage]}”已超期（应于{s.due:%Y年%m月%d日}前完成），"
-                                  f"请尽快处理。", office_code=s.office_code)
+            tell(session, case, "stage_overdue", office_code=s.office_code, stage=STAGE_TITLES[s.stage],
+                 due=f"{s.due:%Y年%m月%d日}")
             marked += 1
         checkpoint()
     return marked
@@ -186,8 +186,7 @@ def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoi
             continue  # another sweep marked it a moment ago
         case_event(session, case, "stage_overdue", SYSTEM, office_code=office,
                    data={"stage": FOLLOW_UP, "due": due.isoformat(), "as_of": today.isoformat()})
-        notify(session, case, f"办件{case.case_no}的差评整改已超期（应于{due:%Y年%m月%d日}前回访申请人并整改），"
-                              f"请尽快处理。", office_code=office)
+        tell(session, case, "follow_up_overdue", office_code=office, due=f"{due:%Y年%m月%d日}")
         marked += 1
         checkpoint()
     return marked
@@ -205,4 +204,13 @@ def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: 
             "closed": _close_delivered(session, settings, today, checkpoint),
             "due_dates_moved": _refresh_promises(session, settings, today, checkpoint),
             "overdue_marked": _mark_overdue(session, settings, today, checkpoint)
-            + _mark_overdue_follow_ups(session, today, checkpoint)}
+            + _mark_overdue_follow_ups(session, today, checkpoint),
+            "carrier_silent": _mark_silent(session, env, today, checkpoint)}
+
+
+def _mark_silent(session: Session, env: Env, today: date, checkpoint: Checkpoint) -> int:
+    """Packets whose carrier has said nothing for too long become exceptions (tracking.commands.carriers)."""
+    from tracking.commands.carriers import mark_silent_packets
+    marked = mark_silent_packets(session, env, today)
+    checkpoint()
+    return marked

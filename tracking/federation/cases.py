@@ -35,7 +35,7 @@ from tracking.federation.outbox import enqueue
 from tracking.federation.peers import active_peer, node_of_division
 from tracking.model import nodes, records
 from tracking.model.errors import conflict, rule
-from tracking.model.records import notify
+from tracking.model.messages import tell
 from tracking.model.sealing import Sealer, check_code_hash
 from tracking.model.tables import Case, CaseEvent, Evaluation
 
@@ -44,7 +44,7 @@ EVENTS = "case.events"
 
 # personal (travels sealed) or this node's own (hashes, keys): never in the case's plain state
 _CASE_OWN = {"id", "last_hash", "applicant_sealed", "applicant_masked", "id_hash", "phone_hash",
-             "check_code_sealed", "check_code_hash", "result_address_sealed", "subject", "note"}
+             "check_code_sealed", "check_code_hash", "result_address_sealed", "subject", "note", "email_sealed"}
 CASE_FIELDS = tuple(name for name in Case.model_fields if name not in _CASE_OWN)
 # fixed at intake: a later message may not change them
 _CASE_FIXED = {"case_no", "matter_code", "collecting_office", "owning_office", "applicant_kind", "created_by",
@@ -365,8 +365,7 @@ def _handed_over(ctx: Context, message: Envelope) -> dict:
         session.add(case)
         session.flush()
         _apply(ctx, keys, sealer, case, body)
-        notify(session, case, f"收到跨省移交的办件{case.case_no}（节点 {message.node}），材料寄递中。",
-               office_code=case.owning_office)
+        tell(session, case, "handed_over", office_code=case.owning_office, node=message.node)
         session.flush()
         records.status_changed(session, case)  # this node's platforms hear of the case too
     finally:

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, func, or_, update
+from sqlalchemy import JSON, CheckConstraint, Column, Index, func
 from sqlalchemy import case as when
 from sqlmodel import Field, Session, SQLModel, select
 
-from config import clock
+from config import claims, clock
 from config.database import utc_column
 from config.settings import Settings
 from tracking.federation import envelope, webhooks
@@ -93,27 +93,7 @@ def retryable(status: int) -> bool:
 
 def backoff(settings: Settings, attempts: int) -> timedelta:
     """The wait after the `attempts`-th failure: the base delay doubled each time, capped."""
-    seconds = settings.federation_retry_seconds * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.federation_retry_max_seconds))
-
-
-def _claim(session: Session, worker_id: str, now: datetime, lease: timedelta, skip: set[int]) -> OutboxMessage | None:
-    free = or_(OutboxMessage.claimed_until == None, OutboxMessage.claimed_until < now)  # noqa: E711
-    due = [OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, free]
-    query = select(OutboxMessage.id).where(*due)
-    if skip:
-        query = query.where(OutboxMessage.id.not_in(skip))
-    query = query.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    found = session.exec(query).first()
-    if found is None:
-        return None
-    taken = session.execute(update(OutboxMessage).where(OutboxMessage.id == found, *due)
-                            .values(claimed_by=worker_id, claimed_until=now + lease))
-    if taken.rowcount != 1:
-        return None
-    return session.get(OutboxMessage, found, populate_existing=True)
+    return claims.backoff(settings.federation_retry_seconds, settings.federation_retry_max_seconds, attempts)
 
 
 def _headers(settings: Settings, message: OutboxMessage, body: bytes, timestamp: int) -> dict[str, str] | None:
@@ -141,11 +121,9 @@ def _settle(session: Session, settings: Settings, message: OutboxMessage, worker
     else:
         values = {"next_attempt_at": now + backoff(settings, attempts), "last_error": error}
         outcome = "retried"
-    settled = session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id,
-                                                          OutboxMessage.claimed_by == worker_id)
-                              .values(attempts=attempts, last_status=status, claimed_by=None, claimed_until=None,
-                                      **values))
-    return outcome if settled.rowcount == 1 else None
+    settled = claims.settle(session, OutboxMessage, message.id, worker_id, attempts=attempts, last_status=status,
+                            **values)
+    return outcome if settled else None
 
 
 def send_due(session: Session, settings: Settings, transport: Transport, worker_id: str, now: datetime | None,
@@ -159,7 +137,7 @@ def send_due(session: Session, settings: Settings, transport: Transport, worker_
     signing = None  # this node's key, read once a run needs it
     while len(tried) < limit:
         at = now or clock.now()
-        message = _claim(session, worker_id, at, lease, tried)
+        message = claims.claim_next(session, OutboxMessage, worker_id, at, lease, tried)
         checkpoint()
         if message is None:
             break

@@ -52,6 +52,7 @@ __all__ = [
     "Name",
     "Number",
     "OptionalDivisionCode",
+    "OptionalEmail",
     "Phone",
     "RequiredText",
     "ResidentId",
@@ -524,6 +525,30 @@ MobilePhone = _tolerant(_mobile)
 """An 11-digit mobile; accepts full-width digits, spaces, dashes, parentheses and +86/0086/86."""
 Phone = _tolerant(_phone)
 """For organisations: a mobile as above, or a landline with its area code (0351-4041234)."""
+
+
+# --- email ---------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                    r"[A-Za-z0-9])?)+")
+
+
+def _email(value: Any) -> Any:
+    """An address for messages, optional: blank or null is none. Folded (a Chinese input method types
+    ＠ and full-width letters), the domain lower-cased."""
+    if value is None or (isinstance(value, str) and not fold(value)):
+        return None
+    if not isinstance(value, str):
+        return value  # refused by the str check, naming the field
+    address = fold(_readable(value))
+    if len(address) > 254 or not _EMAIL.fullmatch(address):
+        raise PydanticCustomError("invalid_email", "电子邮箱格式不正确，请核对；没有电子邮箱可不填。")
+    local, domain = address.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+OptionalEmail = Annotated[str | None, BeforeValidator(_email)]
+"""An email address, or None when left out or blank."""
 
 
 # --- identifiers ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from config import clock
 from mailing.chain import link
 from mailing.states import InvalidTransition
+from routing.tables import Office
 from tracking.model import states
 from tracking.model.context import Actor
 from tracking.model.errors import conflict
@@ -71,11 +72,30 @@ def rating_changed(session: Session, case: Case, evaluation: Evaluation) -> None
 # Stands in a stored text for the signed download link, which is made only when the message is sent:
 # a notification row (and the log) never holds a working link, nor a check code.
 DELIVERY_LINK = "〔下载链接〕"
+# Stands in the first message to the applicant for the check code, unsealed only when it is sent
+# (a case a peer handed over has none: the sentence that holds it is left out).
+CHECK_CODE = "〔查询密码〕"
+
+
+def channels(session: Session, case: Case, office_code: str | None) -> list[str]:
+    """Who is reached how: the applicant by SMS (unless they opted out) and by email if they gave one, an
+    office at its notify phone and mailbox; with none of these, the log keeps the record."""
+    if office_code is None:
+        found = ([] if case.sms_opt_out else ["sms"]) + (["email"] if case.email_sealed else [])
+    else:
+        office = session.get(Office, office_code)
+        found = (["sms"] if office is not None and office.notify_phone else []) + \
+                (["email"] if office is not None and office.notify_email else [])
+    return found or ["log"]
 
 
 def notify(session: Session, case: Case, text: str, *, office_code: str | None = None,
-           result_file_id: int | None = None) -> None:
-    """Queues a message; with `result_file_id`, DELIVERY_LINK in `text` becomes that file's link when sent."""
-    session.add(Notification(case_id=case.id, audience="office" if office_code else "applicant",
-                             office_code=office_code, text=text, result_file_id=result_file_id,
-                             created_at=clock.now()))
+           result_file_id: int | None = None, milestone: str | None = None, params: dict | None = None) -> None:
+    """Queues a message, one row per channel; with `result_file_id`, DELIVERY_LINK in `text` becomes that
+    file's link when sent. `milestone` and `params` are the template it was made from (model.messages)."""
+    now = clock.now()
+    for channel in channels(session, case, office_code):
+        session.add(Notification(case_id=case.id, audience="office" if office_code else "applicant",
+                                 office_code=office_code, text=text, result_file_id=result_file_id,
+                                 created_at=now, next_attempt_at=now, channel=channel, milestone=milestone,
+                                 params=dict(params or {})))

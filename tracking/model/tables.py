@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, CheckConstraint, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
@@ -27,6 +27,9 @@ class Case(SQLModel, table=True):
     id_hash: str = Field(index=True, max_length=64)  # keyed hash of the ID number or credit code
     phone_hash: Optional[str] = Field(default=None, index=True, max_length=64)  # keyed hash of the applicant's phone
     check_code_sealed: str  # "" on a case a peer handed over: only check_code_hash came
+    # the applicant's choices at intake: no SMS, and an email address for messages (sealed like the phone)
+    sms_opt_out: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    email_sealed: Optional[str] = None
     # a case mirrored from a peer: the slow salted hash of its check code (sealing.check_code_hash)
     check_code_hash: Optional[str] = Field(default=None, max_length=128)
     subject: Optional[dict] = Field(default=None, sa_column=Column(JSON))
@@ -138,15 +141,31 @@ class TrackLock(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """Outbox of messages to applicants and offices, sent by a task."""
+    """Outbox of messages to applicants and offices: one row per channel, claimed and sent by a task
+    (tracking.commands.notifications), retried with backoff, dead after too many failures."""
+    __table_args__ = (CheckConstraint("status IN ('pending','sent','dead')", name="notification_status"),
+                      CheckConstraint("channel IN ('sms','email','log')", name="notification_channel"),
+                      Index("ix_notification_due", "status", "next_attempt_at"))
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(index=True, foreign_key="case.id")
     audience: str  # applicant | office
     office_code: Optional[str] = None
-    text: str  # never a check code or a working link: see records.DELIVERY_LINK
+    text: str  # never a check code or a working link: see records.DELIVERY_LINK and records.CHECK_CODE
     result_file_id: Optional[int] = Field(default=None, foreign_key="resultfile.id")
     created_at: datetime = Field(sa_column=utc_column(False))
     sent_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    # sms | email | log (nobody to send to: the log keeps the record); the address is looked up when sent
+    channel: str = Field(default="log", max_length=8, sa_column_kwargs={"server_default": "log"})
+    milestone: Optional[str] = Field(default=None, max_length=32)  # tracking.model.messages.MILESTONES
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    status: str = Field(default="pending", max_length=8, sa_column_kwargs={"server_default": "pending"})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    claimed_by: Optional[str] = Field(default=None, max_length=100)
+    claimed_until: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    last_error: Optional[str] = None
+    # keyed hash of the phone an SMS went to (sealing.lookup_hash): the per-phone rate limit counts these
+    recipient_hash: Optional[str] = Field(default=None, index=True, max_length=64)
 
 
 class OverdueMark(SQLModel, table=True):

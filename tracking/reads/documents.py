@@ -24,6 +24,7 @@ from tracking.model.errors import conflict, forbidden
 from tracking.model.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
 from tracking.model.lookups import load_case, load_packet, manifest_packets, piece_count
 from tracking.model.tables import AccessLog, Case, CaseEvent
+from tracking.reads.carriers import CARRIER_TITLES, packet_carrier
 
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)
 RESULT_WAYS = {"mail": "邮寄到申请人指定地址", "pickup": "到收件窗口领取（凭本回执和身份证件）",
@@ -89,9 +90,17 @@ def label_spec(session: Session, env: Env, packet: Packet) -> LabelSpec:
     else:
         person = env.sealer.open(packet.to_person_sealed)
         recipient = Party(mask_name(person["name"]), mask_address(person["address"]), mask_phone(person["phone"]))
+    sort_code, destination, carried = packet.to_division, _destination(directory, packet), {}
+    if packet.carrier != "own":
+        # the carrier sorts by its own routing code and 大头笔, given with the booking
+        fields = (packet_carrier(session, packet)["booking"] or {}).get("label_fields", {})
+        sort_code = fields.get("routeCode") or sort_code
+        destination = " ".join(x for x in (fields.get("markDestinationName"), destination) if x)
+        carried = {"carrier": CARRIER_TITLES.get(packet.carrier, packet.carrier),
+                   "waybill_no": packet.waybill_no if packet.waybill_no not in (None, packet.tracking_no) else ""}
     return LabelSpec(tracking_no=packet.tracking_no, kind_title=PacketKind(packet.kind).title,
-                     sort_code=packet.to_division, hub_code=_last_hub(directory, packet.route) or "—",
-                     destination=_destination(directory, packet), recipient=recipient,
+                     sort_code=sort_code, hub_code=_last_hub(directory, packet.route) or "—",
+                     destination=destination, recipient=recipient, **carried,
                      sender=_office_party(session, packet.from_office), pieces=piece_count(packet.contents),
                      case_no=session.get(Case, packet.case_id).case_no,
                      track_url=_track_url(env, packet.tracking_no), created=clock.beijing_date(packet.created_at))

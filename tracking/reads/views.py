@@ -16,6 +16,7 @@ from tracking.model.errors import bad_request, forbidden
 from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
 from tracking.model.tables import AccessLog, Case, CaseEvent, Evaluation
+from tracking.reads.carriers import packet_carrier
 
 
 def office_ref(directory, code: str | None) -> dict | None:
@@ -55,7 +56,8 @@ def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
             if packet.expected_arrival else None, "late": packet_late(packet, clock.beijing_date()),
             "dispatched_at": clock.iso(packet.dispatched_at), "arrived_at": clock.iso(packet.arrived_at),
             "failed_attempts": packet.failed_attempts, "replaces": replaces,
-            "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events]}
+            "created_at": clock.iso(packet.created_at), "events": [packet_event_view(e) for e in events],
+            "carrier": packet_carrier(session, packet)}
 
 
 
@@ -83,6 +85,9 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
     view = case_summary(directory, case, {matter.code: matter.name})
     if full:
         view["applicant"] = env.sealer.open(case.applicant_sealed)
+        # how the applicant hears of the case (intake's choices, kept apart from the sealed applicant)
+        view["applicant"].update(sms_opt_out=case.sms_opt_out,
+                                 email=env.sealer.open(case.email_sealed) if case.email_sealed else None)
         if case.result_address_sealed:
             view["result_address"] = env.sealer.open(case.result_address_sealed)
         if actor.office_code == case.collecting_office:
