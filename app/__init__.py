@@ -67,6 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(peers.bp)
     for pages in (window, intake, manifests, office, track, supervise, admin, account, courier):
         app.register_blueprint(pages.bp)
+    from app.pages import results as result_pages
+    app.register_blueprint(result_pages.bp)
+    from app.pages import files as file_pages
+    app.register_blueprint(file_pages.bp)
     cli.init_app(app)
     tasks.celery_init_app(app)
     return app

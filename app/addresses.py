@@ -54,6 +54,9 @@ def with_case_links(view: dict) -> dict:
     view["label_url"] = label_path(view["tracking_no"]) if view.get("tracking_no") else None
     for packet in view.get("packets", []):
         with_packet_links(packet)
+    result = view.get("electronic_result")
+    if result is not None:  # for the staff of the case's two offices: the page's viewer shows it
+        result["file_url"] = url_for("api.result_file", case_no=view["case_no"]) if result.pop("viewable") else None
     return view
 
 
@@ -61,3 +64,21 @@ def with_manifest_links(view: dict) -> dict:
     view["pdf_url"] = url_for("api.manifest_pdf", manifest_no=view["manifest_no"])
     view["labels_url"] = url_for("api.manifest_labels_pdf", manifest_no=view["manifest_no"])
     return view
+
+
+# -- materials as files (issue 16) ------------------------------------------------------------------
+
+def with_file_links(row: dict) -> dict:
+    """A file row (tracking.reads.case_files) with the addresses to view it and its thumbnail."""
+    removed = row["removed_at"] is not None
+    row["url"] = None if removed else url_for("api.case_file", file_id=row["id"])
+    row["thumbnail_url"] = url_for("api.case_file_thumbnail", file_id=row["id"]) if row.pop("has_thumbnail") else None
+    return row
+
+
+def files_answer(found: dict) -> dict:
+    """A case's files (tracking.reads.case_files.case_files) with each file's addresses (the same dicts are
+    listed under their materials too)."""
+    for row in found["files"]:
+        with_file_links(row)
+    return found

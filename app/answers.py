@@ -170,11 +170,54 @@ class Case(CaseSummary):
 
 
 class CaseCreated(Case):
-    tracking_no: str
+    tracking_no: str | None = Field(description="申请材料寄递件的邮件号；全部材料以扫描件提交（不寄纸质材料）时为 null")
     check_code: str = Field(description="6位查询密码，印在收件回执上")
-    route: list[RouteStop]
+    route: list[RouteStop] = Field(description="寄递路由；没有寄递件时为空")
     receipt_url: str
-    label_url: str
+    label_url: str | None = Field(description="面单；没有寄递件时为 null")
+    files_url: str = Field(description="上传和查看材料扫描件：POST（multipart）上传，GET 列出")
+
+
+class CaseFileItem(Answer):
+    """One uploaded scan of a material (docs/files.md)."""
+    id: int
+    material_code: str
+    material: str = Field(description="材料名称")
+    purpose: Literal["material", "supplement"] = Field(description="material：申请材料；supplement：补正材料")
+    purpose_text: str
+    filename: str
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    pages: int
+    size: int = Field(description="字节数（检查、重新编码后）")
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+    removed_at: datetime | None = Field(description="按保存期限删除的时间（文件本身已不在，记录保留）")
+    removed_reason: str | None
+    url: str | None = Field(description="查看文件（每次查看记入访问日志）；已删除为 null")
+    thumbnail_url: str | None = Field(description="第一页的缩略图（PNG）；已删除为 null")
+
+
+class FilesUploaded(Case):
+    received: bool = Field(description="此次上传后全部材料（或补正通知所列全部材料）已有扫描件：办件已送达办理部门（已签收）")
+    files: list[CaseFileItem] = Field(description="此次上传生成的文件（按页码拆分时每项材料一个）")
+
+
+class MaterialFiles(Answer):
+    code: str
+    name: str
+    original: bool
+    travels: Literal["paper", "file"] = Field(description="paper：纸质材料寄送（另有扫描件）；file：只交扫描件")
+    files: list[int] = Field(description="该材料现存的申请材料文件 id")
+    pages: int
+
+
+class CaseFiles(Answer):
+    case_no: str
+    status: CaseStatus
+    files: list[CaseFileItem] = Field(description="全部文件，含已按保存期限删除的记录")
+    materials: list[MaterialFiles]
+    complete: bool = Field(description="每项材料都已有扫描件")
 
 
 class SupplementAsked(Answer):
@@ -215,6 +258,52 @@ class CaseDecided(Case):
     originals_returned: list[ReturnedOriginal] = Field(
         description="退还申请人的原件：已寄达办理部门、且不由办理部门依规留存的原件（纸质结果随结果件寄回，电子结果另以退回件寄回）")
     return_packet: PacketRef = absent("电子结果：装退还原件的退回件（没有要退还的原件时不出现）")
+
+
+class ResultLinkReissued(Answer):
+    """The electronic result's new download link (the previous one, expired or not, no longer works)."""
+    case_no: str
+    delivery_url: str = Field(description="新的签名下载链接（已以短信等方式发给申请人）")
+    expires_at: datetime
+    verification_code: str = Field(description="电子结果验证码，如 ABCD-EFGH-JKLM-NPQR")
+
+
+class ResultRevoked(Answer):
+    case_no: str
+    status: Literal["revoked"]
+    verification_code: str
+    revoked_at: datetime
+    reason: str
+
+
+class ElectronicResultStaffView(Answer):
+    """The case's electronic result as its staff see it (never the applicant's link)."""
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+    created_at: datetime
+    verification_code: str | None
+    link_expires: datetime = Field(description="当前下载链接的失效时间")
+    link_expired: bool
+    downloaded_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoke_reason: str | None
+    file_url: str | None = Field(description="办件两端机构查看结果文件的地址（GET /cases/{case_no}/result-file）；监督人员为 null")
+
+
+class Verification(Answer):
+    """What anyone learns from an electronic result's verification code: no personal data."""
+    code: str = Field(description="验证码，分组书写：ABCD-EFGH-JKLM-NPQR")
+    status: Literal["valid", "revoked"]
+    status_text: str = Field(description="有效 / 已撤销")
+    matter: str = Field(description="事项名称")
+    issued_by: str = Field(description="出具结果的办理部门")
+    issued_on: date = Field(description="办结日期（北京时间）")
+    revoked_on: date | None = Field(description="撤销日期（撤销原因不公开）")
+    case_no: str = Field(description="办件编号（已脱敏，如 140902-********-**08）")
+    sha256: str = Field(description="结果文件的 SHA-256，可与手中文件比对")
 
 
 class PacketSent(Case):
@@ -408,6 +497,7 @@ class CaseDetail(CaseSummary):
     contents_problems: list[Any]
     deemed_accepted: bool
     events: list[CaseEventView]
+    electronic_result: ElectronicResultStaffView | None = Field(description="网络送达的电子结果（尚未办结为 null）")
     result_address: str = absent("邮寄结果的地址（仅办件两端机构）")
     check_code: str = absent("查询密码（仅收件机构，补打回执用）")
 
@@ -589,6 +679,7 @@ class ElectronicResult(Answer):
     expires: datetime
     expired: bool
     downloaded: bool
+    revoked: bool = Field(description="办理部门已撤销该电子结果（不能再下载）")
 
 
 class PublicFollowUp(Answer):

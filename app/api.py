@@ -1,28 +1,29 @@
 """The JSON API (/api/v1): parse, call one use case, answer."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from datetime import date
 from functools import wraps
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlmodel import select
 from wtforms.validators import ValidationError
 
 from app import idempotency
-from app.addresses import (delivery_path, label_path, receipt_path, timeline_answer, with_case_links,
-                           with_manifest_links, with_packet_links)
+from app.addresses import (delivery_path, files_answer, label_path, receipt_path, timeline_answer, with_case_links,
+                           with_file_links, with_manifest_links, with_packet_links)
 from app.http_errors import status_of
 from app.openapi import openapi_document
 from app.ratelimit import rate_limited
 from app.tasks import after_change
 from app.sign_ins import sign_in
 from app.users import Credentials, courier_name, issue_token, staff_label, user_for_token
-from app.web import csrf, env, page_error
+from app.web import csrf, env, file_store, page_error
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
 from labels.postage import statement_pdf
@@ -30,13 +31,17 @@ from routing.matter_types import type_title
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Department, Matter, Office
-from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
+from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests, results
+from tracking.commands import case_files
 from tracking.federation import outbox
 from tracking.model import lookups
 from tracking.model.errors import Kind, Refused, bad_request, forbidden, unauthenticated
 from tracking.model.inputs import EARLIEST_DATE, LATEST_DATE, parse, plausible_date, unreadable
 from tracking.model.states import CaseStatus
+from tracking.model import verification
 from tracking.reads import deliveries, documents, timeline, views
+from tracking.reads import results as result_reads
+from tracking.reads import case_files as file_reads
 from tracking.reads import postage as postage_reads
 from tracking.reads.statistics import to_csv
 
@@ -133,6 +138,18 @@ def changes(view):
     return wrapper
 
 
+def _request_digest() -> str:
+    """What makes two requests the same for Idempotency-Key: the body; a multipart upload by its fields and
+    its files' content (the boundary between the parts changes with every send)."""
+    if request.mimetype != "multipart/form-data":
+        return idempotency.body_digest(request.get_data())
+    parts = sorted(request.form.items(multi=True))
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        parts.append((name, upload.filename or "", hashlib.sha256(upload.stream.read()).hexdigest()))
+        upload.stream.seek(0)
+    return idempotency.body_digest(json.dumps(parts, ensure_ascii=False).encode())
+
+
 def creating(view):
     """Idempotency-Key: the same key and body from the same user on the same path answer once."""
     @wraps(view)
@@ -143,7 +160,7 @@ def creating(view):
             answer, status = view(*args, **kwargs)
             return jsonify(answer), status
         who, path = g.actor.username, request.path
-        replay = idempotency.claim(g.db, env().sealer, who, path, key, idempotency.body_digest(request.get_data()))
+        replay = idempotency.claim(g.db, env().sealer, who, path, key, _request_digest())
         if replay is not None:
             return jsonify(replay[1]), replay[0]
         try:
@@ -246,10 +263,11 @@ def create_case():
     intake.collecting_hall(load_directory(g.db), g.actor)
     cmd = parse(intake.CaseIntake, body(), context=intake.intake_context(g.db))
     made = intake.register_case(g.db, env(), g.actor, cmd)
-    case, packet = made.case, made.packet
-    answer = {**_case_answer(case), "tracking_no": packet.tracking_no, "check_code": made.check_code,
-              "route": packet.route, "receipt_url": receipt_path(case.case_no),
-              "label_url": label_path(packet.tracking_no)}
+    case, packet = made.case, made.packet  # no packet: every material travels as a file
+    answer = {**_case_answer(case), "tracking_no": packet.tracking_no if packet else None,
+              "check_code": made.check_code, "route": packet.route if packet else [],
+              "receipt_url": receipt_path(case.case_no), "label_url": label_path(packet.tracking_no) if packet else None,
+              "files_url": url_for("api.case_files_list", case_no=case.case_no)}
     g.db.commit()
     return answer, 201
 
@@ -365,6 +383,37 @@ def decision(case_no):
     return _committed(_decided_answer(made))
 
 
+@bp.post("/cases/<case_no>/result-link")
+@staff
+@creating
+def result_link(case_no):
+    """The window re-issues an electronic result's download link (the previous one stops working)."""
+    made = results.reissue_link(g.db, env(), g.actor, case_no)
+    return _committed({"case_no": made.case.case_no, "delivery_url": delivery_path(made.delivery.token),
+                       "expires_at": clock.iso(made.delivery.expires),
+                       "verification_code": verification.grouped(made.result.verification_code)}, 201)
+
+
+@bp.post("/cases/<case_no>/result-revocation")
+@staff
+@creating
+def result_revocation(case_no):
+    stored = results.revoke_result(g.db, env(), g.actor, case_no, parse(results.Revocation, body()))
+    return _committed({"case_no": case_no.upper(), "status": "revoked",
+                       "verification_code": verification.grouped(stored.verification_code),
+                       "revoked_at": clock.iso(stored.revoked_at), "reason": stored.revoke_reason})
+
+
+@bp.get("/cases/<case_no>/result-file")
+@staff
+def result_file(case_no):
+    """The electronic result for the staff of the case's offices to look at (not a delivery)."""
+    stored = result_reads.result_file_for_staff(g.db, env(), g.actor, case_no)
+    return Response(stored.data, mimetype=stored.content_type,
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(stored.filename)}",
+                             "X-Content-SHA256": stored.sha256})
+
+
 @bp.post("/cases/<case_no>/follow-up")
 @staff
 @creating
@@ -388,6 +437,59 @@ def extension(case_no):
 def handover(case_no):
     case = decisions.hand_over(g.db, env(), g.actor, case_no, parse(decisions.Handover, body()))
     return _committed(_case_answer(case))
+
+
+# -- materials as files (issue 16; docs/files.md) ---------------------------------------------
+
+@bp.post("/cases/<case_no>/files")
+@staff
+@creating
+def case_files_upload(case_no):
+    """One scan of a case's material(s), multipart: `file`, `material_code`, optional `pages`, `purpose`."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise bad_request("请选择要上传的文件（PDF、JPEG 或 PNG）。", "file")
+    command = parse(case_files.FileUpload, {k: v for k, v in request.form.items() if k in case_files.FileUpload.model_fields})
+    made = case_files.upload_case_files(g.db, env(), file_store(), g.actor, case_no, command, upload.read(),
+                                        upload.filename)
+    names = {m["code"]: m["name"] for m in [*made.case.materials, *(made.case.supplement_materials or [])]}
+    answer = {**_case_answer(made.case), "received": made.received,
+              "files": [with_file_links(file_reads.file_row(f, names)) for f in made.files]}
+    return _committed(answer, 201)
+
+
+@bp.get("/cases/<case_no>/files")
+@staff
+def case_files_list(case_no):
+    found = files_answer(file_reads.case_files(g.db, g.actor, case_no))
+    for material in found["materials"]:  # the API names each material's files by id (listed in `files`)
+        material["files"] = [f["id"] for f in material["files"]]
+    g.db.commit()  # the access log row
+    return found
+
+
+def _file_response(opened: case_files.Opened, disposition: str = "inline") -> Response:
+    # personal data: never kept by a proxy or the browser cache, never sniffed into something else
+    return Response(opened.data, mimetype=opened.content_type,
+                    headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(opened.filename)}",
+                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                             "X-Content-SHA256": hashlib.sha256(opened.data).hexdigest()})
+
+
+@bp.get("/files/<int:file_id>")
+@staff
+def case_file(file_id):
+    opened = case_files.open_case_file(g.db, env(), file_store(), g.actor, file_id)
+    g.db.commit()  # the access log row
+    return _file_response(opened, "attachment" if request.args.get("download") == "1" else "inline")
+
+
+@bp.get("/files/<int:file_id>/thumbnail.png")
+@staff
+def case_file_thumbnail(file_id):
+    opened = case_files.open_case_file(g.db, env(), file_store(), g.actor, file_id, thumbnail=True)
+    g.db.commit()
+    return _file_response(opened)
 
 
 # -- packets and scans -----------------------------------------------------------------------
@@ -646,6 +748,13 @@ def delivery(token):
     return Response(stored.data, mimetype=stored.content_type,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename)}",
                              "X-Content-SHA256": stored.sha256})
+
+
+@bp.get("/verify/<code>")
+def verify(code):
+    """A third party checks an electronic result's verification code: no personal data in the answer."""
+    rate_limited("verify")
+    return result_reads.verify(g.db, code)
 
 
 @bp.get("/openapi.json")

@@ -21,8 +21,9 @@ from app import answers as A
 from app.users import Credentials
 from labels import label, receipt
 from mailing.states import EXCEPTION_REASONS
-from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests
+from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests, results
 from tracking.commands import carriers as carrier_commands
+from tracking.commands import case_files
 from tracking.federation.envelope import Envelope
 from tracking.model.deadlines import STAGES
 from tracking.model.states import CaseStatus
@@ -62,6 +63,7 @@ class Route:
     creates: bool = False  # takes an Idempotency-Key (the view is @creating)
     body_required: bool = True  # False: an empty body stands for {}
     also: tuple[tuple[int, type[BaseModel]], ...] = ()  # further success statuses and their answers
+    form: type[BaseModel] | None = None  # a multipart/form-data body: these fields and a `file`
 
 
 PDF = File("application/pdf", "PDF 文件")
@@ -76,6 +78,10 @@ LABEL_SIZE = _size(label.SIZES, label.DEFAULT_SIZE)
 FORBIDDEN = {403: ("forbidden",)}
 NOT_FOUND = {404: ("not_found",)}
 # codes the body of a new case can be refused with, besides invalid_request (422: the first error's code)
+# what the checks of an uploaded file refuse it with (tracking.files.checks, docs/files.md)
+FILE_REFUSALS = ("file_empty", "file_too_large", "file_type_unsupported", "file_type_mismatch", "file_unreadable",
+                 "image_too_large", "pdf_active_content", "pdf_encrypted", "file_too_many_pages",
+                 "file_page_range_invalid")
 INTAKE_RULES = ("unknown_matter", "not_proxy_eligible", "invalid_id_number", "invalid_credit_code", "invalid_phone",
                 "missing_material", "unknown_material", "identity_check_failed", "missing_subject",
                 "applicant_kind_not_allowed", "same_locality", "no_owning_office", "result_type_unavailable",
@@ -122,7 +128,37 @@ ROUTES: tuple[Route, ...] = (
           {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("unknown_office",)}, creates=True),
     Route("post", "/cases/{case_no}/decision", "办结：纸质结果带 result_packet，电子结果带 delivery_url",
           "officer of the owning office", decisions.Decision, A.CaseDecided,
-          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("result_file_size",)}, creates=True),
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "originals_not_arrived"), 422: ("result_file_size",)},
+          creates=True),
+    Route("post", "/cases/{case_no}/result-link", "重新发送电子结果下载链接（过期后或申请人遗失短信时）：新链接自现在起有效"
+          "（delivery_link_days 天），此前的链接随即失效（410 link_replaced），申请人收到含新链接的短信",
+          "clerk of the collecting office", None, A.ResultLinkReissued,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("no_electronic_result", "result_revoked")}, status=201, creates=True,
+          body_required=False),
+    Route("post", "/cases/{case_no}/result-revocation", "撤销电子结果：公开验证页显示“已撤销”（不显示原因），"
+          "结果不能再下载，申请人收到通知", "officer of the owning office", results.Revocation, A.ResultRevoked,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("no_electronic_result", "already_revoked")}, creates=True),
+    Route("get", "/cases/{case_no}/result-file", "查看电子结果文件（页面内预览，每次查看记入访问日志；不算申请人下载）",
+          "clerks and officers of the case's two offices", None,
+          File("*/*", "电子办理结果，按上传时的文件类型", {"X-Content-SHA256": "文件的 SHA-256（十六进制）"}),
+          {**FORBIDDEN, **NOT_FOUND, 409: ("no_electronic_result",)}),
+    # -- materials as files (docs/files.md)
+    Route("post", "/cases/{case_no}/files", "上传材料扫描件（multipart：file、material_code，可选 pages 按页码拆分为多项材料、"
+          "purpose=supplement 补正材料）；全部材料（或补正通知所列全部材料）都有扫描件时办件即为已签收",
+          "clerk of the collecting office", None, A.FilesUploaded,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",),
+           422: ("unknown_material", *FILE_REFUSALS)}, status=201, creates=True, form=case_files.FileUpload),
+    Route("get", "/cases/{case_no}/files", "办件的材料扫描件（每项材料的文件、页数，是否齐全；查看记入访问日志）",
+          "clerks and officers of the case's two offices", None, A.CaseFiles, {**FORBIDDEN, **NOT_FOUND}),
+    Route("get", "/files/{file_id}", "查看材料文件（Cache-Control: no-store；download=1 时作为附件下载；每次查看记入访问日志）",
+          "clerks and officers of the case's two offices", None,
+          File("application/pdf", "材料文件，按检查后的类型", {"X-Content-SHA256": "文件的 SHA-256（十六进制）"},
+               alternatives=("image/jpeg", "image/png")),
+          {**FORBIDDEN, **NOT_FOUND, 410: ("file_removed", "file_damaged", "file_missing")}, query=(
+              Query("download", "1：作为附件下载", {"type": "string", "enum": ["1"]}),)),
+    Route("get", "/files/{file_id}/thumbnail.png", "材料文件第一页的缩略图（每次查看记入访问日志）",
+          "clerks and officers of the case's two offices", None, File("image/png", "PNG 缩略图"),
+          {**FORBIDDEN, **NOT_FOUND, 410: ("file_removed", "file_damaged", "file_missing")}),
     Route("post", "/cases/{case_no}/extension", "延长办理期限（仅行政许可事项，已受理未办结时一次，1至10个工作日，经本机关负责人批准）",
           "officer of the owning office", extensions.Extension, A.CaseExtended,
           {**FORBIDDEN, **NOT_FOUND, 409: ("already_extended", "invalid_transition"),
@@ -214,7 +250,10 @@ ROUTES: tuple[Route, ...] = (
            429: ("too_many_requests", "too_many_attempts")}, status=201),
     Route("get", "/deliveries/{token}", "下载电子结果（首次下载即为送达）", PUBLIC, None,
           File("*/*", "电子办理结果，按上传时的文件类型", {"X-Content-SHA256": "文件的 SHA-256（十六进制）"}),
-          {404: ("not_found",), 410: ("link_expired",)}),
+          {404: ("not_found",), 410: ("link_expired", "link_replaced", "result_revoked")}),
+    Route("get", "/verify/{code}", "电子结果验证：凭验证码查询结果有效或已撤销、事项、出具部门和日期；不含个人信息，"
+          "办件编号已脱敏；未知与格式不对的验证码同为 404", PUBLIC, None, A.Verification,
+          {404: ("not_found",), 429: ("too_many_requests",)}),
     Route("get", "/openapi.json", "本文档（OpenAPI 3.1）", PUBLIC, None, File("application/json", "OpenAPI 3.1 文档"),
           {}),
     # -- carriers (docs/carriers.md)
@@ -247,6 +286,8 @@ PATH_PARAMETERS = {
     "manifest_no": ("交接清单编号", None),
     "number": ("办件编号或邮件号", "140902-20261206-0008"),
     "token": ("电子结果下载链接中的签名令牌", None),
+    "file_id": ("材料文件编号", "1"),
+    "code": ("电子结果验证码（16位，可带分隔符），如 ABCD-EFGH-JKLM-NPQR", None),
     "office_code": ("机构代码，如 H140902", "H140902"),
     "name": ("承运方：ems", "ems"),
 }
@@ -269,7 +310,7 @@ def _errors(route: Route) -> dict[int, tuple[str, ...]]:
 
     # malformed JSON, a missing or mistyped field; on every route, a NUL in any parameter (app.api._edge)
     add(400, "invalid_request")
-    if route.body is not None:
+    if route.body is not None or route.form is not None:
         add(413, "invalid_request")
     if route.who != PUBLIC:
         add(401, "unauthorized")
@@ -325,6 +366,12 @@ def _operation(route: Route, schemas: dict[type, dict]) -> dict:
     if route.body is not None:
         operation["requestBody"] = {"required": route.body_required,
                                     "content": {"application/json": {"schema": schemas[route.body]}}}
+    if route.form is not None:
+        upload = {"type": "object", "required": ["file"],
+                  "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                          "description": "PDF、JPEG 或 PNG（按内容检查，不看扩展名）"}}}
+        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+            "schema": {"allOf": [schemas[route.form], upload]}}}}
     operation["responses"] = {str(route.status): _answer(route, schemas),
                               **{str(status): {"description": STATUS_TEXT[status],
                                                "content": {"application/json": {"schema": schemas[model]}}}
@@ -364,6 +411,7 @@ def _as_clients_see_it(schemas: dict[str, dict]) -> None:
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     models = list(dict.fromkeys([A.Error] + [r.body for r in ROUTES if r.body is not None]
+                                + [r.form for r in ROUTES if r.form is not None]
                                 + [r.answer for r in ROUTES if not isinstance(r.answer, File)]
                                 + [model for r in ROUTES for _status, model in r.also]))
     refs, definitions = models_json_schema([(model, "validation") for model in models], ref_template=COMPONENTS)

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 # door → (the setting with its limit per minute, the refusal's message)
 DOORS = {"track": ("track_rate_per_minute", "查询过于频繁，请稍后再试。"),
          "evaluation": ("evaluation_rate_per_minute", "提交过于频繁，请稍后再试。"),
+         # verifying a result's code is a public look-up like tracking: the same limit, its own count
+         "verify": ("track_rate_per_minute", "查询过于频繁，请稍后再试。"),
          "sign_in": ("sign_in_rate_per_minute", "登录尝试过于频繁，请稍后再试。")}
 
 

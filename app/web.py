@@ -61,6 +61,15 @@ def env():
     return current_app.extensions["tongban"]["env"]
 
 
+def file_store():
+    """The store of uploaded files the settings choose (local disk or S3-compatible), made once per app."""
+    extension = current_app.extensions["tongban"]
+    if "file_store" not in extension:
+        from tracking.files.storage import storage_for
+        extension["file_store"] = storage_for(extension["env"].settings)
+    return extension["file_store"]
+
+
 def committed() -> None:
     """After a page's change: commit, end the transaction, and send the notifications it queued
     (as the API's `changes` does)."""

@@ -40,7 +40,8 @@ _NUMBERS = ("transit_same_city_days", "transit_same_province_days", "transit_oth
             "evaluation_rate_per_minute", "sign_in_rate_per_minute", "sign_in_lock_after",
             "federation_max_tries", "federation_retry_seconds", "federation_retry_max_seconds",
             "federation_timeout_seconds", "carrier_timeout_seconds", "carrier_max_tries", "carrier_retry_seconds",
-            "carrier_silent_days", "carrier_poll_minutes")
+            "carrier_silent_days", "carrier_poll_minutes", "file_retention_days", "file_max_mb",
+            "file_max_pages", "file_max_pixels")
 _MESSAGE_TEXTS = ("sms_transport", "sms_url", "sms_key_id", "sms_secret", "sms_sign_name", "sms_template_codes",
                   "sms_body_template", "smtp_host", "smtp_user", "smtp_password", "smtp_from")
 _MESSAGE_NUMBERS = ("sms_per_phone_per_hour", "smtp_port", "message_max_tries", "message_retry_seconds",
@@ -93,6 +94,7 @@ class Settings:
     delivery_attempts: int = 3        # failed home deliveries before a result goes back to the window
     close_after_days: int = 30        # a delivered case is archived this many days after delivery
     follow_up_days: int = 10          # working days to follow up a bad rating (整改、回访)
+    file_retention_days: int = 180    # a case's scans are removed this many days after it closed or ended early
     sweep_minutes: int = 60           # how often celery beat runs the sweep
     # a scan dated further ahead of the server's clock, or further back, is refused (implausible_time):
     # a scanner's clock runs a little fast; one that was offline a while sends its day late, not a year late
@@ -159,6 +161,18 @@ class Settings:
     # the carrier takes our S10 numbers (a range it allotted us) as its waybill numbers: one number, one
     # barcode on the label; off: the carrier assigns its own, printed on the label once booked
     carrier_own_numbers: bool = True
+    # uploaded files (tracking.files, docs/files.md): where they are kept, sealed (`local`: files_path, by
+    # default the instance folder's files/; `s3`: a bucket of S3-compatible storage), and what is accepted
+    file_storage: str = "local"
+    files_path: Path | None = None
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    file_max_mb: int = 20
+    file_max_pages: int = 100
+    file_max_pixels: int = 40_000_000
 
     @classmethod
     def from_env(cls, env: dict | None = None, instance_path: Path | None = None,
@@ -195,6 +209,10 @@ class Settings:
         s.carrier_own_numbers = env.get("TONGBAN_CARRIER_OWN_NUMBERS", "1").strip().lower() not in ("0", "false", "no")
         for name in ("ems_url", "ems_sender_no", "ems_key", "ems_product"):
             setattr(s, name, env.get(f"TONGBAN_{name.upper()}", getattr(s, name)))
+        s.file_storage = env.get("TONGBAN_FILE_STORAGE", "").strip().lower() or s.file_storage
+        s.files_path = Path(env.get("TONGBAN_FILES_PATH") or instance / "files")
+        for name in ("s3_endpoint_url", "s3_bucket", "s3_access_key", "s3_secret_key", "s3_region"):
+            setattr(s, name, env.get(f"TONGBAN_{name.upper()}") or getattr(s, name))
         for name in _MESSAGE_TEXTS:
             setattr(s, name, env.get(f"TONGBAN_{name.upper()}", getattr(s, name)))
         for name in _MESSAGE_NUMBERS:

@@ -41,7 +41,8 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     story += [table, Spacer(1, 3 * mm), para("收取材料", style(11 * k, space_after=1.5 * mm))]
     lines = [[para(t, head) for t in ("序号", "材料名称", "原件/复印件", "份数")]]
     lines += [[para(str(i), body), para(m.name + (f"（核验人：{m.certified_by}）" if m.certified_by else ""), body),
-               para("原件" if m.original else "复印件（已核验原件）" if m.certified_by else "复印件", body),
+               para(("原件" if m.original else "复印件（已核验原件）" if m.certified_by else "复印件")
+                    + ("" if m.by_post else "，扫描件上传"), body),
                para(str(m.copies), body)] for i, m in enumerate(spec.materials, 1)]
     materials = Table(lines, colWidths=[w * width for w in (0.1, 0.6, 0.18, 0.12)], repeatRows=1)
     materials.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))
@@ -57,7 +58,9 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     track.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.2, "black"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 4 * mm)]))
     story += [track, Spacer(1, 4 * mm),
-              para("说明：本回执证明收件窗口已收到上列材料并寄往办理机构；是否受理由办理机构依法决定，"
+              para(("说明：本回执证明收件窗口已收到上列材料并寄往办理机构；" if any(m.by_post for m in spec.materials)
+                    else "说明：本回执证明收件窗口已收到上列材料，其扫描件上传办理机构在线审查，纸质材料不寄送；")
+                   + "是否受理由办理机构依法决定，"
                    "结果将按您选择的方式送达。如需补正材料，将一次性告知。", style(8.5 * k)),
               Spacer(1, 8 * mm),
               para("申请人（签字）：____________　　　窗口经办人（签字）：____________", style(10 * k))]

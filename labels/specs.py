@@ -43,6 +43,7 @@ class MaterialLine:
     original: bool
     copies: int
     certified_by: str = ""     # 核验原件: the clerk who certified the copy, by name and office
+    by_post: bool = True       # False: only its scan travels (uploaded), the paper stays (issue 16)
 
 
 @dataclass(frozen=True)

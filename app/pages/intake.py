@@ -13,11 +13,12 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from app.addresses import with_case_links
 from app.http_errors import status_of
+from app.pages.files import files_for_page, upload_from_form
 from app.web import committed, env, once, page_error, role_required
 from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.commands import intake
+from tracking.commands import case_files, intake
 from tracking.commands.intake import CaseIntake
 from tracking.model import identity
 from tracking.model.errors import Refused
@@ -91,7 +92,7 @@ def _names(matter: Matter, kind: str) -> list[str]:
     if matter.jurisdiction == "subject":
         names += ["subject.division_code", "subject.description"]
     for m in matter.materials:
-        names += [f"materials.{m['code']}.{part}" for part in ("received", "original", "copies")]
+        names += [f"materials.{m['code']}.{part}" for part in ("received", "original", "copies", "travels")]
     return names + ["identity_check.method", "identity_check.passed", "result_delivery.method",
                     "result_delivery.address", "result_delivery.division_code", "note"]
 
@@ -101,6 +102,7 @@ def _defaults(matter: Matter) -> dict[str, str]:
     for m in matter.materials:
         values[f"materials.{m['code']}.original"] = "1" if m["original"] else "0"
         values[f"materials.{m['code']}.copies"] = "1"
+        values[f"materials.{m['code']}.travels"] = "paper"  # today's way unless the clerk picks 扫描件
     methods = _methods(matter)
     if len(methods) == 1:
         values["result_delivery.method"] = methods[0]
@@ -132,6 +134,8 @@ def _as_command(values: dict[str, str], matter: Matter, kind: str) -> dict:
             item = {"code": m["code"], "original": kind == "1"} | ({"certified": True} if kind == "certified" else {})
             if values.get(prefix + "copies"):
                 item["copies"] = values[prefix + "copies"]
+            if values.get(prefix + "travels"):
+                item["travels"] = values[prefix + "travels"]
             given.append(item)
     data["materials"] = given
     return data
@@ -218,7 +222,7 @@ def _preview(cmd: CaseIntake) -> tuple[dict | None, Refused | None]:
         return {"owning_office": views.office_ref(directory, case.owning_office)["name"],
                 "due_date": case.due_date, "provisional": case.due_date_provisional,
                 "expected_result_date": case.expected_result_date,
-                "route": [stop["name"] for stop in packet.route]}, None
+                "route": [stop["name"] for stop in packet.route] if packet else []}, None
     except Refused as e:
         return None, e
     finally:
@@ -299,7 +303,7 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
             ("说明", values["subject.description"] or "未填写", "subject.description")]))
     sections.append(("收到的材料", [
         (m["name"], f"{'原件' if m['original'] else '复印件（已核验原件）' if m.get('certified') else '复印件'} "
-                    f"{m['copies']} 份", f"materials.{m['code']}.received")
+                    f"{m['copies']} 份，{intake.TRAVELS[m.get('travels', 'paper')]}", f"materials.{m['code']}.received")
         for m in cmd.received(matter)]))
     way = cmd.result_delivery.method
     delivery = [("送达方式", RESULT_WAYS[way], "result_delivery.method")]
@@ -363,11 +367,24 @@ def confirm(matter_code):
 
 @bp.get("/done/<case_no>")
 @role_required("clerk")
-def done(case_no):
+def done(case_no, file_errors: dict | None = None, status: int = 200):
     # case_view lets only the two offices' staff in (403 for another hall) and gives the check code,
     # unsealed, to the collecting office alone; the read goes to the access log
     case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
     if "check_code" not in case:
         abort(403)
-    return render_template("intake/done.html", case=case,
-                           result_way=RESULT_WAYS.get(case["result_delivery"]["method"], ""))
+    # the scans are uploaded here, once the case has its number: a refused file loses nothing of the intake
+    may_upload = case["status"] in {s.value for s in case_files.MATERIAL_UPLOADS}
+    return render_template("intake/done.html", case=case, files=files_for_page(case_no),
+                           upload="material" if may_upload else None, file_errors=file_errors or {},
+                           result_way=RESULT_WAYS.get(case["result_delivery"]["method"], "")), status
+
+
+@bp.post("/done/<case_no>/files")
+@role_required("clerk")
+def done_files(case_no):
+    """A material's scan uploaded from the confirmation page: back to it, the scan's thumbnail shown."""
+    errors = upload_from_form(case_no)
+    if errors:
+        return done(case_no, file_errors=errors, status=422)
+    return redirect(url_for(".done", case_no=case_no, _anchor="files"), 303)

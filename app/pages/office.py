@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from app.addresses import with_case_links
 from app.http_errors import status_of
+from app.pages.files import files_for_page
 from app.web import committed, env, once, role_required, typed
 from config import clock
 from mailing import s10
@@ -193,6 +194,7 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
         matter=matter, refusal=refusal_words(matter.type), refusal_notice=refusal_title(matter.type),
         extension=row if row.extended_at else None, max_extension=MAX_EXTENSION_DAYS,
         failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation,
+        files=files_for_page(case_no),
         follows_up=follows_up, visit_methods=list(states.VISIT_METHODS.items())), status)
 
 

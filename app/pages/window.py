@@ -7,10 +7,11 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 
 from app.addresses import with_case_links, with_packet_links
 from app.http_errors import status_of
+from app.pages.files import files_for_page, upload_from_form
 from app.pages.manifests import packets_page
 from app.web import committed, env, once, role_required, typed
 from tracking.commands import carriers as carrier_commands
-from tracking.commands import decisions, follow_ups
+from tracking.commands import case_files, decisions, follow_ups
 from tracking.model import lookups, states
 from tracking.model.errors import Refused
 from tracking.model.inputs import Invalid, from_form, parse
@@ -126,6 +127,12 @@ def _lost_to_replace(case: dict) -> list[dict]:
 
 def _case_page(case_no: str, template: str = "window/case.html", errors=None, status: int = 200, **extra):
     case = with_case_links(views.case_view(g.db, env(), g.actor, case_no))
+    # the scans (issue 16): the case's own while the office has not them all, a supplement's once asked
+    current = CaseStatus(case["status"])
+    extra.setdefault("upload", "material" if current in case_files.MATERIAL_UPLOADS else
+                     "supplement" if current in case_files.SUPPLEMENT_UPLOADS else None)
+    extra.setdefault("files", files_for_page(case_no))
+    extra.setdefault("file_errors", {})
     form = request.form if request.method == "POST" else {}
     # a bad rating routed to this window (its own fault, or the post's) is followed up from here
     evaluation = views.evaluation_view(lookups.evaluation_of(g.db, lookups.load_case(g.db, case_no)))
@@ -141,6 +148,16 @@ def _case_page(case_no: str, template: str = "window/case.html", errors=None, st
 @role_required("clerk")
 def case(case_no):
     return _case_page(case_no)
+
+
+@bp.post("/cases/<case_no>/files")
+@role_required("clerk")
+def case_files_upload(case_no):
+    """A material's (or a supplement's) scan uploaded from the case page."""
+    errors = upload_from_form(case_no)
+    if errors:
+        return _case_page(case_no, file_errors=errors, status=422)
+    return redirect(url_for(".case", case_no=case_no, _anchor="files"), 303)
 
 
 def _errors(e: Refused, fields: dict[str, str]) -> dict[str, str]:

@@ -15,6 +15,7 @@ On failure the whole table is printed with every wrong cell marked, so all of th
 from __future__ import annotations
 
 import base64
+import io
 import re
 import uuid
 
@@ -58,7 +59,14 @@ POST /cases/{case_no}/decision                       403  403   200  403   403  
 POST /cases/{case_no}/follow-up                      403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/extension                      403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/handover-to-applicant          200  403   403  403   403  403   403  403    403   401
+POST /cases/{case_no}/result-link                    201  403   403  403   403  403   403  403    403   401
+POST /cases/{case_no}/result-revocation              403  403   200  403   403  403   403  403    403   401
+GET  /cases/{case_no}/result-file                    200  403   200  403   403  403   403  403    403   401
 GET  /cases/{case_no}/receipt.pdf                    200  403   403  403   403  403   403  403    403   401
+POST /cases/{case_no}/files                          201  403   403  403   403  403   403  403    403   401
+GET  /cases/{case_no}/files                          200  403   200  403   403  403   403  403    403   401
+GET  /files/{file_id}                                200  403   200  403   403  403   403  403    403   401
+GET  /files/{file_id}/thumbnail.png                  200  403   200  403   403  403   403  403    403   401
 GET  /cases/{case_no}/supplement-notice.pdf          200  403   200  403   403  403   403  403    403   401
 GET  /cases/{case_no}/rejection-notice.pdf           200  403   200  403   403  403   403  403    403   401
 GET  /cases/{case_no}/acceptance-notice.pdf          200  403   200  403   403  403   403  403    403   401
@@ -79,6 +87,7 @@ GET  /courier/today                                  403  403   403  403   200  
 GET  /track/{number}                                 200  200   200  200   200  200   200  200    200   200
 POST /track/{case_no}/evaluation                     201  201   201  201   201  201   201  201    201   201
 GET  /deliveries/{token}                             200  200   200  200   200  200   200  200    200   200
+GET  /verify/{code}                                  200  200   200  200   200  200   200  200    200   200
 POST /federation/messages                            401  401   401  401   401  401   401  401    401   401
 GET  /federation/links                               403  403   403  403   403  403   200  200    403   401
 GET  /federation/directory                           200  200   200  200   200  200   200  200    200   200
@@ -213,7 +222,9 @@ class World:
         return case
 
     def decided_electronically(self) -> dict:
-        return self.decided({"method": "electronic"}, result_file=base64.b64encode(PDF).decode())
+        case = self.decided({"method": "electronic"}, result_file=base64.b64encode(PDF).decode())
+        seen = self.api.get(f"/api/v1/cases/{case['case_no']}", as_="officer").json
+        return {**case, "code": seen["electronic_result"]["verification_code"]}
 
     def delivered(self) -> dict:
         case = self.decided_electronically()
@@ -227,6 +238,15 @@ class World:
         r = self.api.post(f"/api/v1/track/{case['case_no']}/evaluation", {"check": case["check_code"], "score": 2})
         assert r.status_code == 201, r.get_json()
         return case
+
+    def with_a_file(self) -> dict:
+        """Collected with its application form as a scan (issue 16), the scan uploaded."""
+        case = self.collected(intake_body(materials=[
+            {"code": "application_form", "copies": 1, "original": True, "travels": "file"},
+            {"code": "id_card", "copies": 1, "original": False}]))
+        made = _upload(self, "clerk", case)
+        assert made.status_code == 201, made.get_json()
+        return {**case, "file_id": made.json["files"][0]["id"]}
 
     def on_sheet(self) -> dict:
         case = self.collected()
@@ -272,6 +292,15 @@ def _get(path: str):
 
 def _post(path: str, body: dict | None = None):
     return lambda w, who, res: w.api.post("/api/v1" + path.format(**res), body, as_=who).status_code
+
+
+def _upload(w: World, who, res):
+    """A scan of the case's application form, as the window's page or a client uploads it (multipart)."""
+    from tests.scans_made import pdf_scan
+    w.now()
+    return w.api.client.post(f"/api/v1/cases/{res['case_no']}/files", headers=w.api._headers(who, None),
+                             data={"material_code": "application_form", "file": (io.BytesIO(pdf_scan()), "申请表.pdf")},
+                             content_type="multipart/form-data")
 
 
 def _token(w: World, who, res):
@@ -333,6 +362,10 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
     "POST /cases/{case_no}/handover-to-applicant": ("ready_for_pickup",
                                                     _post("/cases/{case_no}/handover-to-applicant", OK_ID), True),
     "GET /cases/{case_no}/receipt.pdf": ("collected", _get("/cases/{case_no}/receipt.pdf"), False),
+    "POST /cases/{case_no}/files": ("collected", lambda w, who, res: _upload(w, who, res).status_code, True),
+    "GET /cases/{case_no}/files": ("with_a_file", _get("/cases/{case_no}/files"), False),
+    "GET /files/{file_id}": ("with_a_file", _get("/files/{file_id}"), False),
+    "GET /files/{file_id}/thumbnail.png": ("with_a_file", _get("/files/{file_id}/thumbnail.png"), False),
     "GET /cases/{case_no}/supplement-notice.pdf": ("supplement_requested",
                                                    _get("/cases/{case_no}/supplement-notice.pdf"), False),
     "GET /cases/{case_no}/rejection-notice.pdf": ("rejected", _get("/cases/{case_no}/rejection-notice.pdf"), False),
@@ -364,6 +397,11 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
     # a node's message signed by a key no peer lists: a staff token opens nothing here
     "POST /federation/messages": (None, lambda w, who, res: w.api.post("/api/v1/federation/messages", _stranger_ping(),
                                                                       as_=who).status_code, False),
+    "POST /cases/{case_no}/result-link": ("decided_electronically", _post("/cases/{case_no}/result-link"), True),
+    "POST /cases/{case_no}/result-revocation": ("decided_electronically", _post(
+        "/cases/{case_no}/result-revocation", {"reason": "决定已依法撤销"}), True),
+    "GET /cases/{case_no}/result-file": ("decided_electronically", _get("/cases/{case_no}/result-file"), False),
+    "GET /verify/{code}": ("decided_electronically", _get("/verify/{code}"), False),
     "GET /deliveries/{token}": ("decided_electronically",
                                 lambda w, who, res: w.api.get(res["delivery_url"], as_=who).status_code, False),
     "GET /federation/links": (None, _get("/federation/links"), False),

@@ -116,7 +116,7 @@ def model_sweeps(plans: list[CasePlan]) -> tuple[list[dict], dict[int, date], se
                     marked += 1
         # the week's packets go with our own couriers: no carrier falls silent
         runs.append({"deemed_accepted": len(newly), "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": moved,
-                     "overdue_marked": marked, "carrier_silent": 0})
+                     "overdue_marked": marked, "carrier_silent": 0, "files_removed": 0})
     return runs, deemed_on, marks
 
 
@@ -472,5 +472,5 @@ def test_after_the_sweeps_the_deemed_cases_leave_the_notice_stage_and_owe_a_deci
 
 def test_a_second_sweep_on_the_same_day_changes_nothing(week):
     assert week.after_sweeps["repeat"] == {"deemed_accepted": 0, "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": 0,
-                                           "overdue_marked": 0, "carrier_silent": 0}
+                                           "overdue_marked": 0, "carrier_silent": 0, "files_removed": 0}
     assert week.after_sweeps["counts_after_repeat"] == week.after_sweeps["counts_before_repeat"]

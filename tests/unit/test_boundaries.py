@@ -99,16 +99,19 @@ def test_the_rule_modules_import_only_the_standard_library_and_the_project(relat
 
 
 # tracking's own layers: the sub-package of a file -> the tracking sub-packages it may import
-TRACKING_LAYERS = {"model": {"model"}, "commands": {"model", "commands", "messages"}, "reads": {"model", "reads"},
+TRACKING_LAYERS = {"model": {"model"}, "commands": {"model", "commands", "messages", "files"},
+                   "reads": {"model", "reads", "files"},
                    # federation: the messages between installations, applied through the use cases
-                   "federation": {"model", "commands", "reads", "federation"},
+                   "federation": {"model", "commands", "reads", "federation", "files"},
                    # messages: the transports of messages to people (SMS, email), adapters the outbox calls
-                   "messages": {"messages"}}
+                   "messages": {"messages"},
+                   # files: checks of uploaded files and their sealed store, which use cases and reads call
+                   "files": {"model", "files"}}
 
 
 def test_tracking_has_exactly_its_three_layers():
     top = sorted(p.name for p in (ROOT / "tracking").glob("*.py") if p.name != "__init__.py")
-    assert top == [], "tracking/ keeps its modules in model/, commands/, reads/, federation/ or messages/"
+    assert top == [], "tracking/ keeps its modules in model/, commands/, reads/, federation/, messages/ or files/"
     assert {p.name for p in (ROOT / "tracking").iterdir() if (p / "__init__.py").is_file()} == set(TRACKING_LAYERS)
 
 

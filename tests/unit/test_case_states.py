@@ -22,6 +22,11 @@ ALLOWED: dict[tuple[str, str], str] = {
     # outbound or supplement `received` by the owning office → received
     ("in_transit", "receive"): "received",
     ("supplement_in_transit", "receive"): "received",
+    # every material's scan (or every requested supplement's) uploaded: the owning office sees it all (issue 16)
+    ("collected", "receive_files"): "received",
+    ("in_transit", "receive_files"): "received",
+    ("supplement_requested", "receive_files"): "received",
+    ("supplement_in_transit", "receive_files"): "received",
     # POST …/accept: from received
     ("received", "accept"): "accepted",
     # five working days without a notice: the sweep deems it accepted (only a received case)

@@ -34,7 +34,8 @@ def test_the_first_message_carries_the_case_number_and_the_check_code():
 
 
 def test_only_the_electronic_result_carries_the_download_link():
-    assert [name for name, m in MILESTONES.items() if DELIVERY_LINK in m.text] == ["decided_electronic"]
+    assert [name for name, m in MILESTONES.items() if DELIVERY_LINK in m.text] == ["decided_electronic",
+                                                                                  "result_link_reissued"]
 
 
 @pytest.mark.parametrize("milestone", sorted(MILESTONES))

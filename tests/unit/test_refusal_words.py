@@ -15,7 +15,7 @@ MAKERS = {"bad_request": 0, "not_found": 0, "forbidden": 0, "conflict": 1, "rule
           "unauthenticated": 1, "Refused": 2, "PydanticCustomError": 1, "asked": 1}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # names of formats and protocols that have no Chinese of their own, and example values (a tracking number)
-ALLOWED = re.compile(r"(?<![A-Za-z])(PDF|JSON|CSV|CSRF|Base64|MB|Idempotency-Key|YYYY-MM-DD)(?![A-Za-z])"
+ALLOWED = re.compile(r"(?<![A-Za-z])(PDF|JPEG|PNG|JSON|CSV|CSRF|Base64|MB|Idempotency-Key|YYYY-MM-DD)(?![A-Za-z])"
                      r"|[A-Z]{2}[0-9]{9}[A-Z]{2}")
 WORD = re.compile(r"[A-Za-z][A-Za-z_]+")
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")  # a parser's error template: {earliest} is filled with a time

@@ -23,7 +23,7 @@ from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCAN_TITLES, SCANNER_
                             PacketKind, PacketStatus, ScanType, replay)
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
 from routing.reference import directory as load_directory
-from tracking.commands import manifests
+from tracking.commands import case_files, manifests
 from tracking.commands.manifests import ScannedNumber, lock_manifest
 from tracking.model import lookups, states
 from tracking.model.identity import mask_name
@@ -572,6 +572,7 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
         return
     if scan.type is ScanType.RECEIVED:
         _check_contents(session, case, packet, kind, scan, actor)
+        case_files.paper_arrived(session, case, packet, scan.contents_data(), actor, scan.at, scan.office_code)
         if kind is PacketKind.RETURN and packet.to_office == case.collecting_office:
             tell(session, case, "originals_at_window")
     action = _effect(kind, packet, scan)

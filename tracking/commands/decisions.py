@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
@@ -26,6 +26,7 @@ from routing.calendars import work_calendar
 from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
+from tracking.commands import case_files
 from tracking.commands.intake import POWER_OF_ATTORNEY, IdentityCheck
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import promise_words, recompute_due_date
@@ -33,7 +34,8 @@ from tracking.model.errors import bad_request, conflict, forbidden, gone, not_fo
 from tracking.model.identity import mask_id_number
 from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Command, Copies, IsoDate, ResidentId,
                                    StrictFlag, Text, asked, optional, text, unreadable)
-from tracking.model.links import LinkError, delivery_token, read_token
+from tracking.model import verification
+from tracking.model.links import LinkError, delivery_token, link_expiry, read_link
 from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
 from tracking.model.messages import tell
 from tracking.model.records import case_event, transition
@@ -276,7 +278,10 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
                        materials=[p["code"] for p in short])
     case.accepted_at = clock.now()
     recompute_due_date(session, case, env.settings)  # counted from acceptance from now on
-    transition(session, case, CaseAction.ACCEPT, actor)
+    # reviewed from the files before the paper came: an original still on its way makes it conditional
+    waiting = case_files.accepted_on_condition(session, case) if case.status == CaseStatus.RECEIVED.value else []
+    transition(session, case, CaseAction.ACCEPT, actor,
+               data={"awaiting_originals": [m["code"] for m in waiting]} if waiting else None)
     tell(session, case, "accepted", promise=promise_words(case))
     return case
 
@@ -328,6 +333,8 @@ def reject_case(session: Session, env: Env, actor: Actor, case_no: str, command:
 def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command: Decision) -> Decided:
     case = load_case(session, case_no, lock=True)
     as_officer(actor, case)
+    if case.status == CaseStatus.ACCEPTED.value:
+        case_files.refuse_decision_before_originals(case)
     electronic = case.result_method == "electronic"
     if electronic and command.result_file is None:
         raise bad_request("请选择要上传的办理结果文件（PDF 等）。", "result_file")
@@ -367,15 +374,17 @@ def _names(materials: list[dict]) -> str:
 def _store_result(session: Session, env: Env, case: Case, command: Decision, now: datetime) -> DeliveryLink:
     """The electronic result kept for download, and the signed link the applicant is sent."""
     data = command.result_file
+    days = env.settings.delivery_link_days
     stored = ResultFile(case_id=case.id, filename=command.filename or f"{case.case_no}.pdf",
                         content_type="application/pdf" if data[:4] == b"%PDF" else "application/octet-stream",
                         sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                        data=env.sealer.seal_bytes(data), created_at=now)
+                        data=env.sealer.seal_bytes(data), created_at=now,
+                        link_expires_at=now + timedelta(days=days), verification_code=verification.new_code())
     session.add(stored)
     session.flush()
-    days = env.settings.delivery_link_days
     link = DeliveryLink(*delivery_token(env.settings.secret_key, stored.id, now, days))
-    tell(session, case, "decided_electronic", result_file_id=stored.id, days=days)
+    tell(session, case, "decided_electronic", result_file_id=stored.id, days=days,
+         verification=verification.grouped(stored.verification_code))
     return link
 
 
@@ -497,14 +506,20 @@ class ResultDownload:
 
 def download_result(session: Session, env: Env, token: str) -> ResultDownload:
     try:
-        file_id = read_token(env.settings.secret_key, token, clock.now())
+        file_id, expires = read_link(env.settings.secret_key, token, clock.now())
     except LinkError as e:
         if e.code == "expired":
-            raise gone("link_expired", "下载链接已过期，请联系办理部门重新发送。") from None
+            raise gone("link_expired", "下载链接已过期，请联系收件窗口重新发送。") from None
         raise not_found("下载链接无效。") from None
     stored = session.get(ResultFile, file_id)
     if stored is None:
         raise not_found("下载链接无效。")
+    current = link_expiry(stored.created_at, stored.link_expires_at, env.settings.delivery_link_days)
+    if int(expires.timestamp()) != int(current.timestamp()):
+        # the window re-issued the link: only the newest one works (results.reissue_link)
+        raise gone("link_replaced", "收件窗口已重新发送下载链接，此链接不再可用，请使用最新收到的链接。")
+    if stored.revoked_at is not None:
+        raise gone("result_revoked", "该电子结果已被办理部门撤销，不能下载。")
     case = session.get(Case, stored.case_id)
     if stored.downloaded_at is None:
         stored.downloaded_at = clock.now()

@@ -123,6 +123,8 @@ class Subject(Command):
 
 # what of a received material goes on the outbound packet's list (a certified copy names its clerk)
 PACKED = ("code", "name", "copies", "original", "certified", "certified_by")
+# how a material reaches the owning office: its paper by post (and its scan), or its scan only
+TRAVELS = {"paper": "寄送纸质材料", "file": "扫描件"}
 
 
 class MaterialGiven(Command):
@@ -132,6 +134,8 @@ class MaterialGiven(Command):
     # 核验原件: a copy the clerk checked against the original (复印件与原件一致); the original stays with
     # the applicant, and the copy stands in for it where the catalogue allows (`certified_copy`)
     certified: StrictFlag = False
+    # 扫描件: only the scan travels (uploaded to the case); paper: the paper goes by post as well
+    travels: Literal[tuple(TRAVELS)] = "paper"
 
 
 ID_METHODS = ("id_card_reader", "face", "manual")
@@ -293,6 +297,7 @@ class CaseIntake(Command):
         given = {item.code: item for item in self.materials}
         return [{"code": m["code"], "name": m["name"], "copies": given[m["code"]].copies,
                  "original": given[m["code"]].original} | ({"certified": True} if given[m["code"]].certified else {})
+                | ({"travels": "file"} if given[m["code"]].travels == "file" else {})
                 for m in materials_for(matter, self.applicant) if m["code"] in given]
 
 
@@ -355,8 +360,13 @@ def _refuse(*problems: tuple) -> None:
 @dataclass(frozen=True)
 class Intake:
     case: Case
-    packet: Packet
+    packet: Packet | None  # None: every material travels as a file, no paper leaves the window
     check_code: str  # for the applicant's receipt: shown once, stored sealed
+
+
+def travels_by_post(material: dict) -> bool:
+    """Whether a case's material goes by post (a case registered before issue 16 says nothing: paper)."""
+    return material.get("travels", "paper") == "paper"
 
 
 def masked_applicant(applicant: Person | Organisation) -> dict:
@@ -453,9 +463,12 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
     session.flush()
     case_event(session, case, "collected", actor, at=now,
                data={"materials": len(materials), "owning_office": owner.code})
-    packet = create_packet(session, env.settings, directory, kind=PacketKind.OUTBOUND, case_id=case.id,
-                           origin=hall, to_office=owner, to_division=owner.division_code,
-                           contents=[{key: m[key] for key in PACKED if key in m} for m in materials], parties=case)
+    paper = [m for m in materials if travels_by_post(m)]
+    packet = None
+    if paper:  # the packet lists only what is in it; files only: nothing to post
+        packet = create_packet(session, env.settings, directory, kind=PacketKind.OUTBOUND, case_id=case.id,
+                               origin=hall, to_office=owner, to_division=owner.division_code,
+                               contents=[{key: m[key] for key in PACKED if key in m} for m in paper], parties=case)
     recompute_due_date(session, case, env.settings)
     status_changed(session, case)  # its first status: reported like every later one
     tell(session, case, "collected", hall=hall.name, owner=owner.name, promise=promise_words(case))

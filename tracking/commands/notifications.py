@@ -33,7 +33,7 @@ from tracking.messages import Outgoing, SendError, Transport, log_transport as l
 from tracking.messages import transports as configured_transports
 from tracking.model import identity
 from tracking.model.context import Env
-from tracking.model.links import delivery_token
+from tracking.model.links import link_expiry, make_token
 from tracking.model.messages import MILESTONES
 from tracking.model.records import CHECK_CODE, DELIVERY_LINK
 from tracking.model.tables import Case, Notification, ResultFile
@@ -61,9 +61,11 @@ def message(session: Session, env: Env, note: Notification, check_code: str | No
     check code in place (given, or unsealed from the case; a case without one loses that sentence)."""
     text = note.text
     if note.result_file_id is not None:
-        created_at = session.exec(select(ResultFile.created_at).where(ResultFile.id == note.result_file_id)).one()
-        token, _ = delivery_token(env.settings.secret_key, note.result_file_id, created_at,
-                                  env.settings.delivery_link_days)
+        created_at, expires_at = session.exec(select(ResultFile.created_at, ResultFile.link_expires_at)
+                                              .where(ResultFile.id == note.result_file_id)).one()
+        # the result's current link: a message sent after the window re-issued it carries the new one
+        token = make_token(env.settings.secret_key, note.result_file_id,
+                           link_expiry(created_at, expires_at, env.settings.delivery_link_days))
         text = text.replace(DELIVERY_LINK, env.addresses.delivery(token))
     if CHECK_CODE in text:
         code = check_code if check_code is not None else _check_code(session, env, note)

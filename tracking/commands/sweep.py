@@ -16,7 +16,9 @@ from routing.calendars import work_calendar
 from routing.matter_types import deems_acceptance
 from routing.tables import Matter
 from routing.workdays import WorkCalendar
+from tracking.commands.case_files import forget_expired_files
 from tracking.commands.decisions import _send_back_originals
+from tracking.files.storage import storage_for
 from tracking.model.context import SYSTEM, Env
 from tracking.model.deadlines import ACTIVE, STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
 from tracking.model.messages import tell
@@ -193,7 +195,7 @@ def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoi
 
 
 def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: Checkpoint,
-          env: Env | None = None) -> dict[str, int]:
+          env: Env | None = None, storage=None) -> dict[str, int]:
     """Everything the clock does on its own, safe to run any number of times. The sweep never holds
     more than one case locked: it calls `checkpoint` (the caller's commit) after each unit of work."""
     today = as_of or clock.beijing_date()
@@ -205,7 +207,10 @@ def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: 
             "due_dates_moved": _refresh_promises(session, settings, today, checkpoint),
             "overdue_marked": _mark_overdue(session, settings, today, checkpoint)
             + _mark_overdue_follow_ups(session, today, checkpoint),
-            "carrier_silent": _mark_silent(session, env, today, checkpoint)}
+            "carrier_silent": _mark_silent(session, env, today, checkpoint),
+            # retention: the scans of cases ended long enough ago (storage: the file store the settings name)
+            "files_removed": forget_expired_files(session, settings, storage or storage_for(settings), today,
+                                                  checkpoint)}
 
 
 def _mark_silent(session: Session, env: Env, today: date, checkpoint: Checkpoint) -> int:

@@ -1,8 +1,10 @@
 """The law's clock: each stage of a case has a due date in working days, and the sweep acts on it.
 
 Stages and who answers for them:
-  dispatch           collecting office sends the materials within 1 working day of intake
-  receipt            owning office confirms receipt when the materials arrive
+  dispatch           collecting office sends the materials within 1 working day of intake (a case whose
+                     materials all travel as files: uploads them)
+  receipt            owning office confirms receipt when the materials arrive (or the last file is uploaded:
+                     the scans reach it at once; paper that still travels does not hold the stage open)
   supplement_notice  owning office asks for a supplement within 5 working days of receipt, or the
                      application counts as accepted from receipt (行政许可法 art. 32)
   decision           owning office decides within the matter's promised days from acceptance
@@ -113,11 +115,14 @@ def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits:
         return cal.add_working_days(beijing_day(start) if isinstance(start, datetime) else start, days)[0]
 
     outbound = [p for p in packets if p.kind == PacketKind.OUTBOUND.value]
+    # every material travelling as a file (no outbound packet): the upload sends them, and they are
+    # received the moment the last one is up
+    files_only = not outbound
     add("dispatch", case.collecting_office, after(case.intake_date, limits.dispatch),
-        _first(p.dispatched_at for p in outbound))
+        case.received_at if files_only else _first(p.dispatched_at for p in outbound))
 
     carrier = materials_carrier(packets, case.collecting_office, sent=True)
-    receipt_due = None
+    receipt_due = beijing_day(case.received_at) if files_only else None
     if carrier is not None:
         receipt_due = after(carrier.arrived_at, limits.receipt) if carrier.arrived_at else carrier.expected_arrival
     add("receipt", case.owning_office, receipt_due, case.received_at)

@@ -30,8 +30,20 @@ def delivery_token(secret: str, file_id: int, created_at: datetime, days: int) -
     return make_token(secret, file_id, expires), expires
 
 
+def link_expiry(created_at: datetime, link_expires_at: datetime | None, days: int) -> datetime:
+    """When a stored result's current link expires: as the window last re-issued it, else `days` after the
+    file was stored (every result before re-issuing existed, and every one never re-issued)."""
+    return link_expires_at if link_expires_at is not None else created_at + timedelta(days=days)
+
+
 def read_token(secret: str, token: str, now: datetime) -> int:
     """The file id a valid token names; LinkError('forged'|'expired') otherwise."""
+    return read_link(secret, token, now)[0]
+
+
+def read_link(secret: str, token: str, now: datetime) -> tuple[int, datetime]:
+    """The file id and expiry a valid token names (a re-issued link supersedes a token whose expiry is not
+    the file's current one); LinkError('forged'|'expired') otherwise."""
     try:
         body_b64, mac_b64 = token.split(".")
         body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4))
@@ -42,6 +54,7 @@ def read_token(secret: str, token: str, now: datetime) -> int:
     good = hmac.new(secret.encode(), b"delivery:" + body, hashlib.sha256).digest()[:18]
     if not hmac.compare_digest(good, mac):
         raise LinkError("forged")
-    if now >= datetime.fromtimestamp(expires, timezone.utc):
+    until = datetime.fromtimestamp(expires, timezone.utc)
+    if now >= until:
         raise LinkError("expired")
-    return file_id
+    return file_id, until

@@ -15,7 +15,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, not_found, too_many
 from tracking.model.inputs import plain_number, well_formed_number
 from tracking.model.sealing import check_code_hash
-from tracking.model.tables import Case, Evaluation, TrackLock
+from tracking.model.tables import Case, CaseFile, Evaluation, TrackLock
 
 
 def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
@@ -188,3 +188,16 @@ def view_manifest(session: Session, actor: Actor, manifest_no: str) -> tuple[Man
     if not may_see_manifest(actor, manifest):
         raise forbidden("您无权查看该交接清单。")
     return manifest, manifest_packets(session, manifest)
+
+
+def staff_case_file(session: Session, actor: Actor, file_id: int, directory) -> tuple[CaseFile, Case]:
+    """A case's file and its case, for the staff of the case's two offices only: a scan shows personal
+    data in full and cannot be masked."""
+    stored = session.get(CaseFile, file_id)
+    if stored is None:
+        raise not_found("未找到该文件。")
+    case = session.get(Case, stored.case_id)
+    allowed, full = may_see(actor, case, directory)
+    if not (allowed and full):
+        raise forbidden("只有收件窗口和办理部门的工作人员可以查看材料文件。")
+    return stored, case

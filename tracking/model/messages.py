@@ -44,7 +44,14 @@ MILESTONES: dict[str, Milestone] = {
     "decided_mail": Milestone("办结（结果寄出）", "applicant",
                               "您的办件{case_no}已办结，结果将寄出（邮件号{tracking_no}），预计{expected}送达。{originals}"),
     "decided_electronic": Milestone("办结（网络送达）", "applicant",
-                                    "您的办件{case_no}已办结，电子结果下载链接：" + DELIVERY_LINK + "（{days}天内有效）"),
+                                    "您的办件{case_no}已办结，电子结果下载链接：" + DELIVERY_LINK + "（{days}天内有效），"
+                                    "电子结果验证码{verification}。"),
+    "result_link_reissued": Milestone("重新发送下载链接", "applicant",
+                                      "您的办件{case_no}的电子结果下载链接已重新发送：" + DELIVERY_LINK +
+                                      "（{until}前有效），此前收到的链接不再可用。电子结果验证码{verification}。"),
+    "result_revoked": Milestone("电子结果撤销", "applicant",
+                                "您的办件{case_no}的电子结果（验证码{verification}）已由{office}撤销，原因：{reason}"
+                                "。如有疑问请联系办理部门。"),
     "decided_originals_back": Milestone("办结（原件退回）", "applicant",
                                         "您的办件{case_no}已办结，您提交的原件（{originals}）将通过邮件{tracking_no}"
                                         "退回{to}。"),
@@ -55,6 +62,8 @@ MILESTONES: dict[str, Milestone] = {
     "undeliverable": Milestone("结果未能投递", "applicant",
                                "您的办件{case_no}的办理结果未能投递（{why}），已退回{hall}，到达后将通知您携带身份证件领取。"),
     # -- to an office ----------------------------------------------------------------------------------
+    "files_received": Milestone("扫描件已齐", "office",
+                                "办件{case_no}的{what}扫描件已全部上传，请在线审查。"),
     "incoming_packet": Milestone("来件提醒", "office",
                                  "{kind}{tracking_no}（办件{case_no}）已从{origin}寄出，预计{expected}到达，请留意签收。"),
     "stage_overdue": Milestone("环节超期", "office",

@@ -49,6 +49,7 @@ CASE_STATUS_TITLES = {
 class CaseAction(str, enum.Enum):
     DISPATCH = "dispatch"                      # outbound packet dispatched
     RECEIVE = "receive"                        # materials received by the owning office
+    RECEIVE_FILES = "receive_files"            # every material's scan uploaded: the office sees them all
     ACCEPT = "accept"
     DEEM_ACCEPTED = "deem_accepted"            # 5 working days without a notice (行政许可法 art. 32)
     REQUEST_SUPPLEMENT = "request_supplement"
@@ -69,6 +70,9 @@ BEFORE_DECISION = {C.COLLECTED, C.IN_TRANSIT, C.RECEIVED, C.ACCEPTED,
 TRANSITIONS: dict[CaseAction, tuple[set[CaseStatus], CaseStatus]] = {
     CaseAction.DISPATCH: ({C.COLLECTED}, C.IN_TRANSIT),
     CaseAction.RECEIVE: ({C.IN_TRANSIT, C.SUPPLEMENT_IN_TRANSIT}, C.RECEIVED),
+    # the scans reach the owning office at once: the paper (if any) still travels, its receipt moves nothing
+    CaseAction.RECEIVE_FILES: ({C.COLLECTED, C.IN_TRANSIT, C.SUPPLEMENT_REQUESTED, C.SUPPLEMENT_IN_TRANSIT},
+                               C.RECEIVED),
     CaseAction.ACCEPT: ({C.RECEIVED}, C.ACCEPTED),
     CaseAction.DEEM_ACCEPTED: ({C.RECEIVED}, C.ACCEPTED),
     CaseAction.REQUEST_SUPPLEMENT: ({C.RECEIVED}, C.SUPPLEMENT_REQUESTED),

@@ -96,6 +96,36 @@ class ResultFile(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed with the data key
     created_at: datetime = Field(sa_column=utc_column(False))
     downloaded_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    # the download link's expiry as the window last re-issued it (None: created_at + delivery_link_days)
+    link_expires_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    # the public verification code (model.verification), unique; revocation by the owning office
+    verification_code: Optional[str] = Field(default=None, max_length=16, unique=True, index=True)
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    revoked_by: Optional[str] = None
+    revoke_reason: Optional[str] = None
+
+
+class CaseFile(SQLModel, table=True):
+    """A scan of a material (or of a supplement) uploaded at the window: checked, sealed with the data key
+    and kept in the file store under `storage_key` (by content: rows with the same content share one
+    object). `removed_at`: the object is gone (retention after the case ended), the row stays as the record."""
+    __table_args__ = (CheckConstraint("purpose IN ('material','supplement')", name="casefile_purpose"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True, foreign_key="case.id")
+    material_code: str = Field(max_length=100)  # a supplement file names the material it answers
+    purpose: str = Field(default="material", max_length=16)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=64)
+    pages: int = 1
+    size: int = 0  # bytes as stored (after the checks re-encoded it)
+    sha256: str = Field(index=True, max_length=64)  # of the stored content
+    storage_key: str = Field(index=True, max_length=200)
+    thumbnail_key: Optional[str] = Field(default=None, index=True, max_length=200)
+    uploaded_by: str
+    office_code: str = Field(max_length=24)
+    uploaded_at: datetime = Field(sa_column=utc_column(False))
+    removed_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    removed_reason: Optional[str] = None
 
 
 class AccessLog(SQLModel, table=True):

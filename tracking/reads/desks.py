@@ -18,8 +18,9 @@ from tracking.model.deadlines import STAGE_TITLES, StageClock, packet_late, pack
 from tracking.model.inputs import CreditCode, Phone, ResidentId, plain_number
 from tracking.model.lookups import find_case, piece_count
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, CaseStatus
-from tracking.model.tables import AccessLog, Case, Evaluation, ResultFile
+from tracking.model.tables import AccessLog, Case, CaseFile, Evaluation, ResultFile
 from tracking.reads import views
+from tracking.reads.case_files import file_row
 
 # -- the collecting window: packets leaving, pick-ups, … --------------------------------------
 
@@ -234,6 +235,7 @@ def office_cases(session: Session, settings: Settings, office_code: str,
                          .order_by(Case.id)).all()
     timer = StageClock(session, settings)
     packets = packets_by_case(session, [c.id for c in cases])
+    scans = _scans_by_case(session, [c.id for c in cases])
     names = {m.code: m.name for m in session.exec(select(Matter))}
     found: dict[str, list[dict]] = {queue: [] for queue in OFFICE_QUEUES}
     for case in cases:
@@ -251,9 +253,22 @@ def office_cases(session: Session, settings: Settings, office_code: str,
             "decided_at": case.decided_at, "step_due": step_due, "due_date": case.due_date,
             "overdue": bool(late), "overdue_stages": [STAGE_TITLES[s.stage] for s in late],
             "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
-            "result_method": case.result_method})
+            "result_method": case.result_method, "awaiting_originals": any(
+                f.get("code") == "awaiting_originals" for f in case.flags),
+            # issue 16: the scans the office reviews online (the paper, if any, may still be on its way)
+            "files": [file_row(f, {m["code"]: m["name"] for m in [*case.materials, *(case.supplement_materials or [])]})
+                      for f in scans[case.id]]})
     for rows in found.values():
         rows.sort(key=lambda r: (not r["overdue"], r["step_due"] or date.max, r["case_no"]))
+    return found
+
+
+def _scans_by_case(session: Session, case_ids: list[int]) -> dict[int, list[CaseFile]]:
+    found: dict[int, list[CaseFile]] = {i: [] for i in case_ids}
+    if case_ids:
+        for f in session.exec(select(CaseFile).where(CaseFile.case_id.in_(case_ids), CaseFile.removed_at.is_(None))
+                              .order_by(CaseFile.id)):
+            found[f.case_id].append(f)
     return found
 
 

@@ -160,7 +160,8 @@ def receipt_spec(session: Session, env: Env, actor: Actor, case_no: str, names: 
     return ReceiptSpec(
         case_no=case.case_no, matter=matter.name,
         materials=tuple(MaterialLine(m["name"], bool(m.get("original")), int(m.get("copies", 1)),
-                                     names(m["certified_by"]) if m.get("certified") else "")
+                                     names(m["certified_by"]) if m.get("certified") else "",
+                                     by_post=m.get("travels", "paper") == "paper")
                         for m in case.materials),
         applicant_name=name, id_masked=masked, collecting_office=_office_party(session, case.collecting_office),
         clerk=names(case.created_by),

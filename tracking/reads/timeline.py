@@ -12,7 +12,7 @@ from routing.tables import Matter
 from tracking.model.context import Env
 from tracking.model.deadlines import packet_late, promise_words
 from tracking.model.identity import mask_name
-from tracking.model.links import delivery_token
+from tracking.model.links import link_expiry, make_token
 from tracking.model.lookups import checked_case
 from tracking.model.states import (BEFORE_DECISION, EVALUABLE, RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS,
                                    CaseStatus, is_overdue)
@@ -39,8 +39,12 @@ CASE_TEXT = {
     "evaluated": "申请人已评价",
     "followed_up": "已就您的评价回访并整改",
     "replacement_created": "丢失的材料已由寄出机构补寄",
+    "files_uploaded": "收件窗口已上传材料扫描件",
     "result_returned_to_window": "办理结果未能投递，已退回收件窗口",
+    "result_link_reissued": "收件窗口已重新发送电子结果下载链接",
+    "result_revoked": "电子结果已被办理部门撤销",
 }
+FILES_RECEIVED_TEXT = "材料扫描件已全部上传，办理部门在线审查"  # issue 16: received from the files, not the paper
 OUTCOME_TEXT = {"approved": "准予", "refused": "不予"}  # the decision, once the case has one
 DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
 RESULT_METHOD_TEXT = {"mail": "邮寄送达", "pickup": "到收件窗口领取", "electronic": "网上下载电子结果"}
@@ -91,6 +95,8 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
     for e in session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)):
         if e.type in CASE_TEXT:
             text = DEEMED_TEXT if e.type == "accepted" and e.data.get("deemed") else CASE_TEXT[e.type]
+            if e.type == "received" and e.data.get("how") == "files":
+                text = FILES_RECEIVED_TEXT
             if e.type == "extended" and e.data.get("days"):
                 text = f"{text}{e.data['days']}个工作日"
             if e.type == "decided" and e.data.get("outcome") in OUTCOME_TEXT:
@@ -184,16 +190,17 @@ def electronic_result(session: Session, env: Env, case: Case) -> dict | None:
     is made from the file and the expiry the decision set), while it is valid."""
     if case.result_method != "electronic":
         return None
-    stored = session.exec(select(ResultFile.id, ResultFile.created_at, ResultFile.downloaded_at)  # not the bytes
+    stored = session.exec(select(ResultFile.id, ResultFile.created_at, ResultFile.downloaded_at,  # not the bytes
+                                 ResultFile.link_expires_at, ResultFile.revoked_at)
                           .where(ResultFile.case_id == case.id).order_by(ResultFile.id.desc())).first()
     if stored is None:
         return None
-    file_id, created_at, downloaded_at = stored
-    token, expires = delivery_token(env.settings.secret_key, file_id, clock.beijing(created_at),
-                                    env.settings.delivery_link_days)
-    valid = clock.now() < expires
-    return {"token": token if valid else None,
-            "expires": clock.iso(expires), "expired": not valid, "downloaded": downloaded_at is not None}
+    file_id, created_at, downloaded_at, expires_at, revoked_at = stored
+    expires = clock.beijing(link_expiry(created_at, expires_at, env.settings.delivery_link_days))
+    valid = clock.now() < expires and revoked_at is None
+    return {"token": make_token(env.settings.secret_key, file_id, expires) if valid else None,
+            "expires": clock.iso(expires), "expired": clock.now() >= expires, "downloaded": downloaded_at is not None,
+            "revoked": revoked_at is not None}
 
 
 def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall: str | None) -> list[dict]:
@@ -216,9 +223,11 @@ def upcoming(session: Session, env: Env, case: Case, packets: list[Packet], hall
         packet = latest(*kinds)
         return packet.expected_arrival if packet else None
 
+    by_post = latest("outbound") is not None  # none: every material travels as a file (issue 16)
     if status == S.COLLECTED:
-        step("收件窗口寄出申请材料", cal.add_working_days(case.intake_date, settings.dispatch_days)[0])
-    if status in (S.COLLECTED, S.IN_TRANSIT):
+        step("收件窗口寄出申请材料" if by_post else "收件窗口上传申请材料扫描件，办理部门即可在线审查",
+             cal.add_working_days(case.intake_date, settings.dispatch_days)[0])
+    if status in (S.COLLECTED, S.IN_TRANSIT) and by_post:
         step("申请材料送达办理部门", arrival("outbound", "replacement"))
     if status in (S.COLLECTED, S.IN_TRANSIT, S.RECEIVED):
         if case.supplement_requested_at:

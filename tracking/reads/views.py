@@ -17,6 +17,7 @@ from tracking.model.lookups import in_scope, load_case, load_packet, may_see, pi
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
 from tracking.model.tables import AccessLog, Case, CaseEvent, Evaluation
 from tracking.reads.carriers import packet_carrier
+from tracking.reads import results
 
 
 def office_ref(directory, code: str | None) -> dict | None:
@@ -64,8 +65,18 @@ def packet_view(session: Session, packet: Packet, case_no: str) -> dict:
 
 
 
+# accepted while an original that must be inspected is still on its way (issue 16: reviewed from the files)
+AWAITING_ORIGINALS_TEXT = "已受理（待原件核验）"
+
+
+def status_text(case: Case) -> str:
+    if any(f.get("code") == "awaiting_originals" for f in case.flags or []):
+        return AWAITING_ORIGINALS_TEXT
+    return CaseStatus(case.status).title
+
+
 def case_summary(directory, case: Case, matter_names: dict[str, str]) -> dict:
-    return {"case_no": case.case_no, "status": case.status, "status_text": CaseStatus(case.status).title,
+    return {"case_no": case.case_no, "status": case.status, "status_text": status_text(case),
             "matter_code": case.matter_code, "matter": matter_names.get(case.matter_code, case.matter_code),
             "collecting_office": office_ref(directory, case.collecting_office),
             "owning_office": office_ref(directory, case.owning_office),
@@ -115,6 +126,8 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
         "packets": [packet_view(session, p, case.case_no) for p in packets],
         "deadlines": [st.view() for st in StageClock(session, env.settings).stages(case, packets, clock.beijing_date())],
         "flags": case.flags, "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
+        "electronic_result": results.staff_view(session, env, case, full) if case.result_method == "electronic"
+        else None,
         "events": [{"type": e.type, "status": e.status_after, "at": clock.iso(e.at), "actor": e.actor,
                     "role": e.role, "office_code": e.office_code, "data": e.data, "hash": e.hash} for e in events],
     })
