@@ -136,9 +136,9 @@ def load_demo(session: Session, env: Env) -> int:
         decisions.accept_case(session, env, officer, case.case_no)
         session.commit()
         if stage in ("decided", "rated"):
-            pdf = b"%PDF-1.4\n% demo result\n"
             decided = decisions.decide_case(session, env, officer, case.case_no,
-                                            decisions.Decision(outcome="approved", note="准予", result_file=pdf))
+                                            decisions.Decision(outcome="approved", note="准予",
+                                                               result_file=_result_document(case.case_no)))
             session.commit()
         if stage == "rated":  # downloaded, then rated badly: a follow-up (整改) waits for the office
             decisions.download_result(session, env, decided.delivery.token)
@@ -146,3 +146,21 @@ def load_demo(session: Session, env: Env) -> int:
                 check=registered.check_code, score=2, comment="材料在路上走了好几天，希望快一些。"))
             session.commit()
     return made + _overdue_cases(session, env, clerk, officer)
+
+
+def _result_document(case_no: str) -> bytes:
+    """A one-page result for a demo case: a real PDF, since results go through the same checks as scans."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from labels.fonts import FONT, register
+    register()
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=A4)
+    page.setFont(FONT, 16)
+    page.drawString(72, 760, f"办理结果（演示） 办件编号 {case_no}")
+    page.showPage()
+    page.save()
+    return out.getvalue()

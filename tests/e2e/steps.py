@@ -6,9 +6,13 @@ import re
 from sqlmodel import select
 
 from tests.helpers import intake_body, scan
+from tests.scans_made import pdf_scan
+from tracking.files.checks import FileLimits, check_file
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PDF = b"%PDF-1.4\n% \xe5\x87\x86\xe4\xba\x88\xe8\xae\xb8\xe5\x8f\xaf\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = pdf_scan(title="result")  # a real PDF: results go through the same checks as scans
+# what the applicant downloads: the checked file, rewritten (the same upload always gives the same bytes)
+KEPT_PDF = check_file(PDF, "result.pdf", FileLimits(max_bytes=20 * 2**20, max_pages=100, max_pixels=40_000_000)).data
 
 
 def assert_error(r, status: int, code: str, field: str | None = None) -> dict:

@@ -6,7 +6,7 @@ import base64
 from sqlmodel import select
 
 from mailing.tables import Packet
-from tests.e2e.steps import PDF, accepted, assert_error, case_of, count, decide, rows
+from tests.e2e.steps import KEPT_PDF, PDF, accepted, assert_error, case_of, count, decide, rows
 from tests.helpers import intake_body
 from tracking.commands.notifications import message
 from tracking.model.tables import CaseEvent, Notification, ResultFile
@@ -51,7 +51,7 @@ def test_an_electronic_result_is_delivered_by_a_signed_link_and_the_first_downlo
     frozen.set("2026-03-05T08:00:00+08:00")
     first = api.client.get(url)
     assert first.status_code == 200
-    assert first.data == PDF and first.mimetype == "application/pdf"
+    assert first.data == KEPT_PDF and first.mimetype == "application/pdf"
     view = case_of(api, no)
     assert view["status"] == "delivered" and view["status_text"] == "已送达"
     assert view["delivered_at"] == "2026-03-05T08:00:00+08:00"
@@ -59,7 +59,7 @@ def test_an_electronic_result_is_delivered_by_a_signed_link_and_the_first_downlo
 
     frozen.set("2026-03-16T08:00:00+08:00")  # still within the 14 days
     again = api.client.get(url)
-    assert again.status_code == 200 and again.data == PDF
+    assert again.status_code == 200 and again.data == KEPT_PDF
     assert count(db, CaseEvent, CaseEvent.type == "delivered") == 1
 
 

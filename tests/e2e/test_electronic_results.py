@@ -9,7 +9,7 @@ import re
 
 from sqlmodel import select
 
-from tests.e2e.steps import PDF, accepted, assert_error, case_of, count, decide, rows
+from tests.e2e.steps import KEPT_PDF, PDF, accepted, assert_error, case_of, count, decide, rows
 from tests.helpers import intake_body
 from tracking.commands.notifications import message
 from tracking.model import verification
@@ -67,7 +67,7 @@ def test_the_window_re_issues_an_expired_link_and_only_the_new_one_opens_the_res
 
     assert_error(api.client.get(old), 410, "link_expired")  # expired stays expired
     got = api.client.get(new)
-    assert got.status_code == 200 and got.data == PDF
+    assert got.status_code == 200 and got.data == KEPT_PDF
     view = case_of(api, no)
     assert view["status"] == "delivered"
     assert [e["type"] for e in view["events"]][-2:] == ["result_link_reissued", "delivered"]
@@ -215,7 +215,7 @@ def test_the_staff_of_the_two_offices_open_the_result_in_the_page_and_each_read_
     assert view["file_url"] == f"/api/v1/cases/{no}/result-file"
     for who in ("officer", "clerk"):
         got = api.get(view["file_url"], as_=who)
-        assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
+        assert got.status_code == 200 and got.data == KEPT_PDF and got.mimetype == "application/pdf"
         assert got.headers["Content-Disposition"].startswith("inline")
     logged = rows(db, select(AccessLog.username).where(AccessLog.what == "result_file", AccessLog.case_no == no))
     assert sorted(logged) == ["clerk", "officer"]

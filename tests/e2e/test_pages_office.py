@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from mailing.tables import Packet, PacketEvent
 from tests import pdfs
-from tests.e2e.steps import PDF, accepted, collect, count, packet_of, received, record, rows
+from tests.e2e.steps import KEPT_PDF, PDF, accepted, collect, count, packet_of, received, record, rows
 from tests.helpers import intake_body, org_intake_body, tracking_no_with_bad_check_digit
 from tracking.commands.notifications import message
 from tracking.model.tables import Case, Notification, ResultFile
@@ -341,14 +341,14 @@ def test_an_electronic_decision_stores_the_upload_for_the_applicant_to_download(
     stored = rows(db, select(ResultFile).where(ResultFile.case_id == saved.id))
     env = staff.client.application.extensions["tongban"]["env"]
     assert len(stored) == 1 and stored[0].filename == "无犯罪记录证明.pdf"
-    assert stored[0].data != PDF and env.sealer.open_bytes(stored[0].data) == PDF  # sealed at rest
+    assert stored[0].data is None and stored[0].storage_key  # in the file store, sealed (tests/integration)
     assert stored[0].content_type == "application/pdf"
     done = text_of(officer.get(r.location, as_="officer").text)
     assert "电子结果已上传" in done and "无犯罪记录证明.pdf" in done and stored[0].sha256 in done
     texts = [message(db, env, n) for n in rows(db, select(Notification).where(Notification.case_id == saved.id))]
     link = next(re.search(r"(/api/v1/deliveries/[^（\s]+)", t).group(1) for t in texts if "/api/v1/deliveries/" in t)
     download = staff.client.get(link)
-    assert download.status_code == 200 and download.data == PDF
+    assert download.status_code == 200 and download.data == KEPT_PDF
 
 
 # -- who may do what ------------------------------------------------------------------------------

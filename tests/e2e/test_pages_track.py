@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from tests.e2e.conftest import csrf_token
-from tests.e2e.steps import PDF, accepted, case_of, collect, count, decide, packet_of, received, record, rows, track
+from tests.e2e.steps import KEPT_PDF, PDF, accepted, case_of, collect, count, decide, packet_of, received, record, rows, track
 from tests.helpers import intake_body, resident_id
 from tracking.model.tables import Evaluation, TrackLock
 
@@ -361,7 +361,7 @@ def test_the_electronic_result_is_downloaded_from_the_page_while_its_link_is_val
     assert case["check_code"] not in link
 
     download = phone.get(link)
-    assert download.status_code == 200 and download.data == PDF
+    assert download.status_code == 200 and download.data == KEPT_PDF
     assert case_of(api, case["case_no"])["status"] == "delivered"
     after = phone.look_up(case["case_no"], case["check_code"])
     assert "您已下载过" in text_of(after) and "评价本次服务（好差评）" in text_of(after)

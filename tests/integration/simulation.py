@@ -652,7 +652,8 @@ def journey_scans(p: CasePlan, j: Journey, label: str, tracking_no: str, day: da
     return out
 
 
-RESULT_FILE = base64.b64encode(b"%PDF-1.4\n% simulated result\n").decode()
+from tests.scans_made import pdf_scan  # noqa: E402 (a real PDF: results are checked like scans)
+RESULT_FILE = base64.b64encode(pdf_scan(title="simulated result")).decode()
 
 
 @dataclass

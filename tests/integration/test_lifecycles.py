@@ -20,6 +20,7 @@ from mailing.states import PacketKind, PacketStatus, ScanType
 from mailing.tables import Packet, PacketEvent
 from tests.conftest import empty_database
 from tests.helpers import intake_body, intake_command
+from tests.scans_made import pdf_scan
 from tracking.commands import custody, decisions
 from tracking.commands.intake import register_case
 from tracking.model.context import Actor
@@ -35,7 +36,7 @@ HUB_COURIER = Actor("courier_hub", "courier", "P140100", "孙师傅")
 OTHER_OFFICER = Actor("officer_ds", "officer", "D140921-GA", "钱办理")
 ACTORS = (CLERK, OFFICER, COURIER, HUB_COURIER, OTHER_OFFICER)
 PLACES = (None, "H140902", "D140105-GA", "P140900", "P140100", "P140000", "D140921-GA")
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = pdf_scan(title="result")
 START = "2026-03-02T09:00:00+08:00"
 
 # what the packets of a case must be in each case status (materials: outbound, supplement, replacement)

@@ -4,6 +4,7 @@ an earlier release stored: files and answers sealed, links taken out of texts, c
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from config.settings import Settings
 from mailing.chain import _default
 from routing.reference import invalidate_directory, load_reference_data
 from tests.helpers import intake_body, intake_command, scan
+from tests.scans_made import pdf_scan
 from tracking.commands import custody, decisions
 from tracking.commands.intake import register_case
 from tracking.commands.notifications import log_transport, message, send_pending
@@ -32,7 +34,7 @@ from tracking.reads.chains import walk_chains
 
 CLERK = Actor("clerk_xf", "clerk", "H140902", "李窗口")
 OFFICER = Actor("officer_xd", "officer", "D140105-GA", "赵办理")
-PDF = b"%PDF-1.4\n% result\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = pdf_scan(title="result")
 
 
 def raw(session, table: str) -> str:
@@ -62,13 +64,19 @@ def decided_electronically(session, env, frozen):
 
 
 # -- result files, notifications, idempotent answers -------------------------------------------------
-def test_a_result_file_is_stored_sealed_and_downloads_as_the_exact_bytes_uploaded(db, env, frozen):
+def test_a_result_file_is_checked_stored_sealed_in_the_file_store_and_downloads_as_kept(db, env, frozen):
+    from pathlib import Path
+
+    import pikepdf
     _, decided = decided_electronically(db, env, frozen)
-    stored, size = db.execute(text("SELECT data, size FROM resultfile")).one()
-    assert b"%PDF" not in bytes(stored) and PDF not in bytes(stored)
-    assert size == len(PDF)
+    row, key, size, sha = db.execute(text("SELECT data, storage_key, size, sha256 FROM resultfile")).one()
+    assert row is None and key  # not in the database: in the file store
+    kept = (Path(env.settings.files_path) / key).read_bytes()
+    assert b"%PDF" not in kept and PDF not in kept  # sealed at rest
     got = decisions.download_result(db, env, decided.delivery.token)
-    assert got.data == PDF and got.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert got.sha256 == sha == hashlib.sha256(got.data).hexdigest() and len(got.data) == size
+    with pikepdf.open(io.BytesIO(got.data)) as pdf:  # the checked file: the same pages, rewritten
+        assert len(pdf.pages) == 1
 
 
 def test_no_notification_row_nor_the_log_holds_the_download_link_or_the_check_code(db, env, frozen, caplog):
@@ -206,6 +214,10 @@ def test_migration_0007_seals_and_rechains_what_an_earlier_release_stored(scratc
         from app.idempotency import claim, settle
         assert claim(s, env.sealer, "clerk_xf", "/api/v1/cases", "k1", "digest") is None
         settle(s, env.sealer, "clerk_xf", "/api/v1/cases", "k1", 201, {"check_code": intake.check_code})
+        # the result as a release before the file store (0021) kept it: its sealed bytes in the row
+        s.execute(text("UPDATE resultfile SET data = :d, storage_key = NULL, sha256 = :h, size = :n"),
+                  {"d": env.sealer.seal_bytes(PDF), "h": hashlib.sha256(PDF).hexdigest(), "n": len(PDF)})
+        s.commit()
     other_case = intake.case.id
 
     # back to release 0006: files and answers in clear, chains plain SHA-256, the link in the message

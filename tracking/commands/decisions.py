@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -28,6 +27,9 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.commands import case_files
 from tracking.commands.intake import POWER_OF_ATTORNEY, IdentityCheck
+from tracking.files import vault
+from tracking.files.checks import FileLimits, FileRefused, check_file
+from tracking.files.storage import storage_for
 from tracking.model.context import Actor, Env
 from tracking.model.deadlines import promise_words, recompute_due_date
 from tracking.model.errors import bad_request, conflict, forbidden, gone, not_found, rule
@@ -373,12 +375,15 @@ def _names(materials: list[dict]) -> str:
 
 def _store_result(session: Session, env: Env, case: Case, command: Decision, now: datetime) -> DeliveryLink:
     """The electronic result kept for download, and the signed link the applicant is sent."""
-    data = command.result_file
     days = env.settings.delivery_link_days
-    stored = ResultFile(case_id=case.id, filename=command.filename or f"{case.case_no}.pdf",
-                        content_type="application/pdf" if data[:4] == b"%PDF" else "application/octet-stream",
-                        sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                        data=env.sealer.seal_bytes(data), created_at=now,
+    try:  # the same checks as a scan: what the applicant downloads is the checked, rewritten file
+        checked = check_file(command.result_file, command.filename or f"{case.case_no}.pdf",
+                             FileLimits.from_settings(env.settings))
+    except FileRefused as e:
+        raise rule(e.code, e.message, "result_file") from None
+    stored = ResultFile(case_id=case.id, filename=checked.filename, content_type=checked.content_type,
+                        sha256=checked.sha256, size=checked.size,
+                        storage_key=vault.keep(storage_for(env.settings), env.sealer, checked.data), created_at=now,
                         link_expires_at=now + timedelta(days=days), verification_code=verification.new_code())
     session.add(stored)
     session.flush()
@@ -528,4 +533,5 @@ def download_result(session: Session, env: Env, token: str) -> ResultDownload:
             case.delivered_at = stored.downloaded_at
             transition(session, case, CaseAction.DELIVER, Actor("applicant", "public"), event="delivered",
                        data={"how": "electronic"})
-    return ResultDownload(stored.filename, stored.content_type, stored.sha256, env.sealer.open_bytes(stored.data))
+    return ResultDownload(stored.filename, stored.content_type, stored.sha256,
+                          vault.result_bytes(storage_for(env.settings), env.sealer, stored))

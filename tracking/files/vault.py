@@ -57,3 +57,10 @@ def fetch(storage: Storage, sealer, key: str) -> bytes:
 
 def forget(storage: Storage, key: str) -> None:
     storage.delete(key)
+
+
+def result_bytes(storage: Storage, sealer, stored) -> bytes:
+    """An electronic result's file: from the store, or (kept before the store) from its row."""
+    if stored.storage_key:
+        return fetch(storage, sealer, stored.storage_key)
+    return sealer.open_bytes(stored.data)

@@ -91,9 +91,12 @@ class ResultFile(SQLModel, table=True):
     case_id: int = Field(index=True, foreign_key="case.id")
     filename: str
     content_type: str
-    sha256: str  # of the file as uploaded
-    size: int = 0  # bytes as uploaded
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed with the data key
+    sha256: str  # of the file as kept (checked and rewritten: tracking.files.checks)
+    size: int = 0  # bytes as kept
+    # where the file lives: in the file store (tracking.files.vault, sealed); results stored before the
+    # file store kept their sealed bytes here instead
+    storage_key: Optional[str] = Field(default=None, max_length=120)
+    data: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = Field(sa_column=utc_column(False))
     downloaded_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
     # the download link's expiry as the window last re-issued it (None: created_at + delivery_link_days)

@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 from config import clock
 from routing.reference import directory as load_directory
 from routing.tables import Matter
+from tracking.files import vault
+from tracking.files.storage import storage_for
 from tracking.model import verification
 from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict, forbidden, not_found
@@ -84,4 +86,5 @@ def result_file_for_staff(session: Session, env: Env, actor: Actor, case_no: str
         raise conflict("no_electronic_result", "该办件没有电子结果（不是网络送达，或尚未办结）。", status=case.status)
     session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role, office_code=actor.office_code,
                           case_no=case.case_no, what="result_file"))
-    return ResultFileContent(stored.filename, stored.content_type, stored.sha256, env.sealer.open_bytes(stored.data))
+    return ResultFileContent(stored.filename, stored.content_type, stored.sha256,
+                             vault.result_bytes(storage_for(env.settings), env.sealer, stored))
