@@ -69,8 +69,13 @@ worker: setup
 beat: setup
 	$(BIN)/celery --app app.celery_app beat --loglevel INFO
 
+## make bench [BENCH="--sizes 10000,100000 --only pages,tracking"]: every figure of issue 17 in one table and
+## bench/results.json (SQLite 10k and 100k; PostgreSQL 10k, 100k and 1M when TONGBAN_BENCH_PG_URL is set or a
+## local server lets user postgres createdb); the HTTP figure needs Debian's wrk, installed here when it can be
 bench: setup-test
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || { [ "$(SUDO)" != none ] && $(SUDO) apt-get install -y -q wrk; } \
+	  || echo "!! wrk is not installed: the HTTP figure will be skipped"
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

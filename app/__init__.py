@@ -5,13 +5,16 @@ from flask import Flask, g, jsonify, request
 
 from app.http_errors import status_of
 from app.addresses import WebAddresses
-from config.database import make_engine, new_session
+from config.database import bind_settings, make_engine, new_session
 from config.settings import Settings
 from labels import fonts
 from mailing.carriers import check as check_carriers
 from tracking.federation import cases as federated_cases, platforms
 from tracking.model.context import Env
 from tracking.model.errors import Refused
+
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -22,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     check_carriers(settings)  # a carrier named but not configured would leave packets unbooked
     engine = make_engine(settings.database_url)
+    bind_settings(engine, settings)  # the stored stage deadlines derive with this app's limits
     fonts.register(settings.font_path or None)  # once per process, before the first document
     app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
     platforms.configure(settings)  # case reports and ratings go to the platforms configured (if any)
@@ -30,7 +34,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def _open_session():
-        g.db = new_session(engine)
+        # a GET only reads: it never takes nor waits for the write lock, and what it writes besides (an
+        # access-log row, a wrong check code counted) goes through config.database's short writes; the
+        # few GETs that change state (a result's first download) say so with app.web.writes
+        view = app.view_functions.get(request.endpoint)
+        reads = request.method in READING_METHODS and not getattr(view, "writes", False)
+        g.db = new_session(engine, query_only=reads)
 
     @app.after_request
     def _commit(response):

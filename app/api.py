@@ -23,13 +23,13 @@ from app.ratelimit import rate_limited
 from app.tasks import after_change
 from app.sign_ins import sign_in
 from app.users import Credentials, courier_name, issue_token, staff_label, user_for_token
-from app.web import csrf, env, file_store, page_error
+from app.web import csrf, env, file_store, page_error, writes
 from config import clock
 from labels import label, manifest, notices, receipt, zpl
 from labels.postage import statement_pdf
 from routing.matter_types import type_title
 from routing.reference import department_names, search_matters
-from routing.reference import directory as load_directory
+from routing.reference import directory as load_directory, matter as cached_matter
 from routing.tables import Department, Matter, Office
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests, results
 from tracking.commands import case_files
@@ -249,7 +249,7 @@ def _packet_ref(packet) -> dict | None:
 
 def _case_answer(case, **extra) -> dict:
     directory = load_directory(g.db)
-    matter = g.db.get(Matter, case.matter_code)
+    matter = cached_matter(g.db, case.matter_code)
     answer = views.case_summary(directory, case, {matter.code: matter.name})
     answer["reason"] = case.reason or None
     answer.update(extra)
@@ -742,6 +742,7 @@ def evaluation(case_no):
 
 
 @bp.get("/deliveries/<token>")
+@writes  # the first download delivers the result: the case moves on
 def delivery(token):
     stored = decisions.download_result(g.db, env(), token)
     g.db.commit()

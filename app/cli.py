@@ -64,6 +64,7 @@ calendar = AppGroup("calendar", help="The official working-day calendar.")
 def calendar_load(file: Path) -> None:
     """Load a published year: JSON {"year", "holidays": {date: name}, "workdays": {date: reason}}."""
     from tracking.commands.sweep import recompute_provisional
+    from tracking.model import stage_store
     try:
         spec = parse_year_file(file.read_text(encoding="utf-8"))
     except ValueError as e:
@@ -71,6 +72,8 @@ def calendar_load(file: Path) -> None:
     with _session() as session:
         store_year(session, spec, clock.now())
         changed = recompute_provisional(session, current_app.config["TONGBAN"])
+        # the open stages' stored due dates count working days on the calendar just loaded
+        stage_store.rebuild(session, current_app.config["TONGBAN"], open_only=True)
         session.commit()
     click.echo(f"已载入 {spec.year} 年日历：节假日 {len(spec.holidays)} 天，调休上班 {len(spec.workdays)} 天；"
                f"重新计算承诺办结日期 {changed} 件。")
@@ -486,7 +489,90 @@ def notifications_replay(ids: tuple[int, ...], dead: bool) -> None:
         sys.exit(1)
 
 
+deadlines_group = AppGroup("deadlines", help="The stage deadlines stored on each case (docs/performance.md).")
+
+
+@deadlines_group.command("rebuild")
+def deadlines_rebuild() -> None:
+    """Derive every case's stored stage deadlines again from its rows (after a calendar change, or to repair)."""
+    from tracking.model.stage_store import rebuild
+    with _session() as session:
+        changed = rebuild(session, current_app.config["TONGBAN"])
+        session.commit()
+    click.echo(f"已重新计算各办件的环节时限：{changed} 件有变化。")
+
+
+@deadlines_group.command("check")
+def deadlines_check() -> None:
+    """List the cases whose stored stage deadlines disagree with their rows (exit 1 if any)."""
+    from tracking.model.stage_store import check
+    with new_session(current_app.extensions["tongban"]["engine"], read_only=True) as session:
+        wrong = check(session, current_app.config["TONGBAN"])
+    for case_no, stored, derived in wrong[:50]:
+        differ = {k: (stored[k], derived[k]) for k in stored if stored[k] != derived[k]}
+        click.echo(f"{case_no}：{differ}")
+    click.echo(f"环节时限与办件记录不符：{len(wrong)} 件。")
+    if wrong:
+        sys.exit(1)
+
+
+@click.command("synth")
+@click.option("--cases", type=click.IntRange(min=1), required=True, help="要生成的办件数")
+@click.option("--open-share", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="截至今天仍在办理中的办件比例")
+@click.option("--seed", type=int, default=1, show_default=True, help="随机种子：同一种子生成同样的数据")
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True, help="收件日期分布在今天之前的天数")
+@with_appcontext
+def synth_command(cases: int, open_share: float, seed: int, days: int) -> None:
+    """Generate realistic synthetic cases, packets and events in bulk (for measuring at scale)."""
+    import time
+
+    from app.synth import synthesise
+    env = current_app.extensions["tongban"]["env"]
+    began = time.perf_counter()
+
+    def progress(made: int, seconds: float) -> None:
+        click.echo(f"  已生成 {made} 件（{made / max(seconds, 1e-9):,.0f} 件/秒）", err=True)
+    done = synthesise(current_app.extensions["tongban"]["engine"], current_app.config["TONGBAN"], cases,
+                      open_share=open_share, seed=seed, days=days, sealer=env.sealer, progress=progress)
+    seconds = time.perf_counter() - began
+    rows = done["cases"] + done["case_events"] + done["packets"] + done["packet_events"]
+    click.echo(f"已生成办件 {done['cases']} 件（在办 {done['open']} 件）、办件事件 {done['case_events']} 条、"
+               f"邮件 {done['packets']} 件、邮件事件 {done['packet_events']} 条；用时 {seconds:.1f} 秒，"
+               f"{done['cases'] / seconds:,.0f} 件/秒，{rows / seconds:,.0f} 行/秒。")
+
+
+stats_group = AppGroup("stats", help="The statistics' daily roll-ups.")
+
+
+@stats_group.command("rebuild")
+@click.option("--since", default=None, help="YYYY-MM-DD：从该日起重建（默认最早的办件日期）")
+@click.option("--until", default=None, help="YYYY-MM-DD：重建到该日（默认昨天，北京时间）")
+def stats_rebuild(since: str | None, until: str | None) -> None:
+    """Builds the statistics' roll-ups of a range of days afresh (after a correction, or a new directory)."""
+    import time
+    from datetime import date, timedelta
+
+    from tracking.commands.rollups import build, first_day
+    try:
+        start, end = (date.fromisoformat(since) if since else None), (date.fromisoformat(until) if until else None)
+    except ValueError:
+        raise click.ClickException("--since 和 --until 应为 YYYY-MM-DD 格式的日期。") from None
+    t0 = time.perf_counter()
+    with _session() as session:
+        start = start or first_day(session)
+        end = end or clock.beijing_date() - timedelta(days=1)
+        if start is None or start > end:
+            click.echo("没有需要汇总的日期。")
+            return
+        days = build(session, start, end, session.commit)
+        session.commit()
+    click.echo(f"已重建 {start.isoformat()} 至 {end.isoformat()} 的统计日汇总，共 {days} 天；"
+               f"用时 {time.perf_counter() - t0:.1f} 秒。")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, users, calendar, demo, labels_group, sweep_command, db_group, audit,
-                    backup_command, restore_command, federation, notifications_group, carriers_group):
+                    backup_command, restore_command, federation, notifications_group, carriers_group,
+                    deadlines_group, synth_command, stats_group):
         app.cli.add_command(command)

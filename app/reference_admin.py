@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.audit import apply_changes, audit
+from routing.reference import reference_changed
 from routing.tables import Matter, Office
 from tracking.model.errors import not_found
 from tracking.model.inputs import (INVALID_REQUEST, Command, MobilePhone, OptionalEmail, Phone, StrictFlag, fold,
@@ -108,6 +109,7 @@ def _edited(session: Session, by: str, row, kind: str, clean: dict, fields: tupl
             row.edited = True
         session.add(row)
         audit(session, by, f"{kind}_updated", kind, row.code, changes)
+        reference_changed(session)  # every process's cached offices and matters follow the edit
     return changes
 
 

@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
 
 from config import clock
-from config.database import utc_column
+from config.database import later, utc_column
 
 KEPT = timedelta(days=30)  # how long a session's row is kept after it began (who was signed in when)
+TOUCH_EVERY = timedelta(seconds=30)  # the idle limit (minutes) counts from a use at most this much earlier
 
 
 class StaffSession(SQLModel, table=True):
@@ -55,12 +57,26 @@ def expired(row: StaffSession, idle: timedelta, longest: timedelta) -> bool:
     return now - clock.beijing(row.seen_at) > idle or now - clock.beijing(row.created_at) > longest
 
 
-def touch(row: StaffSession) -> None:
-    row.seen_at = clock.now()
+def touch(db: Session, row: StaffSession) -> bool:
+    """The session was used now. Written (True) at most every TOUCH_EVERY: most pages a person opens then
+    write nothing (a page that only reads writes in a short transaction of its own: config.database.later)."""
+    now = clock.now()
+    if now - clock.beijing(row.seen_at) < TOUCH_EVERY:
+        return False
+    _set(db, row, seen_at=now)
+    return True
 
 
-def end(row: StaffSession) -> None:
-    row.ended_at = clock.now()
+def end(db: Session, row: StaffSession) -> None:
+    _set(db, row, ended_at=clock.now())
+
+
+def _set(db: Session, row: StaffSession, **values) -> None:
+    # by its key, not through the loaded row: a session that only reads never flushes a changed row
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    later(db, lambda own: own.execute(update(StaffSession).where(StaffSession.id_hash == row.id_hash)
+                                      .values(**values)))
 
 
 def end_all(db: Session, user_id: int, keep: str | None = None) -> int:

@@ -78,6 +78,13 @@ def committed() -> None:
     after_change()
 
 
+def writes(view):
+    """A GET that changes state (a result's first download moves its case on): its request gets a session
+    that may write, as a POST's does, instead of one that only reads."""
+    view.writes = True
+    return view
+
+
 def once(run):
     """A form that creates something, posted twice (a double click, a reload after a lost answer),
     creates it once: its hidden `txn` names the submission, and a second post with the same `txn`
@@ -167,7 +174,7 @@ def login():
 def logout():
     row = _session_row()
     if row is not None:
-        sessions.end(row)  # the cookie, even a copy of it, opens nothing any more
+        sessions.end(g.db, row)  # the cookie, even a copy of it, opens nothing any more
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -194,13 +201,13 @@ def _check_session():
     if row is not None and not sessions.expired(row, timedelta(minutes=settings.session_idle_minutes),
                                                 timedelta(hours=settings.session_max_hours)):
         if request.blueprint != "api":  # a person at a page is active; a script reading the API is not
-            sessions.touch(row)
-            g.db.commit()  # kept whatever the page answers
+            if sessions.touch(g.db, row):
+                g.db.commit()  # kept whatever the page answers
         return
     logout_user()
     session.clear()
     if row is not None:  # expired (a session that ended elsewhere just asks for a sign-in)
-        sessions.end(row)
+        sessions.end(g.db, row)
         g.db.commit()
         if request.blueprint != "api":
             flash("登录已超时，请重新登录。", "info")

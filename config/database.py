@@ -5,6 +5,7 @@ import contextlib
 import os
 from datetime import timezone
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Column, DateTime, event
 from sqlalchemy.types import TypeDecorator
@@ -33,7 +34,14 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn):
             # A session that may write takes the write lock up front, so a read-then-write never
             # fails on a snapshot another writer moved; read-only sessions don't block writers.
-            mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
+            options = conn.get_execution_options()
+            reads = bool(options.get("query_only"))
+            if conn.info.get("query_only", False) != reads:
+                # a request that only reads cannot write by mistake: SQLite refuses (set only on a change,
+                # as the pooled connection goes from reading requests to writing ones)
+                conn.exec_driver_sql(f"PRAGMA query_only={int(reads)}")
+                conn.info["query_only"] = reads
+            mode = "DEFERRED" if reads or options.get("read_only") else "IMMEDIATE"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
@@ -54,9 +62,107 @@ def _private_file(path: Path) -> None:
                 existing.chmod(0o600)
 
 
-def new_session(engine: Engine, *, read_only: bool = False) -> Session:
+# the settings of the app that made each database's engine, by URL: the session hooks that keep derived
+# columns (tracking.model.stage_store) read the limits from them
+_settings_by_url: dict[str, object] = {}
+
+
+def bind_settings(engine: Engine, settings) -> None:
+    _settings_by_url[str(engine.url)] = settings
+
+
+def settings_of(bind) -> object | None:
+    """The settings bound to this engine's (or connection's) database, None when no app bound any."""
+    return _settings_by_url.get(str(bind.engine.url)) if bind is not None else None
+
+
+def new_session(engine: Engine, *, read_only: bool = False, query_only: bool = False) -> Session:
+    """A unit of work. `read_only`: on SQLite it begins DEFERRED, holding no write lock until it writes.
+    `query_only` (a GET request): it cannot write at all (SQLite's query_only, PostgreSQL's READ ONLY
+    transactions), so it never waits for nor holds the write lock; the few rows such a read writes go
+    through `add_later`/`later` (written when it commits) or `writing` (now), each in a short write
+    transaction of its own (a deferred read upgraded to a write fails when another writer went first)."""
+    if query_only:
+        session = _QuerySession(_reader(engine), expire_on_commit=False)
+        session.info["engine"] = engine
+        return session
     bind = engine.execution_options(read_only=True) if read_only else engine
     return Session(bind, expire_on_commit=False)
+
+
+def _reader(engine: Engine) -> Engine:
+    """The engine with the options of a session that only reads, made once per engine (one per request
+    would make the caches keyed by engine miss every time)."""
+    reader = engine.__dict__.get("_tongban_reader")
+    if reader is None:
+        options = {"query_only": True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        reader = engine.__dict__["_tongban_reader"] = engine.execution_options(**options)
+    return reader
+
+
+class _QuerySession(Session):
+    """A session that only reads; the writes queued by `later` run when it commits, after its read."""
+
+    def commit(self) -> None:
+        pending, self.info["later"] = self.info.get("later") or [], []
+        self.end_read()
+        if pending:
+            with short_write(self.info["engine"]) as session:
+                for write in pending:
+                    write(session)
+
+    def end_read(self) -> None:
+        """Ends the read transaction and gives its connection back (the objects read stay as they are)."""
+        super().commit()
+
+    def rollback(self) -> None:
+        self.info["later"] = []  # what a failed read would have written goes with it
+        super().rollback()
+
+    def close(self) -> None:
+        self.info["later"] = []
+        super().close()
+
+
+def query_only(session: Session) -> bool:
+    return isinstance(session, _QuerySession)
+
+
+@contextlib.contextmanager
+def short_write(engine: Engine):
+    """A write transaction of its own, committed on leaving (rolled back on an error)."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.commit()
+
+
+@contextlib.contextmanager
+def writing(session: Session):
+    """Where to write now: the session itself when it may write (its caller commits it with the rest of the
+    unit of work), or a short write transaction of its own, committed on leaving, when it only reads."""
+    if not query_only(session):
+        yield session
+        return
+    # the read's connection goes back first: a request never holds two, or a full pool waits on itself
+    session.end_read()
+    with short_write(session.info["engine"]) as own:
+        yield own
+
+
+def later(session: Session, write: Callable[[Session], None]) -> None:
+    """A write that belongs to the unit of work (kept only if it commits): done now in a session that may
+    write, or when a reading session commits, in a short write transaction of its own."""
+    if query_only(session):
+        session.info.setdefault("later", []).append(write)
+    else:
+        write(session)
+
+
+def add_later(session: Session, *rows) -> None:
+    """Rows a read writes besides what it reads (an access-log row), as `later` writes them."""
+    later(session, lambda own: own.add_all(rows))
 
 
 class UTCDateTime(TypeDecorator):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from itertools import chain, islice
 
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.barcodes import draw_code128, draw_qr
-from labels.pdf import fit, mm, new_canvas, pdf_bytes, text, wrap
+from labels.pdf import PageText, fit, mm, new_canvas, pdf_bytes, text, wrap
 from labels.specs import LabelSpec, Party
 
 SIZES = {"100x150": (100, 150), "100x180": (100, 180), "76x130": (76, 130)}
@@ -51,8 +53,9 @@ def page_size(size: str) -> tuple[float, float]:
     return w * mm, h * mm
 
 
-def zones(page_w: float, page_h: float) -> list[tuple[str, float, float, float, float, float]]:
-    """(name, x, y, width, height, text scale) of each zone, top to bottom."""
+@lru_cache(maxsize=16)
+def zones(page_w: float, page_h: float) -> tuple[tuple[str, float, float, float, float, float], ...]:
+    """(name, x, y, width, height, text scale) of each zone, top to bottom; the same for every label of a size."""
     x0, w = MARGIN, page_w - 2 * MARGIN
     inner = page_h - 2 * MARGIN
     scale = min(w / (95 * mm), 1.0)  # text shrinks on the narrow roll
@@ -61,7 +64,7 @@ def zones(page_w: float, page_h: float) -> list[tuple[str, float, float, float, 
         h = inner * share
         out.append((name, x0, top - h, w, h, scale))
         top -= h
-    return out
+    return tuple(out)
 
 
 def _tag_width(s: float) -> float:
@@ -98,31 +101,33 @@ def draw_label(c: Canvas, spec: LabelSpec, page_w: float, page_h: float, frame: 
         c.doForm(frame)
     else:
         draw_frame(c, page_w, page_h)
+    t = PageText(c)  # every line of the zones, written as one text object after their marks
     for name, x, y, w, h, s in zones(page_w, page_h):
         drawer = _ZONE_DRAWERS.get(name)
         if drawer:
-            drawer(c, spec, x, y, w, h, s)
+            drawer(c, t, spec, x, y, w, h, s)
+    t.draw()
 
 
-def _header(c, spec: LabelSpec, x, y, w, h, s):
+def _header(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
     box_w = w * HEADER_BOX
     size = fit(spec.service, box_w - 3 * mm, 15 * s)
-    text(c, x + box_w / 2, y + (h - size * 0.8) / 2, spec.service, size, bold=True, align="center", white=True)
+    t.text(x + box_w / 2, y + (h - size * 0.8) / 2, spec.service, size, bold=True, align="center", white=True)
     size = fit(spec.kind_title, w * 0.33, 13 * s)
-    text(c, x + box_w + 2 * mm, y + (h - size * 0.8) / 2, spec.kind_title, size, bold=True)
-    text(c, x + w - 1.5 * mm, y + h * 0.56, spec.created.isoformat(), 7.5 * s, align="right")
+    t.text(x + box_w + 2 * mm, y + (h - size * 0.8) / 2, spec.kind_title, size, bold=True)
+    t.text(x + w - 1.5 * mm, y + h * 0.56, spec.created.isoformat(), 7.5 * s, align="right")
 
 
-def _barcode(c, spec: LabelSpec, x, y, w, h, s):
+def _barcode(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
     number_size = min(14 * s, h * 0.2)
     bars_h = h - number_size - 4 * mm
     draw_code128(c, x + 1 * mm, y + number_size + 2.5 * mm, w - 2 * mm, bars_h, spec.tracking_no)
-    text(c, x + w / 2, y + 1.5 * mm, spec.tracking_no, number_size, bold=True, align="center")
+    t.text(x + w / 2, y + 1.5 * mm, spec.tracking_no, number_size, bold=True, align="center")
 
 
-def _sort(c, spec: LabelSpec, x, y, w, h, s):
+def _sort(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
     code_size = fit(spec.sort_code, w * 0.5, h * 0.5)
-    text(c, x + 2 * mm, y + h - code_size * 0.85 - 1.5 * mm, spec.sort_code, code_size, bold=True)
+    t.text(x + 2 * mm, y + h - code_size * 0.85 - 1.5 * mm, spec.sort_code, code_size, bold=True)
     hub_w = w * 0.42
     hub_h = h * 0.42
     hub_x, hub_y = x + w - hub_w - 2 * mm, y + h - hub_h - 1.8 * mm
@@ -130,14 +135,14 @@ def _sort(c, spec: LabelSpec, x, y, w, h, s):
     c.rect(hub_x, hub_y, hub_w, hub_h)
     c.setLineWidth(1)
     size = fit(spec.hub_code, hub_w - 3 * mm, hub_h * 0.62)
-    text(c, hub_x + hub_w / 2, hub_y + (hub_h - size * 0.75) / 2, spec.hub_code, size, bold=True, align="center")
+    t.text(hub_x + hub_w / 2, hub_y + (hub_h - size * 0.75) / 2, spec.hub_code, size, bold=True, align="center")
     size = fit(spec.destination, w - 4 * mm, 13 * s, 8 * s)
     lines = wrap(spec.destination, w - 4 * mm, size, 2)
     for i, line in enumerate(lines):
-        text(c, x + 2 * mm, y + 1.8 * mm + (len(lines) - 1 - i) * size * 1.15, line, size, bold=True)
+        t.text(x + 2 * mm, y + 1.8 * mm + (len(lines) - 1 - i) * size * 1.15, line, size, bold=True)
 
 
-def _party(c, party: Party, x, y, w, h, s, *, name_size: float, body_size: float):
+def _party(t: PageText, party: Party, x, y, w, h, s, *, name_size: float, body_size: float):
     tag_w = _tag_width(s)
     left, room = x + tag_w + 2 * mm, w - tag_w - 4 * mm
     first, address = party_lines(party)
@@ -145,23 +150,23 @@ def _party(c, party: Party, x, y, w, h, s, *, name_size: float, body_size: float
     lines = wrap(first, room, size, 2)
     yy = y + h - size - 1.5 * mm
     for line in lines:
-        text(c, left, yy, line, size, bold=True)
+        t.text(left, yy, line, size, bold=True)
         yy -= size * 1.2
     max_lines = max(1, int((yy - y - 1 * mm) // (body_size * 1.2)) + 1)
     for line in wrap(address, room, body_size, max_lines):
-        text(c, left, yy, line, body_size)
+        t.text(left, yy, line, body_size)
         yy -= body_size * 1.2
 
 
-def _recipient(c, spec: LabelSpec, x, y, w, h, s):
-    _party(c, spec.recipient, x, y, w, h, s, name_size=12.5 * s, body_size=10 * s)
+def _recipient(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
+    _party(t, spec.recipient, x, y, w, h, s, name_size=12.5 * s, body_size=10 * s)
 
 
-def _sender(c, spec: LabelSpec, x, y, w, h, s):
-    _party(c, spec.sender, x, y, w, h, s, name_size=9.5 * s, body_size=8 * s)
+def _sender(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
+    _party(t, spec.sender, x, y, w, h, s, name_size=9.5 * s, body_size=8 * s)
 
 
-def _contents(c, spec: LabelSpec, x, y, w, h, s):
+def _contents(c, t: PageText, spec: LabelSpec, x, y, w, h, s):
     qr = min(h - 1.5 * mm, w * 0.34)
     draw_qr(c, x + w - qr - 0.5 * mm, y + (h - qr) / 2, qr, spec.track_url)
     room = w - qr - 4 * mm
@@ -169,7 +174,7 @@ def _contents(c, spec: LabelSpec, x, y, w, h, s):
     size = min(9.5 * s, (h - 3 * mm) / (len(rows) * 1.25))
     yy = y + h - size - 1.8 * mm
     for i, row in enumerate(rows):
-        text(c, x + 2 * mm, yy, row, fit(row, room, size), bold=i < 2)
+        t.text(x + 2 * mm, yy, row, fit(row, room, size), bold=i < 2)
         yy -= size * 1.3
 
 
@@ -188,11 +193,16 @@ def labels_pdf(specs: Iterable[LabelSpec], size: str = DEFAULT_SIZE, *, font_pat
     page_w, page_h = page_size(size)
     buffer = io.BytesIO()
     c = new_canvas(buffer, (page_w, page_h), title, font_path)
-    c.beginForm("frame", 0, 0, page_w, page_h)
-    draw_frame(c, page_w, page_h)
-    c.endForm()
-    for i, spec in enumerate(specs, 1):
-        draw_label(c, spec, page_w, page_h, frame="frame")
+    specs = iter(specs)
+    head = list(islice(specs, 2))
+    frame = None
+    if len(head) > 1:  # a form pays from the second page on; a single label draws its frame directly
+        c.beginForm("frame", 0, 0, page_w, page_h)
+        draw_frame(c, page_w, page_h)
+        c.endForm()
+        frame = "frame"
+    for i, spec in enumerate(chain(head, specs), 1):
+        draw_label(c, spec, page_w, page_h, frame=frame)
         c.showPage()
         if progress:
             progress(i)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, event, select
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, event, select
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +26,9 @@ class Packet(SQLModel, table=True):
         CheckConstraint(f"kind IN ({_KINDS})", name="packet_kind"),
         CheckConstraint(f"status IN ({_STATES})", name="packet_status"),
         CheckConstraint("postage_source IN ('tariff','carrier')", name="packet_postage_source"),
+        Index("ix_packet_dispatched_at", "dispatched_at"),  # the statistics' days without a roll-up
+        Index("ix_packet_leaving", "from_office", "status"),  # the window's packets still to leave
+        Index("ix_packet_arriving", "to_office", "status"),  # and the office's on their way to it
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     tracking_no: str = Field(unique=True, max_length=13)
@@ -61,7 +64,8 @@ class Packet(SQLModel, table=True):
 
 class PacketEvent(SQLModel, table=True):
     """One custody event; the chain of `hash` over `prev_hash` detects tampering."""
-    __table_args__ = (UniqueConstraint("event_id", name="packet_event_event_id"),)
+    __table_args__ = (UniqueConstraint("event_id", name="packet_event_event_id"),
+                      Index("ix_packetevent_type_at", "type", "at"))  # the desks' recent exceptions
     id: Optional[int] = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=64)
     packet_id: int = Field(index=True, foreign_key="packet.id")

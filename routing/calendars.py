@@ -1,16 +1,13 @@
 """The working-day calendar in force: chinesecalendar's years plus the years loaded since."""
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from routing.reference import cached, reference_changed
 from routing.tables import CalendarYear
 from routing.workdays import WorkCalendar, YearSpec
-
-_cache: dict[str, tuple[tuple, WorkCalendar]] = {}
-_lock = threading.Lock()
 
 
 def _spec(row: CalendarYear) -> YearSpec:
@@ -20,17 +17,12 @@ def _spec(row: CalendarYear) -> YearSpec:
 
 
 def work_calendar(session: Session) -> WorkCalendar:
-    rows = list(session.exec(select(CalendarYear).order_by(CalendarYear.year)))
-    stamp = tuple((r.year, str(r.loaded_at)) for r in rows)
-    key = str(session.get_bind().url)
-    with _lock:
-        hit = _cache.get(key)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    cal = WorkCalendar.official([_spec(r) for r in rows])
-    with _lock:
-        _cache[key] = (stamp, cal)
-    return cal
+    """The calendar in force, built once per process until a year is loaded (routing.reference.cached)."""
+    return cached(session, "calendar", _build)
+
+
+def _build(session: Session) -> WorkCalendar:
+    return WorkCalendar.official([_spec(r) for r in session.exec(select(CalendarYear).order_by(CalendarYear.year))])
 
 
 def store_year(session: Session, spec: YearSpec, now: datetime) -> None:
@@ -40,3 +32,4 @@ def store_year(session: Session, spec: YearSpec, now: datetime) -> None:
     row.loaded_at = now
     session.add(row)
     session.flush()
+    reference_changed(session)

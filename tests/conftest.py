@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from config import clock
 
-TRANSACTIONAL = ["outboxmessage", "inboundmessage", "peer", "overduemark", "manifestevent", "manifestitem", "manifest", "staffsession", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock", "signinlimit",
+TRANSACTIONAL = ["statrollup", "outboxmessage", "inboundmessage", "peer", "overduemark", "manifestevent", "manifestitem", "manifest", "staffsession", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock", "signinlimit",
                  "resultfile", "casefile", "carrierevent", "carrierrequest", "packetevent", "packet", "caseevent", '"case"', "counter", "adminaudit", '"user"', "calendaryear"]
 
 

@@ -26,7 +26,6 @@ from tracking.model.states import CaseAction, CaseStatus
 from tracking.reads import desks, views
 
 bp = Blueprint("office", __name__, url_prefix="/office")
-DESK_ROWS = 50  # a queue longer than this shows its most urgent cases and links to the whole list
 
 # the statuses a packet may be signed for in (the packet state machine's own table)
 RECEIVABLE = {s.value for s in PACKET_TRANSITIONS[ScanType.RECEIVED]}
@@ -47,12 +46,12 @@ FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "de
 def home():
     office = g.actor.office_code
     cases = desks.office_cases(g.db, env().settings, office)
-    return render_template("office/home.html", desk_rows=DESK_ROWS,
+    return render_template("office/home.html", desk_rows=desks.DESK_ROWS,
                            office_name=views.office_ref(load_directory(g.db), office)["name"],
                            packets=desks.inbound_packets(g.db, office),
                            sheets=desks.manifests_to_count(g.db, office), cases=cases,
                            follow_ups=desks.open_follow_ups(g.db, office),
-                           overdue=sum(row["overdue"] for rows in cases.values() for row in rows))
+                           counts=desks.office_case_counts(g.db, office))
 
 
 @bp.get("/cases")

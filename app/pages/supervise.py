@@ -23,7 +23,10 @@ from tracking.reads import views
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 
 CHART_ROWS = 15      # a chart shows the largest items; its table beside it has them all
+TABLE_ROWS = 50      # a statistics table shows its first rows (the largest first); its CSV has them all
 PAGE_ROWS = 300      # rows of a long list shown on the page; the CSV has them all
+BOARD_ROWS = 100     # the overdue board's list: the longest overdue first, the CSV has them all
+BOARD_OFFICES = 30   # the board's counts by office: the offices with most overdue first
 RATING_ROWS = 2000
 EXCEPTION_ROWS = 500
 
@@ -73,19 +76,24 @@ def home():
         errors["stage"] = "请从列表中选择环节。"
         stage = ""
     office = request.args.get("office", "").strip()
-    items = st.overdue_items(g.db, env().settings, g.actor, as_of)
-    listed = st.filter_overdue(items, stage, office)
     names = st.names(g.db)
-    tables = st.overdue_tables(items, listed, names)
-    exported = _export(tables, f"overdue-{as_of.isoformat()}")
-    if exported:
-        return exported
-    offices = sorted({i.office_code for i in items} | ({office} if office else set()),
+    if request.args.get("format") == "csv":  # the export lists every item: read them all
+        items = st.overdue_items(g.db, env().settings, g.actor, as_of)
+        return _export(st.overdue_tables(items, st.filter_overdue(items, stage, office), names),
+                       f"overdue-{as_of.isoformat()}")
+    board = st.overdue_board(g.db, env().settings, g.actor, as_of, stage, office, BOARD_ROWS)
+    tables = st.overdue_tables([], board.listed, names, board.counts)
+    counts = tables["counts"]
+    if len(counts.rows) > BOARD_OFFICES + 1:  # the offices with most overdue, and the total: the CSV has all
+        tables["counts"] = st.Table(counts.name, counts.caption, counts.header,
+                                    [*counts.rows[:BOARD_OFFICES], counts.rows[-1]],
+                                    f"页面显示超期最多的 {BOARD_OFFICES} 个单位（共 {len(counts.rows) - 1} 个），全部请导出 CSV。")
+    offices = sorted(set(board.counts) | ({office} if office else set()),
                      key=lambda code: (names.office(code), code))
     return render_template("supervise/home.html", errors=errors, as_of=as_of, today=today, stage=stage,
-                           office=office, offices=offices, names=names, tables=tables, listed=listed[:PAGE_ROWS],
-                           shown=min(len(listed), PAGE_ROWS), total_listed=len(listed),
-                           totals=st.stage_totals(items), cases=len({i.case_no for i in items}))
+                           office=office, offices=offices, names=names, tables=tables, listed=board.listed,
+                           shown=len(board.listed), total_listed=board.total_listed,
+                           totals=board.totals, cases=board.cases)
 
 
 @bp.get("/cases/<case_no>")
@@ -106,18 +114,21 @@ def stats():
         errors["by"] = "请选择按单位或按事项统计。"
         by = "office"
     names = st.names(g.db)
-    facts = st.case_facts(g.db, g.actor, period)
-    rated = st.ratings(g.db, g.actor, period)
-    overall = st.overall_medians(facts, period)
+    # grouped in the database (a province's year is millions of cases): only the groups come back
+    registered = st.volumes(g.db, g.actor, period)
+    decided = st.decided(g.db, g.actor, period, by)
+    rated = st.rating_groups(g.db, g.actor, period, by)
+    overall = st.overall_medians_of(st.stage_medians(g.db, g.actor, period).get("", {}))
     overall_table = st.Table("medians_overall", "各环节用时中位数（全部，单位：小时）",
                              ["环节", "中位数（小时）", "约合（天）", "件数"],
                              [[title, value, st.rounded(value / 24) if value is not None else None, count]
                               for _, title, value, count in overall])
-    volumes = {**st.volume_tables(facts, period, by, names), "volume_scope": st.scope_table(facts, period)}
+    volumes = {**st.volume_tables_of(registered, by, names), "volume_scope": st.scope_table_of(registered)}
     rating_tables = st.rating_tables(rated, by, names)
-    rates = st.rates_table(facts, rated, period, by, names)
+    rates = st.rates_table_of(decided, rated, by, names)
     postage_tables = postage.postage_tables(postage.charges(g.db, g.actor, period), names)
-    tables = {**volumes, "medians_overall": overall_table, "medians": st.median_table(facts, period, by, names),
+    tables = {**volumes, "medians_overall": overall_table,
+              "medians": st.median_table_of(st.stage_medians(g.db, g.actor, period, by), by, names),
               **rating_tables, "rates": rates, **postage_tables}
     exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
     if exported:
@@ -127,7 +138,7 @@ def stats():
                                              for row in table.rows[:CHART_ROWS]],
                                             title=table.caption, chart_id=f"chart-{name}", unit=" 件")
                      for name, table in volumes.items()}
-    on_time_rate, follow_up_rate = st.on_time_rate(facts, period)[2], st.follow_up_rate(rated)[2]
+    on_time_rate, follow_up_rate = st.decided_rate(decided)[2], st.follow_up_rate(rated)[2]
     rates_chart = charts.bar_chart([(title, value) for title, value in (("按期办结率", on_time_rate),
                                                                        ("差评整改率", follow_up_rate))
                                     if value is not None], title="按期办结率与差评整改率（%）", chart_id="chart-rates",
@@ -143,8 +154,8 @@ def stats():
     return render_template("supervise/stats.html", errors=errors, period=period, by=by, tables=tables,
                            volume_charts=volume_charts, median_chart=median_chart, score_chart=score_chart,
                            rates_chart=rates_chart, on_time_rate=on_time_rate, follow_up_rate=follow_up_rate,
-                           registered=len(st.registered_in(facts, period)), summary=st.summarise(rated),
-                           chart_rows=CHART_ROWS, groupings=st.GROUPINGS,
+                           registered=registered.total, summary=st.summarise(rated),
+                           chart_rows=CHART_ROWS, table_rows=TABLE_ROWS, groupings=st.GROUPINGS,
                            stage_titles=[title for _, title, _ in st.TIMED_STAGES],
                            payers=[(row[1], row[0]) for row in postage_tables["postage_office"].rows if row[1]],
                            statement_month=period.until.strftime("%Y-%m"))

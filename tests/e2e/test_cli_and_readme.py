@@ -12,10 +12,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from tests.helpers import intake_body, intake_command
 from tracking.model.deadlines import recompute_due_date
+from tracking.model.tables import Case
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,6 +83,7 @@ def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, 
     recompute_due_date(db, case, env.settings)
     assert case.due_date == date(2027, 1, 14) and case.due_date_provisional is True
     db.commit()
+    assert case.open_due_decision == date(2027, 1, 14)  # the stored stage (the materials are still to leave)
     year = {"year": 2027, "holidays": {"2027-01-01": "元旦", "2027-01-04": "元旦"}, "workdays": {}}
     path = tmp_path / "2027.json"
     path.write_text(json.dumps(year, ensure_ascii=False), encoding="utf-8")
@@ -92,6 +94,17 @@ def test_loading_a_published_year_makes_provisional_due_dates_official(app, db, 
     db.refresh(case)
     assert case.due_date_provisional is False
     assert case.due_date == date(2027, 1, 18)  # 1 and 4 January are holidays: two working days later
+    # the stored stage deadlines count on the new calendar too, and agree with the stage functions
+    assert case.open_due_decision == date(2027, 1, 18)
+    checked = app.test_cli_runner().invoke(args=["deadlines", "check"])
+    assert checked.exit_code == 0 and "环节时限与办件记录不符：0 件。" in checked.output
+    db.exec(update(Case).where(Case.id == case.id).values(open_due_decision=date(2027, 1, 1)))
+    db.commit()
+    checked = app.test_cli_runner().invoke(args=["deadlines", "check"])
+    assert checked.exit_code == 1 and case.case_no in checked.output and "不符：1 件" in checked.output
+    rebuilt = app.test_cli_runner().invoke(args=["deadlines", "rebuild"])
+    assert rebuilt.exit_code == 0 and "1 件有变化" in rebuilt.output
+    assert app.test_cli_runner().invoke(args=["deadlines", "check"]).exit_code == 0
 
 
 def test_a_calendar_file_with_errors_is_refused_with_a_clear_message(app, tmp_path):

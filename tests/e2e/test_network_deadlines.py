@@ -222,24 +222,25 @@ def test_the_overdue_list_shows_what_is_late_by_a_date_stage_by_stage_and_only_t
 
     assert packet_of(api, travelling["tracking_no"])["late"] is False
     by_fri = overdue_list(api, query="&as_of=2026-03-06")
-    assert listed(by_fri) == [(elsewhere["case_no"], ["dispatch"]), (travelling["case_no"], ["receipt"]),
-                              (waiting["case_no"], ["dispatch"])]
-    assert by_fri["cases"][1]["overdue_stages"] == [
+    # the longest overdue first, then the newest
+    assert listed(by_fri) == [(elsewhere["case_no"], ["dispatch"]), (waiting["case_no"], ["dispatch"]),
+                              (travelling["case_no"], ["receipt"])]
+    assert by_fri["cases"][2]["overdue_stages"] == [
         {"stage": "receipt", "title": "签收申请材料", "due": "2026-03-05", "done_at": None, "overdue": True,
          "office_code": "D140105-GA"}]
 
     by_wed_week = overdue_list(api, query="&as_of=2026-03-11")
     assert by_wed_week["total"] == 4
-    assert listed(by_wed_week) == [(elsewhere["case_no"], ["dispatch"]), (signed["case_no"], ["supplement_notice"]),
-                                   (travelling["case_no"], ["receipt"]), (waiting["case_no"], ["dispatch"])]
-    assert [s["due"] for s in by_wed_week["cases"][1]["overdue_stages"]] == ["2026-03-10"]
+    assert listed(by_wed_week) == [(elsewhere["case_no"], ["dispatch"]), (waiting["case_no"], ["dispatch"]),
+                                   (travelling["case_no"], ["receipt"]), (signed["case_no"], ["supplement_notice"])]
+    assert [s["due"] for s in by_wed_week["cases"][3]["overdue_stages"]] == ["2026-03-10"]
     receipt_only = overdue_list(api, query="&as_of=2026-03-11&stage=receipt")
     assert receipt_only["total"] == 1 and listed(receipt_only) == [(travelling["case_no"], ["receipt"])]
     dispatch_only = overdue_list(api, query="&as_of=2026-03-11&stage=dispatch")
     assert listed(dispatch_only) == [(elsewhere["case_no"], ["dispatch"]), (waiting["case_no"], ["dispatch"])]
 
     # each office sees its own cases only
-    assert listed(overdue_list(api, "clerk", "&as_of=2026-03-11")) == listed(by_wed_week)[1:]
+    assert listed(overdue_list(api, "clerk", "&as_of=2026-03-11")) == listed(by_wed_week)[1:]  # not elsewhere's
     assert listed(overdue_list(api, "clerk_ty", "&as_of=2026-03-11")) == [(elsewhere["case_no"], ["dispatch"])]
     assert listed(overdue_list(api, "officer", "&as_of=2026-03-11")) == listed(by_wed_week)
     assert_error(api.get(f"/api/v1/cases/{waiting['case_no']}", as_="clerk_ty"), 403, "forbidden")

@@ -673,6 +673,9 @@ class Week:
     sweeps: list[tuple[date, dict]] = field(default_factory=list)
     end_state: dict = field(default_factory=dict)
     after_sweeps: dict = field(default_factory=dict)
+    # end of each day: the cases whose stored stage deadlines (kept by the use cases as they ran) disagree
+    # with the pure functions over the same rows
+    stored_disagree: dict[date, list] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -701,6 +704,7 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
     from tracking.commands.intake import CaseIntake, intake_context, register_case
     from tracking.model.inputs import parse
     from tracking.commands.custody import ScanBatch, record_scans
+    from tracking.model import stage_store
     from tracking.model.tables import Case
     from tracking.reads.views import list_cases
 
@@ -818,6 +822,7 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
                            .all()}
         clock.freeze(at(day, 23, 30))
         week.sweeps.append((day, sweep(session, env.settings, day, session.commit)))
+        week.stored_disagree[day] = stage_store.check(session, env.settings)
 
     # after the week nothing moves: what will be overdue by later dates
     clock.freeze(at(END, 23, 45))
@@ -833,6 +838,7 @@ def run_week(engine, session, env, plans: list[CasePlan]) -> Week:
     week.after_sweeps["repeat"] = sweep(session, env.settings, SWEEP_DAYS[-1], session.commit)
     week.after_sweeps["counts_after_repeat"] = row_counts(engine)
     week.after_sweeps["overdue"] = overdue(SWEEP_DAYS[-1])
+    week.stored_disagree[SWEEP_DAYS[-1]] = stage_store.check(session, env.settings)
     week.seconds = wallclock.perf_counter() - began
     return week
 

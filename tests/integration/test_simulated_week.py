@@ -30,7 +30,7 @@ from sqlmodel import select
 
 from config import clock
 from tests.integration import simulation as sim
-from tests.integration.simulation import DAYS, END, SWEEP_DAYS, CasePlan, open_overdue, wd_add
+from tests.integration.simulation import DAYS, END, START, SWEEP_DAYS, CasePlan, open_overdue, wd_add
 
 D = date.fromisoformat
 
@@ -94,6 +94,8 @@ def model_sweeps(plans: list[CasePlan]) -> tuple[list[dict], dict[int, date], se
     deemed_on: dict[int, date] = {}
     marks: set[tuple[int, str, date]] = set()
     runs = []
+    # the statistics' roll-ups: every day from the one before the first case up to the day before the sweep
+    built_until = START - timedelta(days=2)
     for day in DAYS + SWEEP_DAYS:
         n = min(day, END)
         newly = [p for p in plans if p.idx not in deemed_on and p.received_day is not None and p.received_day <= n
@@ -116,7 +118,9 @@ def model_sweeps(plans: list[CasePlan]) -> tuple[list[dict], dict[int, date], se
                     marked += 1
         # the week's packets go with our own couriers: no carrier falls silent
         runs.append({"deemed_accepted": len(newly), "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": moved,
-                     "overdue_marked": marked, "carrier_silent": 0, "files_removed": 0})
+                     "overdue_marked": marked, "carrier_silent": 0, "files_removed": 0,
+                     "stats_days": (day - timedelta(days=1) - built_until).days})
+        built_until = day - timedelta(days=1)
     return runs, deemed_on, marks
 
 
@@ -472,5 +476,13 @@ def test_after_the_sweeps_the_deemed_cases_leave_the_notice_stage_and_owe_a_deci
 
 def test_a_second_sweep_on_the_same_day_changes_nothing(week):
     assert week.after_sweeps["repeat"] == {"deemed_accepted": 0, "deemed_withdrawn": 0, "closed": 0, "due_dates_moved": 0,
-                                           "overdue_marked": 0, "carrier_silent": 0, "files_removed": 0}
+                                           "overdue_marked": 0, "carrier_silent": 0, "files_removed": 0,
+                                           "stats_days": 0}
     assert week.after_sweeps["counts_after_repeat"] == week.after_sweeps["counts_before_repeat"]
+
+
+def test_the_stored_stage_deadlines_agree_with_the_pure_functions_at_the_end_of_every_day(week):
+    """The use cases keep each case's stored deadlines as they change it; every evening, and after the
+    last sweep, they are what the pure stage functions derive from the same rows."""
+    assert len(week.stored_disagree) == len(sim.DAYS) + 1
+    assert {day: found for day, found in week.stored_disagree.items() if found} == {}

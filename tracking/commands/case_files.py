@@ -17,6 +17,7 @@ from typing import Literal
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import add_later
 from config.settings import Settings
 from mailing.states import PacketKind
 from mailing.tables import Packet
@@ -197,8 +198,9 @@ def open_case_file(session: Session, env: Env, storage, actor: Actor, file_id: i
         data = vault.fetch(storage, env.sealer, key)
     except KeyError:
         raise gone("file_missing", "文件在存储中找不到，请联系系统管理员从备份中恢复。") from None
-    session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role, office_code=actor.office_code,
-                          case_no=case.case_no, what=f"{'thumbnail' if thumbnail else 'file'}:{stored.id}"))
+    add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                 office_code=actor.office_code, case_no=case.case_no,
+                                 what=f"{'thumbnail' if thumbnail else 'file'}:{stored.id}"))
     return Opened(stored, case.case_no, data, "image/png" if thumbnail else stored.content_type,
                   f"{stored.id}.png" if thumbnail else stored.filename)
 

@@ -13,11 +13,13 @@ from pydantic import (AfterValidator, BeforeValidator, Field, PlainValidator, Va
                       field_validator, model_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from config import clock
 from mailing import s10
-from mailing.chain import link
+from mailing.chain import event_hash, link
 from mailing.packets import reroute, reschedule, served_kind
 from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCAN_TITLES, SCANNER_REASONS, InvalidTransition,
                             PacketKind, PacketStatus, ScanType, replay)
@@ -25,17 +27,17 @@ from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, Packet
 from routing.reference import directory as load_directory
 from tracking.commands import case_files, manifests
 from tracking.commands.manifests import ScannedNumber, lock_manifest
-from tracking.model import lookups, states
+from tracking.model import lookups, stage_store, states
 from tracking.model.identity import mask_name
 from tracking.model.context import SYSTEM, Actor, Env
-from tracking.model.deadlines import recompute_due_date
+from tracking.model.deadlines import PACKET_FIELDS, recompute_due_date
 from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_NAME, BeijingDatetime, Command, Invalid, Text, fold,
                                    optional, parse, text, unreadable)
 from tracking.model.messages import tell
-from tracking.model.records import case_event, transition
+from tracking.model.records import BULK, Bulk, case_event, transition
 from tracking.model.states import CaseAction, CaseStatus
-from tracking.model.tables import Case
+from tracking.model.tables import Case, CaseFile
 
 SCANNING_ROLES = {"clerk", "officer", "courier"}
 STAFF = ("clerk", "officer")  # scan as their own office
@@ -387,12 +389,14 @@ WHO_MAY_SCAN: dict[ScanType, WhoMayScan] = {
 }
 
 
-def _may_record(session: Session, actor: Actor, scan: Scan, packet: Packet, history: list[PacketEvent]) -> None:
+def _may_record(session: Session, actor: Actor, scan: Scan, packet: Packet, history: list[PacketEvent],
+                source: _OneByOne | _Batch | None = None) -> None:
     """Refuses a scan its actor may not record on this packet (WHO_MAY_SCAN), and a place that does not
     fit the packet: a dispatch away from the sending office, a delivery at another office."""
     who = WHO_MAY_SCAN[scan.type]
-    scanning = Scanning(actor, scan, packet, sorted(history, key=lambda e: (clock.beijing(e.at), e.id)),
-                        _on_sheet_to(session, packet) if scan.type is ScanType.DISPATCHED else None)
+    on_sheet = (source.on_sheet_to(packet) if source is not None else _on_sheet_to(session, packet)) \
+        if scan.type is ScanType.DISPATCHED else None
+    scanning = Scanning(actor, scan, packet, sorted(history, key=lambda e: (clock.beijing(e.at), e.id)), on_sheet)
     if not any(party.check(scanning) for party in who.parties):
         raise who.refusal()
     office = scan.office_code
@@ -419,10 +423,17 @@ def derived_event_id(event_id: str, suffix: str) -> str:
 
 def _add_event(session: Session, packet: Packet, *, event_id: str, type_: ScanType, status: PacketStatus,
                at: datetime, actor: Actor, office_code: str | None, note: str = "", reason: str | None = None,
-               contents: list | None = None) -> PacketEvent:
-    event = PacketEvent(event_id=event_id, packet_id=packet.id, type=type_.value, status_after=status.value, at=at,
-                        recorded_at=clock.now(), actor=actor.username, role=actor.role, office_code=office_code,
-                        note=note, reason=reason, contents=contents, client_txn=event_id)
+               contents: list | None = None) -> PacketEvent | None:
+    values = dict(event_id=event_id, packet_id=packet.id, type=type_.value, status_after=status.value, at=at,
+                  recorded_at=clock.now(), actor=actor.username, role=actor.role, office_code=office_code,
+                  note=note, reason=reason, contents=contents, client_txn=event_id)
+    batch = session.info.get(_BATCH)
+    if batch is not None:  # a row of the batch's one insert: hashed as link() hashes the model's fields
+        values["prev_hash"] = packet.last_hash
+        values["hash"] = packet.last_hash = event_hash(values["prev_hash"], values)
+        batch.added(packet, values)
+        return None
+    event = PacketEvent(**values)
     packet.last_hash = link(event, packet.last_hash)
     session.add(event)
     session.add(packet)
@@ -564,7 +575,7 @@ def _tell_addressee(session: Session, directory, case: Case, packet: Packet) -> 
 
 
 def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Case, packet: Packet,
-                   kind: PacketKind, scan: Scan) -> None:
+                   kind: PacketKind, scan: Scan, source: _OneByOne | _Batch | None = None) -> None:
     if scan.type is ScanType.EXCEPTION:
         _on_exception(session, case, packet, scan.reason, scan, actor)
         if scan.reason in FAILED_DELIVERY:
@@ -572,7 +583,8 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
         return
     if scan.type is ScanType.RECEIVED:
         _check_contents(session, case, packet, kind, scan, actor)
-        case_files.paper_arrived(session, case, packet, scan.contents_data(), actor, scan.at, scan.office_code)
+        if not isinstance(source, _Batch) or source.may_have_files(case):
+            case_files.paper_arrived(session, case, packet, scan.contents_data(), actor, scan.at, scan.office_code)
         if kind is PacketKind.RETURN and packet.to_office == case.collecting_office:
             tell(session, case, "originals_at_window")
     action = _effect(kind, packet, scan)
@@ -594,20 +606,224 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
         tell(session, case, "result_at_window")
 
 
-def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory, *, checked: bool = True) -> Outcome:
+class _OneByOne:
+    """What a scan reads, looked up for that scan alone: a sheet's packets, a carrier's event, a count, and a
+    batch that could not be applied as one (record_scans)."""
+
+    def __init__(self, session: Session, env: Env):
+        self.session, self.env = session, env
+
+    def packet(self, number: str) -> Packet | None:
+        return self.session.exec(select(Packet).where(Packet.tracking_no == number).with_for_update()).first()
+
+    def recorded(self, event_id: str) -> bool:
+        return self.session.exec(select(PacketEvent.id).where(PacketEvent.event_id == event_id)).first() is not None
+
+    def history(self, packet: Packet) -> list:
+        return list(self.session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
+                                      .order_by(PacketEvent.id)).all())
+
+    def on_sheet_to(self, packet: Packet) -> str | None:
+        return _on_sheet_to(self.session, packet)
+
+    def written(self, packet: Packet, scan: Scan) -> None:
+        self.session.flush()
+        if scan.type is ScanType.DISPATCHED:
+            manifests.close_on_dispatch(self.session, packet, scan.at)
+
+    def case(self, packet: Packet) -> Case:
+        return self.session.exec(select(Case).where(Case.id == packet.case_id).with_for_update()).one()
+
+    def reschedule(self, packet: Packet, directory, day) -> None:
+        reschedule(self.session, self.env.settings, directory, packet, day)
+
+    def done(self, case: Case) -> None:
+        recompute_due_date(self.session, case, self.env.settings)  # a dispatch, a late or rerouted packet, an arrival
+
+
+_BATCH = "custody.batch"  # session.info: the batch being applied, told of each event added (_add_event)
+_AFTER = 1 << 62  # ids the batch's own events sort by until flushed: after every stored one, in order
+
+
+class _Written(Exception):
+    """A scan of a batch refused after its rows were written: the batch is applied again, one scan at a time."""
+
+
+@dataclass(frozen=True)
+class _Held:
+    """An event as the rules read a packet's history: a stored row's columns, or one of this batch's events."""
+
+    id: int
+    type: str
+    at: datetime
+    actor: str
+    role: str
+    office_code: str | None
+    reason: str | None
+
+
+class _Batch:
+    """A batch's rows loaded once, a query each: its packets (locked, in id order) and their cases, which of
+    its event ids are stored already, its packets' events, and the open handover sheets of the packets it
+    dispatches. The rows are written when the batch's transaction flushes them, together; each case's promise
+    is recomputed once, at the end (or before another scan of the case reads the case)."""
+
+    def __init__(self, session: Session, env: Env, scans: list[Scan]):
+        self.session, self.env = session, env
+        self.wrote = False  # the current scan has written rows: a refusal now needs the slow path
+        numbers = sorted({s.tracking_no for s in scans})
+        # a packet's contents are read by a receipt only
+        receipts = any(s.type is ScanType.RECEIVED for s in scans)
+        self.packets = {p.tracking_no: p for p in session.exec(
+            select(Packet).where(Packet.tracking_no.in_(numbers)).order_by(Packet.id).with_for_update()
+            .options(*(() if receipts else (defer(Packet.contents),))))}
+        ids = sorted(p.id for p in self.packets.values())
+        self.stored = set(session.exec(select(PacketEvent.event_id)
+                                       .where(PacketEvent.event_id.in_(sorted({s.event_id for s in scans})))))
+        self.histories: dict[int, list] = {i: [] for i in ids}
+        for row in session.execute(select(PacketEvent.id, PacketEvent.packet_id, PacketEvent.type, PacketEvent.at,
+                                          PacketEvent.actor, PacketEvent.role, PacketEvent.office_code,
+                                          PacketEvent.reason)
+                                   .where(PacketEvent.packet_id.in_(ids)).order_by(PacketEvent.id)):
+            self.histories[row.packet_id].append(_Held(row.id, *row[2:]))
+        case_ids = sorted({p.case_id for p in self.packets.values()})
+        # what no scan reads is left unloaded (loaded on first use, should a watcher want it)
+        self.cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
+                                                     .options(defer(Case.applicant_masked), defer(Case.subject),
+                                                              defer(Case.identity_check))
+                                                     .with_for_update())}
+        dispatching = sorted({self.packets[s.tracking_no].id for s in scans
+                              if s.type is ScanType.DISPATCHED and s.tracking_no in self.packets})
+        self.sheets: dict[int, list[Manifest]] = {}
+        if dispatching:
+            for manifest, packet_id in session.execute(
+                    select(Manifest, ManifestItem.packet_id).join(ManifestItem, ManifestItem.manifest_id == Manifest.id)
+                    .where(ManifestItem.packet_id.in_(dispatching), Manifest.handed_over_at.is_(None),
+                           Manifest.cancelled_at.is_(None)).order_by(Manifest.id)):
+                self.sheets.setdefault(packet_id, []).append(manifest)
+        receiving = sorted({self.packets[s.tracking_no].case_id for s in scans
+                            if s.type is ScanType.RECEIVED and s.tracking_no in self.packets})
+        self.with_files = set(session.exec(select(CaseFile.case_id).where(
+            CaseFile.case_id.in_(receiving), CaseFile.removed_at.is_(None)))) if receiving else set()
+        self.by_case: dict[int, list[Packet]] = {}
+        for packet in self.packets.values():
+            self.by_case.setdefault(packet.case_id, []).append(packet)
+        # what a promise reads of the cases' other packets, which no scan of the batch changes
+        self.others: dict[int, list] = {}
+        for start in range(0, len(case_ids), 500):
+            for row in session.execute(select(*PACKET_FIELDS).where(
+                    Packet.case_id.in_(case_ids[start:start + 500]), Packet.id.not_in(ids)).order_by(Packet.id)):
+                self.others.setdefault(row.case_id, []).append(row)
+        self.transits: dict = {}
+        self.plans: dict = {}
+        self.derived: list[int] = []
+        self.pending: dict[int, Case] = {}
+        self.events: list[dict] = []  # the PacketEvent rows, inserted together by write()
+        self.count = 0
+
+    def packet(self, number: str) -> Packet | None:
+        return self.packets.get(number)
+
+    def recorded(self, event_id: str) -> bool:
+        return event_id in self.stored
+
+    def history(self, packet: Packet) -> list:
+        return list(self.histories[packet.id])
+
+    def _open_sheets(self, packet: Packet) -> list[Manifest]:
+        return [m for m in self.sheets.get(packet.id, ()) if m.handed_over_at is None and m.cancelled_at is None]
+
+    def on_sheet_to(self, packet: Packet) -> str | None:
+        sheets = self._open_sheets(packet)
+        kind, _, name = (sheets[0].to_party if sheets else "").partition(":")
+        return name if kind == "courier" else None
+
+    def added(self, packet: Packet, event: dict) -> None:
+        self.wrote = True
+        self.count += 1
+        self.events.append(event)
+        self.stored.add(event["event_id"])
+        self.histories.setdefault(packet.id, []).append(
+            _Held(_AFTER + self.count, event["type"], event["at"], event["actor"], event["role"],
+                  event["office_code"], event["reason"]))
+
+    def may_have_files(self, case: Case) -> bool:
+        """Whether a receipt of this case's materials must be compared with its files (paper_arrived): only a
+        case with files or awaiting originals; the others are left alone without a query each."""
+        return case.id in self.with_files or case_files.awaiting_originals(case) is not None
+
+    def written(self, packet: Packet, scan: Scan) -> None:
+        if scan.type is ScanType.DISPATCHED:  # as manifests.close_on_dispatch, on the sheets loaded
+            for manifest in self._open_sheets(packet):
+                manifest.handed_over_at = scan.at
+                self.session.add(manifest)
+
+    def case(self, packet: Packet) -> Case:
+        case = self.cases.get(packet.case_id) or self.session.get(Case, packet.case_id)
+        if self.pending.pop(case.id, None) is not None:  # what this scan reads is up to date
+            recompute_due_date(self.session, case, self.env.settings, packets=self.case_packets(case.id),
+                               transits=self.transits)
+        return case
+
+    def done(self, case: Case) -> None:
+        self.pending[case.id] = case
+
+    def reschedule(self, packet: Packet, directory, day) -> None:
+        """As mailing.packets.reschedule, planned once for the batch's packets that share stops and day."""
+        key = (tuple(item["office_code"] for item in packet.route), packet.to_office is None, day)
+        if key not in self.plans:
+            reschedule(self.session, self.env.settings, directory, packet, day)
+            self.plans[key] = ([dict(item) for item in packet.route], packet.expected_arrival)
+            return
+        route, arrival = self.plans[key]
+        packet.route, packet.expected_arrival = [dict(item) for item in route], arrival
+
+    def finish(self) -> None:
+        """Each case a scan moved: its promise, once, from its packets loaded with one query."""
+        cases = list(self.pending.values())
+        self.pending = {}
+        deriver = stage_store.Deriver(self.session, self.env.settings)
+        with self.session.no_autoflush:  # each promise's update waits for one flush of them all
+            for case in cases:
+                packets = self.case_packets(case.id)
+                recompute_due_date(self.session, case, self.env.settings, packets=packets, transits=self.transits)
+                # the stored stage deadlines go with the same UPDATE (stage_store.derived, after it)
+                for column, value in deriver.values(case, packets).items():
+                    if getattr(case, column) != value:
+                        setattr(case, column, value)
+        self.derived = [case.id for case in cases]
+
+    def case_packets(self, case_id: int) -> list:
+        """The case's packets in id order: this batch's (as they stand now) and its others' columns."""
+        return sorted([*self.by_case.get(case_id, ()), *self.others.get(case_id, ())], key=lambda p: p.id)
+
+    def write(self) -> None:
+        """The batch's custody events and notifications, an executemany each, then everything else."""
+        bulk = self.session.info[BULK]
+        if self.events:
+            self.session.execute(insert(PacketEvent.__table__), self.events)
+        bulk.write(self.session)
+        self.session.flush()  # a duplicate event id meets the unique constraint by now, inside the savepoint
+        stage_store.derived(self.session, self.derived)
+        bulk.inserted(self.session, PacketEvent, self.events)
+
+
+def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory, *, checked: bool = True,
+                source: _OneByOne | _Batch | None = None) -> Outcome:
     """One scan of one packet. `checked=False` only for the events a sheet's count records, which are the
-    receiving party's by the sheet's own rule (confirm_manifest_receipt)."""
-    packet = session.exec(select(Packet).where(Packet.tracking_no == scan.tracking_no).with_for_update()).first()
+    receiving party's by the sheet's own rule (confirm_manifest_receipt). `source` is what it reads: a
+    batch's rows loaded once (_Batch), or each looked up on its own."""
+    source = source or _OneByOne(session, env)
+    packet = source.packet(scan.tracking_no)
     if packet is None:
         raise rule("unknown_packet", "系统中没有这个邮件号。", "tracking_no")
     # looked up once the packet is locked: a request that sent the same scan at the same moment has
     # committed by now (what slips through meets the unique constraint)
-    if session.exec(select(PacketEvent.id).where(PacketEvent.event_id == scan.event_id)).first():
+    if source.recorded(scan.event_id):
         return Outcome(status="duplicate")
-    history = session.exec(select(PacketEvent).where(PacketEvent.packet_id == packet.id)
-                           .order_by(PacketEvent.id)).all()
+    history = source.history(packet)
     if checked:
-        _may_record(session, actor, scan, packet, history)
+        _may_record(session, actor, scan, packet, history, source)
     if packet.status == PacketStatus.CANCELLED.value:
         raise conflict(message="该邮件已作废（办件撤回时尚未寄出），不能再扫描。")
     # the new scan takes its place by time; the whole history must still make sense
@@ -628,20 +844,18 @@ def _record_one(session: Session, env: Env, actor: Actor, scan: Scan, directory,
         packet.last_event_at = scan.at
     if scan.type is ScanType.DISPATCHED and packet.dispatched_at is None:
         packet.dispatched_at = scan.at
-        reschedule(session, env.settings, directory, packet, clock.beijing_date(scan.at))
+        source.reschedule(packet, directory, clock.beijing_date(scan.at))
     if scan.type in (ScanType.DELIVERED, ScanType.RECEIVED) and packet.arrived_at is None:
         packet.arrived_at = scan.at
-    session.flush()
-    if scan.type is ScanType.DISPATCHED:
-        manifests.close_on_dispatch(session, packet, scan.at)
-    case = session.exec(select(Case).where(Case.id == packet.case_id).with_for_update()).one()
+    source.written(packet, scan)
+    case = source.case(packet)
     if scan.type is ScanType.DISPATCHED and packet.to_office and not any(
             e.type == ScanType.DISPATCHED.value for e in history):
         _tell_addressee(session, directory, case, packet)
     kind = served_kind(session, packet)
     _follow_route(session, env, directory, case, packet, scan, history, latest)
-    _apply_to_case(session, env, directory, actor, case, packet, kind, scan)
-    recompute_due_date(session, case, env.settings)  # a dispatch, a late or rerouted packet, an arrival
+    _apply_to_case(session, env, directory, actor, case, packet, kind, scan, source)
+    source.done(case)
     return Outcome(status="recorded", tracking_no=packet.tracking_no, packet_status=packet.status)
 
 
@@ -698,8 +912,13 @@ def _record(session: Session, env: Env, actor: Actor, scan: Scan, directory) -> 
 
 
 def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> list[ScanResult]:
-    """Applies a scanner's batch in the order of `at`; one result per scan, in the order given.
-    Each scan runs in a savepoint: a refused one is rolled back alone, and the caller commits the rest."""
+    """Applies a scanner's batch in the order of `at`; one result per scan, in the order given. A refused
+    scan leaves the others alone, and the caller commits the rest.
+
+    A batch of packet scans is applied as one: its rows read with a few queries (_Batch), refusals found
+    before anything is written, the rows written together. Should a scan be refused after writing (the
+    contents check), or an event id meet the unique constraint (a concurrent request), or the batch scan a
+    sheet, it is applied scan by scan instead, each in a savepoint, with the same answers."""
     if actor.role not in SCANNING_ROLES:
         raise forbidden("只有窗口、办理和寄递人员可以扫描。")
     directory = load_directory(session)
@@ -714,11 +933,21 @@ def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> 
         except Refused as e:
             results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=e)
     seen: set[str] = set()
+    ordered = []
     for i, scan in sorted(ready, key=lambda item: (item[1].at, item[0])):
         if scan.event_id in seen:
             results[i] = ScanResult(event_id=scan.event_id, status="duplicate")
-            continue
-        seen.add(scan.event_id)
+        else:
+            seen.add(scan.event_id)
+            ordered.append((i, scan))
+    if ordered and not any(scan.manifest_no for _, scan in ordered):
+        try:
+            with session.begin_nested():
+                results = _as_one(session, env, actor, directory, ordered, results)
+            return results
+        except (_Written, IntegrityError):
+            pass  # rolled back: scan by scan below, where each refusal stays with its scan
+    for i, scan in ordered:
         try:
             with session.begin_nested():
                 results[i] = _record(session, env, actor, scan, directory)
@@ -726,6 +955,32 @@ def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> 
             results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=e)
         except IntegrityError:  # the same event_id recorded by a concurrent request
             results[i] = ScanResult(event_id=scan.event_id, status="duplicate")
+    return results
+
+
+def _as_one(session: Session, env: Env, actor: Actor, directory, ordered: list[tuple[int, Scan]],
+            results: list[ScanResult | None]) -> list[ScanResult | None]:
+    """The batch's packet scans on rows loaded once; raises _Written (or IntegrityError) for the slow path."""
+    results = list(results)
+    loaded = _Batch(session, env, [scan for _, scan in ordered])
+    session.info[_BATCH], session.info[BULK] = loaded, Bulk()
+    try:
+        for i, scan in ordered:
+            loaded.wrote = False
+            try:
+                outcome = _record_one(session, env, actor, scan, directory, source=loaded)
+            except Refused as e:
+                if loaded.wrote:
+                    raise _Written from e
+                results[i] = ScanResult(event_id=scan.event_id, status="rejected", error=e)
+                continue
+            results[i] = ScanResult(event_id=scan.event_id, status=outcome.status, tracking_no=outcome.tracking_no,
+                                    packet_status=outcome.packet_status)
+        loaded.finish()
+        loaded.write()
+    finally:
+        session.info.pop(_BATCH, None)
+        session.info.pop(BULK, None)
     return results
 
 

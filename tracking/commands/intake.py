@@ -22,7 +22,7 @@ from mailing.packets import create_packet
 from mailing.states import PacketKind
 from mailing.tables import Packet
 from routing.directory import Post, RoutingError, owning_office
-from routing.reference import directory as load_directory
+from routing.reference import directory as load_directory, matter as cached_matter
 from routing.tables import Matter
 from tracking.model import identity
 from tracking.model.context import Actor, Env
@@ -316,7 +316,7 @@ def intake_context(session: Session) -> dict:
     """What CaseIntake's validators look up: a matter by its code, the divisions a text may mean, and
     whether an unknown code names an area the reference data does not reach yet."""
     directory = load_directory(session)
-    return {"matter": lambda code: session.get(Matter, code), "divisions": directory.find_places,
+    return {"matter": lambda code: cached_matter(session, code), "divisions": directory.find_places,
             "beyond_reach": directory.beyond_reach}
 
 
@@ -420,7 +420,7 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
     directory = load_directory(session)
     hall = collecting_hall(directory, actor)
 
-    matter = session.get(Matter, cmd.matter_code)  # found, active and proxy-eligible: the parse checked
+    matter = cached_matter(session, cmd.matter_code)  # found, active and proxy-eligible: the parse checked
     applicant, subject, delivery = cmd.applicant, cmd.subject, cmd.result_delivery
     try:
         owner = owning_office(directory, rule=matter.jurisdiction, department=matter.department,

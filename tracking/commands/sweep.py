@@ -18,9 +18,11 @@ from routing.tables import Matter
 from routing.workdays import WorkCalendar
 from tracking.commands.case_files import forget_expired_files
 from tracking.commands.decisions import _send_back_originals
+from tracking.commands.rollups import sweep_rollups
 from tracking.files.storage import storage_for
 from tracking.model.context import SYSTEM, Env
-from tracking.model.deadlines import ACTIVE, STAGE_TITLES, beijing_day, overdue_cases, recompute_due_date
+from tracking.model.deadlines import (ACTIVE, STAGE_TITLES, beijing_day, late_stages, overdue_query,
+                                      recompute_due_date)
 from tracking.model.messages import tell
 from tracking.model.nodes import answers_for
 from tracking.model.records import case_event, transition
@@ -42,28 +44,23 @@ def recompute_provisional(session: Session, settings: Settings) -> int:
     return changed
 
 
-def _each_locked(session: Session, status: CaseStatus, checkpoint: Checkpoint):
-    """Cases in `status`, one at a time, each locked and read afresh in its own transaction: an officer
-    acting on the case meanwhile is either waited for or seen."""
-    ids = list(session.exec(select(Case.id).where(Case.status == status.value).order_by(Case.id)))
-    checkpoint()
-    for case_id in ids:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
-                            .execution_options(populate_existing=True)).one()
-        if case.status == status.value:
-            yield case
-        checkpoint()
+BATCH = 200  # cases locked and changed per transaction
 
 
-def _each_open(session: Session, checkpoint: Checkpoint):
-    """Every case not finished, one at a time, each locked and read afresh (see _each_locked)."""
-    ids = list(session.exec(select(Case.id).where(Case.status.in_(ACTIVE)).order_by(Case.id)))
+def _each_locked(session: Session, where: list, checkpoint: Checkpoint):
+    """The cases matching `where`, walked by id in batches: each batch locked and read afresh in one
+    transaction that `checkpoint` (the caller's commit) ends, so memory stays bounded and an officer acting
+    on a case meanwhile is either waited for or seen. On PostgreSQL a case another sweep holds is skipped
+    (that sweep does it), so sweeps on several workers share the work."""
+    after = 0
     checkpoint()
-    for case_id in ids:
-        case = session.exec(select(Case).where(Case.id == case_id).with_for_update()
-                            .execution_options(populate_existing=True)).one()
-        if case.status in ACTIVE:
-            yield case
+    while True:
+        ids = list(session.exec(select(Case.id).where(*where, Case.id > after).order_by(Case.id).limit(BATCH)))
+        if not ids:
+            return
+        after = ids[-1]
+        yield from session.exec(select(Case).where(Case.id.in_(ids), *where).order_by(Case.id)
+                                .with_for_update(skip_locked=True).execution_options(populate_existing=True)).all()
         checkpoint()
 
 
@@ -72,7 +69,10 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
     of receipt (after a supplement, as of the supplement's receipt)."""
     done = 0
     deemable = {m.code for m in session.exec(select(Matter)) if deems_acceptance(m.type)}  # permits only
-    for case in _each_locked(session, CaseStatus.RECEIVED, checkpoint):
+    # only what may be due: the notice stage open past its date, or received again after a supplement
+    due = [Case.status == CaseStatus.RECEIVED.value, Case.matter_code.in_(deemable),
+           (Case.open_due_supplement_notice < today) | Case.supplement_requested_at.is_not(None)]
+    for case in _each_locked(session, due, checkpoint):
         if not answers_for(session, case.owning_office):
             continue  # a peer's office: its node deems, and tells us
         since = case.supplement_received_at if case.supplement_requested_at else case.received_at
@@ -92,7 +92,8 @@ def _deem_withdrawals(session: Session, env: Env, today: date, checkpoint: Check
     """逾期未补正: the supplement's last day passed and the window collected nothing, so the application
     counts as withdrawn (视为撤回申请); the originals go back as after a withdrawal."""
     done = 0
-    for case in _each_locked(session, CaseStatus.SUPPLEMENT_REQUESTED, checkpoint):
+    due = [Case.status == CaseStatus.SUPPLEMENT_REQUESTED.value, Case.supplement_due < today]
+    for case in _each_locked(session, due, checkpoint):
         if not answers_for(session, case.owning_office):
             continue
         if case.supplement_due is None or today <= case.supplement_due:
@@ -116,7 +117,10 @@ def _close_delivered(session: Session, settings: Settings, today: date, checkpoi
     """Archives a case `close_after_days` after delivery, rated or not, but never while a bad rating's
     follow-up is open: it waits for the follow-up (the next sweep after it is done archives it)."""
     done = 0
-    for case in _each_locked(session, CaseStatus.DELIVERED, checkpoint):
+    # delivered on or before the Beijing day `close_after_days` ago
+    before = clock.start_of_day(today - timedelta(days=settings.close_after_days - 1))
+    for case in _each_locked(session, [Case.status == CaseStatus.DELIVERED.value, Case.delivered_at < before],
+                             checkpoint):
         if not answers_for(session, case.collecting_office):
             continue  # the collecting side archives a shared case, and tells the owning side
         following_up = session.exec(select(Evaluation.id).where(Evaluation.case_id == case.id,
@@ -133,7 +137,11 @@ def _refresh_promises(session: Session, settings: Settings, today: date, checkpo
     """The promise of every open case as of today: an outstanding supplement moves the estimate one
     working day per working day, a late packet moves it to its new arrival, an acceptance fixes it."""
     moved = 0
-    for case in _each_open(session, checkpoint):
+    # an accepted case not yet decided has a promise fixed by its acceptance once it was counted from it:
+    # nothing moves it with the day (an acceptance deemed by this sweep, or mirrored from a peer, is counted here)
+    moving = [Case.status.in_(ACTIVE),
+              (Case.status != CaseStatus.ACCEPTED.value) | (Case.due_date_estimated == True)]  # noqa: E712
+    for case in _each_locked(session, moving, checkpoint):
         before = (case.due_date, case.expected_result_date)
         recompute_due_date(session, case, settings, as_of=today)
         moved += (case.due_date, case.expected_result_date) != before
@@ -141,28 +149,42 @@ def _refresh_promises(session: Session, settings: Settings, today: date, checkpo
 
 
 def _mark_overdue(session: Session, settings: Settings, today: date, checkpoint: Checkpoint) -> int:
+    """Stages open past their due dates, marked once per due date, told to the office: walks only the
+    overdue cases (the stored deadlines' index), a batch per transaction."""
     marked = 0
-    for case, stages in overdue_cases(session, settings, select(Case).order_by(Case.id), today):
-        for s in stages:
-            if not answers_for(session, s.office_code):
-                continue  # a stage of a peer's office: marked there
-            if session.exec(select(OverdueMark.id).where(OverdueMark.case_id == case.id, OverdueMark.stage == s.stage,
-                                                         OverdueMark.due == s.due)).first():
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(OverdueMark(case_id=case.id, stage=s.stage, due=s.due, office_code=s.office_code,
-                                            marked_at=clock.now()))
-                    session.flush()
-            except IntegrityError:
-                continue  # another sweep marked it a moment ago
-            case_event(session, case, "stage_overdue", SYSTEM, office_code=s.office_code,
-                       data={"stage": s.stage, "due": s.due.isoformat(), "as_of": today.isoformat()})
-            tell(session, case, "stage_overdue", office_code=s.office_code, stage=STAGE_TITLES[s.stage],
-                 due=f"{s.due:%Y年%m月%d日}")
-            marked += 1
-        checkpoint()
+    for batch in _overdue_batches(session, today, checkpoint):
+        seen = set(session.exec(select(OverdueMark.case_id, OverdueMark.stage, OverdueMark.due)
+                                .where(OverdueMark.case_id.in_([c.id for c in batch]))).all())
+        for case, stages in late_stages(session, settings, batch, today):
+            for s in stages:
+                if (case.id, s.stage, s.due) in seen or not answers_for(session, s.office_code):
+                    continue  # marked already; or a stage of a peer's office: marked there
+                try:
+                    with session.begin_nested():
+                        session.add(OverdueMark(case_id=case.id, stage=s.stage, due=s.due,
+                                                office_code=s.office_code, marked_at=clock.now()))
+                        session.flush()
+                except IntegrityError:
+                    continue  # another sweep marked it a moment ago
+                case_event(session, case, "stage_overdue", SYSTEM, office_code=s.office_code,
+                           data={"stage": s.stage, "due": s.due.isoformat(), "as_of": today.isoformat()})
+                tell(session, case, "stage_overdue", office_code=s.office_code, stage=STAGE_TITLES[s.stage],
+                     due=f"{s.due:%Y年%m月%d日}")
+                marked += 1
     return marked
+
+
+def _overdue_batches(session: Session, today: date, checkpoint: Checkpoint):
+    """The overdue cases, a batch at a time, each ended by `checkpoint`."""
+    after = 0
+    while True:
+        batch = list(session.exec(overdue_query(select(Case), today).where(Case.id > after)
+                                  .order_by(Case.id).limit(BATCH)))
+        if not batch:
+            return
+        after = batch[-1].id
+        yield batch
+        checkpoint()
 
 
 def _mark_overdue_follow_ups(session: Session, today: date, checkpoint: Checkpoint) -> int:
@@ -210,7 +232,9 @@ def sweep(session: Session, settings: Settings, as_of: date | None, checkpoint: 
             "carrier_silent": _mark_silent(session, env, today, checkpoint),
             # retention: the scans of cases ended long enough ago (storage: the file store the settings name)
             "files_removed": forget_expired_files(session, settings, storage or storage_for(settings), today,
-                                                  checkpoint)}
+                                                  checkpoint),
+            # the statistics' roll-ups of the past days (the days built for the first time)
+            "stats_days": sweep_rollups(session, today, checkpoint)}
 
 
 def _mark_silent(session: Session, env: Env, today: date, checkpoint: Checkpoint) -> int:

@@ -119,6 +119,8 @@ class _Node:
 
 _NODES: "weakref.WeakKeyDictionary[Any, _Node]" = weakref.WeakKeyDictionary()
 _PENDING, _APPLYING = "federation_pending_events", "federation_applying"
+_INSERTED = "federation_inserted_events"  # events built from records.INSERTED_EVENTS
+records.mirrored = True
 
 
 def configure(settings, engine, addresses) -> None:
@@ -140,6 +142,7 @@ def _answers_for(session: Session, settings, office: str) -> bool:
 
 @event.listens_for(OrmSession, "before_flush")
 def _collect(session, _context, _instances) -> None:
+    _take_inserted(session)
     if not _NODES or session.info.get(_APPLYING):
         return
     new = [o for o in session.new if isinstance(o, (CaseEvent, PacketEvent))]
@@ -147,24 +150,50 @@ def _collect(session, _context, _instances) -> None:
         session.info.setdefault(_PENDING, []).extend(new)
 
 
+def _take_inserted(session) -> None:
+    """A scanner's batch writes its custody events with one insert, past the unit of work: they are
+    listed in session.info (records.INSERTED_EVENTS) and mirrored as the session's new events are."""
+    inserted = session.info.pop(records.INSERTED_EVENTS, None)
+    if inserted and _NODES and not session.info.get(_APPLYING):
+        session.info.setdefault(_INSERTED, []).extend(model(**values) for model, values in inserted)
+
+
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _forget(session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_INSERTED, None)
+        session.info.pop(records.INSERTED_EVENTS, None)
+
+
+def _still_stored(session, rows: list) -> list:
+    """The events inserted past the unit of work that no savepoint's rollback took away since."""
+    ids = [r.event_id for r in rows if isinstance(r, PacketEvent)]
+    stored = {e for start in range(0, len(ids), 500) for e in session.execute(
+        sa_select(PacketEvent.event_id).where(PacketEvent.event_id.in_(ids[start:start + 500]))).scalars()}
+    cases = sorted({r.case_id for r in rows if isinstance(r, CaseEvent)})
+    hashes = {h for start in range(0, len(cases), 500) for h in session.execute(
+        sa_select(CaseEvent.hash).where(CaseEvent.case_id.in_(cases[start:start + 500]))).scalars()}
+    return [r for r in rows if (r.event_id in stored if isinstance(r, PacketEvent) else r.hash in hashes)]
 
 
 @event.listens_for(OrmSession, "before_commit")
 def _tell(session) -> None:
+    _take_inserted(session)  # events inserted since the last flush
     pending = session.info.pop(_PENDING, None)
-    if not pending:
+    inserted = session.info.pop(_INSERTED, None)
+    if not pending and not inserted:
         return
     node = _NODES.get(session.get_bind())
     if node is None:
         return
     by_case: dict[int, list] = {}
-    for row in pending:
+    for row in pending or ():
         if not sa_inspect(row).persistent:  # rolled back with its savepoint (a refused scan)
             continue
+        case_id = row.case_id if isinstance(row, CaseEvent) else session.get(Packet, row.packet_id).case_id
+        by_case.setdefault(case_id, []).append(row)
+    for row in _still_stored(session, inserted) if inserted else ():
         case_id = row.case_id if isinstance(row, CaseEvent) else session.get(Packet, row.packet_id).case_id
         by_case.setdefault(case_id, []).append(row)
     for case_id, rows in by_case.items():

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, select
 
 from config import clock
-from routing.reference import invalidate_directory
+from routing.reference import invalidate_directory, reference_changed
 from routing.tables import Office
 from tracking.federation.envelope import NodeKeys, sign, verify
 from tracking.federation.inbox import WINDOW
@@ -129,6 +129,8 @@ def apply(session: Session, settings, peer: Peer, message: Any, now: datetime) -
             office.active = False
             done["deactivated"] += 1
     session.flush()
+    if done["added"] or done["updated"] or done["deactivated"]:
+        reference_changed(session)  # every process's cached directory follows the peer's
     return done
 
 

@@ -26,9 +26,8 @@ from mailing.packets import route_stops
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Packet
 from routing.calendars import work_calendar
-from routing.reference import directory as load_directory
+from routing.reference import directory as load_directory, matter as cached_matter, matters as cached_matters
 from routing.transit import ServiceStandards, schedule
-from routing.tables import Matter
 from routing.workdays import WorkCalendar
 from tracking.model.states import ENDED_EARLY, FINISHED, CaseStatus
 from tracking.model.tables import Case
@@ -153,7 +152,7 @@ class StageClock:
     def __init__(self, session: Session, settings: Settings):
         self.cal = work_calendar(session)
         self.limits = Limits.from_settings(settings)
-        self.promised = {m.code: m.promised_days for m in session.exec(select(Matter))}
+        self.promised = {code: m.promised_days for code, m in cached_matters(session).items()}
 
     def stages(self, case: Case, packets: list[Packet], today: date) -> list[Stage]:
         return case_deadlines(case, packets, self.cal, self.limits, self.promised.get(case.matter_code, 0), today)
@@ -178,11 +177,19 @@ def packets_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Pac
     return found
 
 
-def overdue_cases(session: Session, settings: Settings, query, today: date,
-                  stage: str | None = None) -> list[tuple[Case, list[Stage]]]:
-    """The active cases of `query` (a select of Case) with a stage open past its due date as of `today`,
-    each with those stages."""
-    cases = list(session.exec(query.where(Case.status.in_(ACTIVE)).options(load_only(*CASE_FIELDS))))
+def overdue_query(query, today: date, stage: str | None = None):
+    """`query` (a select of Case) narrowed to the cases with a stage open past its due date as of `today`
+    (or this stage), through the stored stage deadlines' indexes (tracking.model.stage_store)."""
+    query = query.where(Case.open_stage_due < today)
+    if stage is not None:
+        query = query.where(getattr(Case, f"open_due_{stage}") < today)
+    return query
+
+
+def late_stages(session: Session, settings: Settings, cases: list[Case], today: date,
+                stage: str | None = None) -> list[tuple[Case, list[Stage]]]:
+    """Each case with its stages open past their due dates as of `today` (or this stage), from the pure
+    functions: for a page of cases the overdue query found."""
     timer = StageClock(session, settings)
     packets = packets_by_case(session, [c.id for c in cases])
     found = []
@@ -192,6 +199,14 @@ def overdue_cases(session: Session, settings: Settings, query, today: date,
         if late:
             found.append((case, late))
     return found
+
+
+def overdue_cases(session: Session, settings: Settings, query, today: date,
+                  stage: str | None = None) -> list[tuple[Case, list[Stage]]]:
+    """The active cases of `query` (a select of Case) with a stage open past its due date as of `today`,
+    each with those stages. Reads only the overdue cases (the stored deadlines' index): use a page of them."""
+    cases = list(session.exec(overdue_query(query, today, stage).options(load_only(*CASE_FIELDS))))
+    return late_stages(session, settings, cases, today, stage)
 
 
 def packet_late(packet: Packet, today: date) -> bool:
@@ -290,27 +305,40 @@ def promise_words(case: Case) -> str:
 
 
 def recompute_due_date(session: Session, case: Case, settings: Settings, *,
-                       as_of: date | None = None) -> Promise:
+                       as_of: date | None = None, packets: list[Packet] | None = None,
+                       transits: dict | None = None) -> Promise:
     """Stores the promise (due_date, its flags, expected_result_date) on the case, as of `as_of` (default
     today). Called whenever something it depends on moves: intake, scans, supplement, acceptance,
-    extension, decision, and the daily sweep."""
+    extension, decision, and the daily sweep. `packets`: the case's packets in id order, when the caller
+    loaded many cases' at once (packets_by_case). `transits`: a result's transit dates already worked out
+    by a caller that recomputes many cases with the same directory, calendar and settings."""
     cal = work_calendar(session)
     directory = load_directory(session)
-    packets = list(session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))) \
-        if case.id is not None else []
+    if packets is None:
+        packets = list(session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))) \
+            if case.id is not None else []
     owner = directory.post(case.owning_office)
     to_office = directory.post(case.collecting_office) if case.result_method != "mail" else None
     to_division = case.result_division or (to_office.division_code if to_office else owner.division_code)
 
     def result_transit(start: date) -> date:
+        key = (owner.code, to_office.code if to_office else None, to_division, start)
+        if transits is not None and key in transits:
+            return transits[key]
         stops = route_stops(directory, owner, to_office, to_division)
-        return schedule(directory, cal, stops, start, ServiceStandards.from_settings(settings),
-                        last_mile=to_office is None).arrival
+        arrival = schedule(directory, cal, stops, start, ServiceStandards.from_settings(settings),
+                           last_mile=to_office is None).arrival
+        if transits is not None:
+            transits[key] = arrival
+        return arrival
 
-    matter = session.get(Matter, case.matter_code)
+    matter = cached_matter(session, case.matter_code)
     promise = case_promise(case, packets, cal, Limits.from_settings(settings), matter.promised_days,
                            result_transit, as_of or clock.beijing_date())
-    case.due_date, case.due_date_provisional = promise.due_date, promise.provisional
-    case.due_date_estimated, case.expected_result_date = promise.estimated, promise.expected_result
-    session.add(case)
+    for name, value in (("due_date", promise.due_date), ("due_date_provisional", promise.provisional),
+                        ("due_date_estimated", promise.estimated), ("expected_result_date", promise.expected_result)):
+        if getattr(case, name) != value:  # an unchanged value stays out of the UPDATE
+            setattr(case, name, value)
+    if case not in session:  # adding a case the session holds costs a cascade walk and changes nothing
+        session.add(case)
     return promise

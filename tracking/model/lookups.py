@@ -1,15 +1,16 @@
 """Finding cases, packets and sheets, and who may see or act on them; the public check-code lock."""
 from __future__ import annotations
 
+import functools
 import hmac
 from datetime import timedelta
 
-from sqlalchemy import and_, case as case_when, literal, null, or_
+from sqlalchemy import and_, bindparam, case as case_when, literal, not_, null, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from config import clock
-from config.database import UTCDateTime
+from config.database import UTCDateTime, writing
 from mailing.tables import Manifest, ManifestItem, Packet
 from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, not_found, too_many
@@ -125,15 +126,46 @@ def checked_case(session: Session, env: Env, number: str, check: str | None) -> 
     number = plain_number(number)
     if not well_formed_number(number):
         raise not_found(NOT_FOUND)
-    case = find_case(session, number)
-    good = case is not None and isinstance(check, str) and _code_fits(env, case, check)
-    if not _counted(session, case.case_no if case else number, wrong=not good):
-        raise too_many("too_many_attempts", "查询密码错误次数过多，请一小时后再试。")
-    if good:
+    case, locked = _case_and_lock(session, number)
+    if case is not None and isinstance(check, str) and _code_fits(env, case, check):
+        # a right code writes nothing: refused while the budget is spent as of this read, which is the
+        # order the lock would have had were the wrong codes in flight not yet counted
+        if locked:
+            raise too_many("too_many_attempts", LOCKED)
         return case
+    # a wrong code is counted now, in a short transaction of its own when the request only reads
+    with writing(session) as own:
+        counted = _counted(own, case.case_no if case else number, wrong=True)
+    if not counted:
+        raise too_many("too_many_attempts", LOCKED)
     refusal = not_found(NOT_FOUND)
     refusal.recorded = True  # the wrong code counts: the caller keeps what was written
     raise refusal
+
+
+def _case_and_lock(session: Session, number: str) -> tuple[Case | None, bool]:
+    """In one statement: the case a plain number names (by its case number, else a packet's tracking
+    number, as find_case) and whether its budget of wrong codes is spent (the lock _counted keeps)."""
+    now = clock.now()
+    found = session.exec(_case_and_lock_query(), params={"number": number, "now": now,
+                                                         "since": now - LOCK_WINDOW}).first()
+    return (found[0], bool(found[1])) if found else (None, False)
+
+
+@functools.cache
+def _case_and_lock_query():
+    # built once: the public look-up is the busiest path, and making the statement costs more than running it
+    c, number = TrackLock.__table__.c, bindparam("number")
+    now, since = bindparam("now", type_=UTCDateTime()), bindparam("since", type_=UTCDateTime())
+    locked = and_(c.failures >= LOCK_AFTER, not_(_fresh(c, now, since)))
+    by_packet = select(Packet.case_id).where(Packet.tracking_no == number).scalar_subquery()
+    return (select(Case, locked).outerjoin(TrackLock, TrackLock.number == Case.case_no)
+            .where(or_(Case.case_no == number, Case.id == by_packet)).order_by(Case.case_no != number).limit(1))
+
+
+def _fresh(c, now, since):
+    """The hour is over (`since`: an hour ago) and no lock holds: a key's count starts again."""
+    return and_(c.window_start <= since, or_(c.locked_until.is_(None), c.locked_until <= now))
 
 
 def _code_fits(env: Env, case: Case, check: str) -> bool:
@@ -146,13 +178,12 @@ def _code_fits(env: Env, case: Case, check: str) -> bool:
 
 def _counted(session: Session, key: str, *, wrong: bool) -> bool:
     """Spends one try of the key's budget (none for a right code) in ONE statement, so concurrent
-    requests on any database count exactly: False when the key is locked. A right code goes through
-    the same statement, waiting for the wrong ones in flight, so it cannot slip past a lock being set."""
+    requests on any database count exactly: False when the key is locked. (A right code only reads the
+    lock: _case_and_lock.)"""
     now, cost, table = clock.now(), int(wrong), TrackLock.__table__
     c = table.c
     when = UTCDateTime()
-    # the hour is over (and no lock holds): the count starts again
-    fresh = and_(c.window_start <= now - LOCK_WINDOW, or_(c.locked_until.is_(None), c.locked_until <= now))
+    fresh = _fresh(c, now, now - LOCK_WINDOW)
     failures = case_when((fresh, cost), else_=c.failures + cost)
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     statement = insert.values(number=key, failures=cost, window_start=now,
@@ -181,6 +212,9 @@ LOCK_WINDOW = timedelta(hours=1)
 
 
 NOT_FOUND = "未找到该办件，请核对编号和查询密码。"
+
+
+LOCKED = "查询密码错误次数过多，请一小时后再试。"
 
 
 def view_manifest(session: Session, actor: Actor, manifest_no: str) -> tuple[Manifest, list[Packet]]:

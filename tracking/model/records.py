@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from config import clock
-from mailing.chain import link
+from mailing.chain import event_hash, link
 from mailing.states import InvalidTransition
 from routing.tables import Office
 from tracking.model import states
@@ -18,10 +19,19 @@ from tracking.model.tables import Case, CaseEvent, Evaluation, Notification
 
 
 def case_event(session: Session, case: Case, type_: str, actor: Actor, *, at: datetime | None = None,
-               data: dict | None = None, client_txn: str | None = None, office_code: str | None = None) -> CaseEvent:
-    ev = CaseEvent(case_id=case.id, type=type_, status_after=case.status, actor=actor.username, role=actor.role,
-                   office_code=office_code or actor.office_code, at=at or clock.now(), recorded_at=clock.now(),
-                   client_txn=client_txn or actor.txn, data=data or {})
+               data: dict | None = None, client_txn: str | None = None,
+               office_code: str | None = None) -> CaseEvent | None:
+    """Records an event of the case, chained after its last; None while a Bulk collects the rows."""
+    values = dict(case_id=case.id, type=type_, status_after=case.status, actor=actor.username, role=actor.role,
+                  office_code=office_code or actor.office_code, at=at or clock.now(), recorded_at=clock.now(),
+                  client_txn=client_txn or actor.txn, data=data or {})
+    bulk = session.info.get(BULK)
+    if bulk is not None:  # hashed over the same fields as link() reads off the model
+        values["prev_hash"] = case.last_hash
+        values["hash"] = case.last_hash = event_hash(values["prev_hash"], values)
+        bulk.case_events.append(values)
+        return None
+    ev = CaseEvent(**values)
     case.last_hash = link(ev, case.last_hash)
     session.add(ev)
     session.add(case)
@@ -83,10 +93,54 @@ def channels(session: Session, case: Case, office_code: str | None) -> list[str]
     if office_code is None:
         found = ([] if case.sms_opt_out else ["sms"]) + (["email"] if case.email_sealed else [])
     else:
-        office = session.get(Office, office_code)
-        found = (["sms"] if office is not None and office.notify_phone else []) + \
-                (["email"] if office is not None and office.notify_email else [])
+        phone, email = _office_contacts(session, office_code)
+        found = (["sms"] if phone else []) + (["email"] if email else [])
     return found or ["log"]
+
+
+def _office_contacts(session: Session, office_code: str) -> tuple[str | None, str | None]:
+    bulk = session.info.get(BULK)
+    if bulk is not None and office_code in bulk.offices:
+        return bulk.offices[office_code]
+    with session.no_autoflush:  # a batch's pending rows need not be flushed to read an office
+        office = session.get(Office, office_code)
+    found = (office.notify_phone, office.notify_email) if office is not None else (None, None)
+    if bulk is not None:
+        bulk.offices[office_code] = found
+    return found
+
+
+mirrored = False  # set by the module that reads INSERTED_EVENTS (tracking.federation.cases) when imported
+BULK = "records.bulk"  # session.info: a Bulk that collects rows instead of the unit of work (see Bulk)
+INSERTED_EVENTS = "records.inserted_events"
+"""session.info: event rows written with a Core insert, as (model, dict), which the unit of work never saw
+(the federation mirror reads them beside the session's new objects)."""
+
+
+class Bulk:
+    """Rows a scanner's batch writes together at its end with one executemany each, instead of an ORM object
+    apiece (tracking.commands.custody): the notifications queued, and the offices' contacts read once."""
+
+    def __init__(self):
+        self.case_events: list[dict] = []
+        self.notifications: list[dict] = []
+        self.offices: dict[str, tuple[str | None, str | None]] = {}
+
+    def write(self, session: Session) -> None:
+        """Inserts what was collected; the caller flushes the rest and then calls `inserted`."""
+        if self.case_events:
+            session.execute(insert(CaseEvent.__table__), self.case_events)
+        if self.notifications:
+            session.execute(insert(Notification.__table__), self.notifications)
+
+    def inserted(self, session: Session, model, rows: list[dict]) -> None:
+        """Lists event rows written past the unit of work (INSERTED_EVENTS), its own case events included,
+        when a mirror reads them (else a long session would hold them all)."""
+        if not mirrored:
+            return
+        found = session.info.setdefault(INSERTED_EVENTS, [])
+        found.extend((CaseEvent, values) for values in self.case_events)
+        found.extend((model, values) for values in rows)
 
 
 def notify(session: Session, case: Case, text: str, *, office_code: str | None = None,
@@ -94,8 +148,15 @@ def notify(session: Session, case: Case, text: str, *, office_code: str | None =
     """Queues a message, one row per channel; with `result_file_id`, DELIVERY_LINK in `text` becomes that
     file's link when sent. `milestone` and `params` are the template it was made from (model.messages)."""
     now = clock.now()
+    bulk = session.info.get(BULK)
     for channel in channels(session, case, office_code):
-        session.add(Notification(case_id=case.id, audience="office" if office_code else "applicant",
-                                 office_code=office_code, text=text, result_file_id=result_file_id,
-                                 created_at=now, next_attempt_at=now, channel=channel, milestone=milestone,
-                                 params=dict(params or {})))
+        values = dict(case_id=case.id, audience="office" if office_code else "applicant", office_code=office_code,
+                      text=text, result_file_id=result_file_id, created_at=now, next_attempt_at=now,
+                      channel=channel, milestone=milestone, params=dict(params or {}))
+        if bulk is not None:
+            bulk.notifications.append(values | _NOTIFICATION_DEFAULTS)
+        else:
+            session.add(Notification(**values))
+
+
+_NOTIFICATION_DEFAULTS = {"status": "pending", "attempts": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
@@ -14,7 +14,24 @@ _STATES = ",".join(f"'{s.value}'" for s in CaseStatus)
 
 
 class Case(SQLModel, table=True):
-    __table_args__ = (CheckConstraint(f"status IN ({_STATES})", name="case_status"),)
+    __table_args__ = (CheckConstraint(f"status IN ({_STATES})", name="case_status"),
+                      # the desks and the overdue board read open stages by office and due date
+                      # covering: the overdue board counts by stage and office without reading the cases
+                      Index("ix_case_open_stage", "open_stage_due", "collecting_office", "owning_office",
+                            "open_due_dispatch", "open_due_receipt", "open_due_supplement_notice",
+                            "open_due_decision", "open_due_result_dispatch"),
+                      Index("ix_case_open_stage_office", "open_stage_office", "open_stage_due"),
+                      Index("ix_case_owning_open", "owning_office", "open_stage_due"),
+                      Index("ix_case_collecting_open", "collecting_office", "open_stage_due"),
+                      # and count an office's queues without reading the cases
+                      Index("ix_case_owning_status", "owning_office", "status"),
+                      Index("ix_case_collecting_status", "collecting_office", "status"),
+                      # and list an office's cases newest first, a page at a time
+                      Index("ix_case_collecting_created", "collecting_office", "created_at"),
+                      Index("ix_case_owning_created", "owning_office", "created_at"),
+                      # the statistics read the days the roll-ups lack (today) through the times of each stage
+                      *(Index(f"ix_case_{c}", c) for c in ("intake_date", "received_at", "accepted_at",
+                                                           "decided_at", "delivered_at")))
     id: Optional[int] = Field(default=None, primary_key=True)
     case_no: str = Field(unique=True, max_length=32)
     matter_code: str = Field(index=True, max_length=32)
@@ -67,6 +84,18 @@ class Case(SQLModel, table=True):
     # materials found missing or damaged on receipt and not yet made good: [{code, name, status, tracking_no}]
     contents_problems: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_hash: str = ""
+    # Stored stage deadlines (tracking.model.stage_store), kept by every transaction that moves a case or its
+    # packets: each stage's due date while it is open (None once done, moot or not started), and the open stage
+    # due first with the office that answers for it. Overdue as of a day is `open_stage_due < day`: a stored
+    # flag would go stale at midnight.
+    open_due_dispatch: Optional[date] = None
+    open_due_receipt: Optional[date] = None
+    open_due_supplement_notice: Optional[date] = None
+    open_due_decision: Optional[date] = None
+    open_due_result_dispatch: Optional[date] = None
+    open_stage: Optional[str] = Field(default=None, max_length=24)
+    open_stage_due: Optional[date] = None
+    open_stage_office: Optional[str] = Field(default=None, max_length=24)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -144,7 +173,8 @@ class AccessLog(SQLModel, table=True):
 
 class Evaluation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("case_id", name="evaluation_once_per_case"),
-                      CheckConstraint("score BETWEEN 1 AND 5", name="evaluation_score"))
+                      CheckConstraint("score BETWEEN 1 AND 5", name="evaluation_score"),
+                      Index("ix_evaluation_at", "at"))  # the statistics' days without a roll-up
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
     score: int
@@ -210,3 +240,23 @@ class OverdueMark(SQLModel, table=True):
     due: date
     office_code: str = Field(max_length=24)  # the office responsible for the stage
     marked_at: datetime = Field(sa_column=utc_column(False))
+
+
+class StatRollup(SQLModel, table=True):
+    """One group of one statistics figure over one Beijing day (span "d") or calendar month (span "m", day =
+    its first day), for everything (area "") or one city: tracking.model.rollups says what each holds.
+    Derived data: `flask stats rebuild` and the sweep write it again from the cases at any time."""
+    __table_args__ = (Index("ix_statrollup_read", "figure", "span", "area", "day"),
+                      Index("ix_statrollup_day", "span", "day"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    span: str = Field(max_length=1)
+    day: date
+    area: str = Field(default="", max_length=12)
+    figure: str = Field(max_length=16)
+    k1: str = Field(default="", max_length=32)
+    k2: str = Field(default="", max_length=32)
+    k3: str = Field(default="", max_length=32)
+    k4: str = Field(default="", max_length=32)
+    k5: str = Field(default="", max_length=32)
+    n: int = 0
+    total: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # cents add up

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import add_later
 from routing.reference import directory as load_directory
 from tracking.model.context import Actor
 from tracking.model.errors import forbidden
@@ -51,8 +52,8 @@ def case_files(session: Session, actor: Actor, case_no: str, *, logged: bool = T
     if not (allowed and full):
         raise forbidden("只有收件窗口和办理部门的工作人员可以查看材料文件。")
     if logged:
-        session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role,
-                              office_code=actor.office_code, case_no=case.case_no, what="files"))
+        add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                     office_code=actor.office_code, case_no=case.case_no, what="files"))
     files = files_of(session, case)
     materials = materials_with_files(case, files)
     return {"case_no": case.case_no, "status": case.status, "files": files, "materials": materials,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import add_later
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, ManifestItem, Packet
 from routing.reference import directory as load_directory
@@ -52,8 +53,8 @@ def courier_deliveries(session: Session, env: Env, actor: Actor) -> dict:
     for packet, manifest in mine:
         case = cases[packet.case_id]
         person = env.sealer.open(packet.to_person_sealed) or {}
-        session.add(AccessLog(at=now, username=actor.username, role=actor.role, office_code=actor.office_code,
-                              case_no=case.case_no, what="delivery_address"))
+        add_later(session, AccessLog(at=now, username=actor.username, role=actor.role, office_code=actor.office_code,
+                                     case_no=case.case_no, what="delivery_address"))
         items.append({
             "tracking_no": packet.tracking_no, "case_no": case.case_no, "kind": packet.kind,
             "kind_text": PacketKind(packet.kind).title, "status": packet.status,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import and_, or_
 from sqlmodel import Session, func, select
 
 from config import clock
+from config.database import add_later
 from config.settings import Settings
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
@@ -82,8 +84,8 @@ def applicant_cases(session: Session, env: Env, actor: Actor, text: str) -> dict
         found = views.list_cases(session, env, actor, status=None, office=actor.office_code, page=1, per_page=200,
                                  **key)
         for case_no in [c["case_no"] for c in found["cases"]] or [""]:
-            session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role,
-                                  office_code=actor.office_code, case_no=case_no, what=f"search:{by}"))
+            add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                         office_code=actor.office_code, case_no=case_no, what=f"search:{by}"))
         return {"by": by, "by_text": by_text, "cases": found["cases"]}
     return None
 
@@ -222,17 +224,46 @@ def _queue_of(case: Case) -> str | None:
     return None
 
 
+# _queue_of as conditions, for counting and paging in SQL
+QUEUE_WHERE = {
+    "received": (Case.status == CaseStatus.RECEIVED.value, Case.supplement_requested_at.is_(None)),
+    "supplement_arrived": (Case.status == CaseStatus.RECEIVED.value, Case.supplement_requested_at.is_not(None)),
+    "accepted": (Case.status == CaseStatus.ACCEPTED.value,),
+    "result_to_send": (Case.status == CaseStatus.DECIDED.value, Case.result_method != "electronic")}
+DESK_ROWS = 50  # the rows of each queue the desk shows, overdue and soonest due first; the lists page the rest
+# the stages the owning office answers for (the collecting office answers for dispatch)
+OFFICE_STAGES = ("receipt", "supplement_notice", "decision", "result_dispatch")
+
+
+def office_case_counts(session: Session, office_code: str, today: date | None = None) -> dict[str, int]:
+    """How many cases wait in each of the office's queues, and how many of them have a stage of the
+    office open past its due date: indexed counts, whatever the size of the queues."""
+    today = today or clock.beijing_date()
+    counts = {}
+    for queue, where in QUEUE_WHERE.items():
+        counts[queue] = session.exec(select(func.count()).select_from(Case)
+                                     .where(Case.owning_office == office_code, *where)).one()
+    late = or_(*(getattr(Case, f"open_due_{stage}") < today for stage in OFFICE_STAGES))
+    counts["overdue"] = session.exec(select(func.count()).select_from(Case).where(
+        Case.owning_office == office_code, Case.open_stage_due < today, late,
+        or_(*(and_(*where) for where in QUEUE_WHERE.values())))).one()
+    return counts
+
+
 def office_cases(session: Session, settings: Settings, office_code: str,
                  today: date | None = None) -> dict[str, list[dict]]:
     """The cases waiting on the owning office, by what it has to do next: `received` (accept, ask for a
     supplement or reject, by the 5-working-day notice deadline), `supplement_arrived`, `accepted`
     (decide by the due date), `result_to_send`; each with the due date of that step and whether any
-    of the office's stages is overdue. Overdue cases first, then by due date."""
+    of the office's stages is overdue. Overdue cases first, then by due date; the first DESK_ROWS of
+    each queue (read through the stored deadlines' index), `office_case_counts` counts them all."""
     today = today or clock.beijing_date()
     directory = load_directory(session)
-    cases = session.exec(select(Case).where(Case.owning_office == office_code,
-                                            Case.status.in_(set(OFFICE_QUEUES.values())))
-                         .order_by(Case.id)).all()
+    cases = []
+    for where in QUEUE_WHERE.values():
+        cases += session.exec(select(Case).where(Case.owning_office == office_code, *where)
+                              .order_by(Case.open_stage_due.is_(None), Case.open_stage_due, Case.id)
+                              .limit(DESK_ROWS)).all()
     timer = StageClock(session, settings)
     packets = packets_by_case(session, [c.id for c in cases])
     scans = _scans_by_case(session, [c.id for c in cases])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import add_later
 from labels.specs import LabelSpec, ManifestLine, ManifestSpec, MaterialLine, NoticeSpec, Party, ReceiptSpec
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, Packet
@@ -66,8 +67,8 @@ def _track_url(env: Env, number: str) -> str:
 
 
 def _log(session: Session, actor: Actor, case: Case, what: str) -> None:
-    session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role, office_code=actor.office_code,
-                          case_no=case.case_no, what=what))
+    add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                 office_code=actor.office_code, case_no=case.case_no, what=what))
 
 
 # -- labels --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from config import clock
@@ -27,6 +28,7 @@ from tracking.model.context import Actor
 from tracking.model.errors import bad_request, forbidden, not_found
 from tracking.model.lookups import in_scope, supervised_city
 from tracking.model.tables import Case
+from tracking.reads import rollups
 from tracking.reads.documents import division_name
 from tracking.reads.statistics import Names, Period, Table
 from tracking.reads.statistics import names as office_and_matter_names
@@ -181,31 +183,59 @@ def statement_spec(found: Statement) -> PostageStatementSpec:
 
 @dataclass(frozen=True)
 class Charge:
-    """One priced packet sent in the period, as the statistics read it."""
-    payer: str
-    matter_code: str
+    """One priced packet sent in the period, as the statistics read it. A group of `charges` may stand for
+    one side only: payer None (counted per matter) or matter None (per payer)."""
+    payer: str | None
+    matter_code: str | None
     kind: str
     cents: int
     source: str
+    count: int = 1      # packets this row stands for (`charges` groups them; `cents` is their sum)
 
 
 def charges(session: Session, actor: Actor, period: Period) -> list[Charge]:
-    """The priced packets of the cases the actor may see that were handed over in the period."""
-    query = in_scope(select(Packet.postage_payer, Case.matter_code, Packet.kind, Packet.postage_cents,
-                            Packet.postage_source).join(Case, Case.id == Packet.case_id),
+    """The priced packets of the cases the actor may see that were handed over in the period, counted and
+    summed per payer, matter, kind and source. Where the statistics roll-ups cover the period
+    (tracking.model.rollups), per payer and source (matter None) and, apart, per matter and source (payer
+    None), kind ""; the days they lack are read from the packets."""
+    area = rollups.area_of(actor, load_directory(session))
+    cover = rollups.coverage(session, period.since, period.until) if area is not None else None
+    if cover is None or not cover.any:
+        return _charges_live(session, actor, period)
+    found: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for figure, payer_side in (("postage_payer", True), ("postage_matter", False)):
+        for code, source, count, cents in rollups.sums(session, figure, area, cover, 2):
+            g = found[(code, None) if payer_side else (None, code), source]
+            g[0], g[1] = g[0] + count, g[1] + cents
+    for since, until in cover.missing:
+        for c in _charges_live(session, actor, Period(since, until)):
+            for key in ((c.payer, None), (None, c.matter_code)):
+                g = found[key, c.source]
+                g[0], g[1] = g[0] + c.count, g[1] + c.cents
+    return [Charge(payer, matter, "", cents, source, count)
+            for ((payer, matter), source), (count, cents) in found.items() if count]
+
+
+def _charges_live(session: Session, actor: Actor, period: Period) -> list[Charge]:
+    """`charges` from the packets: counted and summed in the database (a province's year is millions)."""
+    query = in_scope(select(Packet.postage_payer, Case.matter_code, Packet.kind, Packet.postage_source,
+                            func.count(), func.sum(Packet.postage_cents)).join(Case, Case.id == Packet.case_id),
                      actor, load_directory(session))
     query = query.where(Packet.postage_cents.is_not(None), Packet.postage_payer.is_not(None),
                         Packet.dispatched_at >= period.start, Packet.dispatched_at < period.end)
-    return [Charge(payer, matter, kind, cents, source or "tariff") for payer, matter, kind, cents, source
-            in session.exec(query)]
+    query = query.group_by(Packet.postage_payer, Case.matter_code, Packet.kind, Packet.postage_source)
+    return [Charge(payer, matter, kind, int(cents), source or "tariff", count)
+            for payer, matter, kind, source, count, cents in session.exec(query)]
 
 
 def _sums(found: Iterable[Charge], key) -> list[tuple[str, int, int, int]]:
     """(group, packets, cents, of them charged by a carrier), the largest amount first."""
     groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for c in found:
+        if key(c) is None:
+            continue  # a group of the other side (`charges`)
         g = groups[key(c)]
-        g[0] += 1
+        g[0] += c.count
         g[1] += c.cents
         g[2] += c.cents if c.source == "carrier" else 0
     return sorted(((k, *v) for k, v in groups.items()), key=lambda row: (-row[2], row[0]))
@@ -222,6 +252,7 @@ def postage_tables(found: Sequence[Charge], n: Names) -> dict[str, Table]:
         table.rows = [[name(k), k, count, money(cents), money(carrier)]
                       for k, count, cents, carrier in _sums(found, key)]
         if table.rows:
-            table.rows.append(["合计", "", len(found), money(sum(c.cents for c in found)),
-                               money(sum(c.cents for c in found if c.source == "carrier"))])
+            side = [c for c in found if key(c) is not None]
+            table.rows.append(["合计", "", sum(c.count for c in side), money(sum(c.cents for c in side)),
+                               money(sum(c.cents for c in side if c.source == "carrier"))])
     return {t.name: t for t in (offices, matters)}

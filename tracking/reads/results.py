@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import add_later
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.files import vault
@@ -84,7 +85,7 @@ def result_file_for_staff(session: Session, env: Env, actor: Actor, case_no: str
                           .order_by(ResultFile.id.desc())).first()
     if stored is None:
         raise conflict("no_electronic_result", "该办件没有电子结果（不是网络送达，或尚未办结）。", status=case.status)
-    session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role, office_code=actor.office_code,
-                          case_no=case.case_no, what="result_file"))
+    add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                 office_code=actor.office_code, case_no=case.case_no, what="result_file"))
     return ResultFileContent(stored.filename, stored.content_type, stored.sha256,
                              vault.result_bytes(storage_for(env.settings), env.sealer, stored))

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import Date, Integer, String, and_, cast, extract, func, literal, or_, union_all
+from sqlalchemy import case as sa_case
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
 
@@ -24,10 +26,12 @@ from mailing.tables import Packet
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor
-from tracking.model.deadlines import STAGE_TITLES, STAGES, overdue_cases, packets_by_case
+from tracking.model.deadlines import CASE_FIELDS, STAGE_TITLES, STAGES, late_stages, overdue_cases, overdue_query, packets_by_case
 from tracking.model.lookups import in_scope
 from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES, CaseStatus
+from tracking.model.rollups import bucket_bounds, bucket_sql, stage_office_sql, stage_union
 from tracking.model.tables import Case, Evaluation
+from tracking.reads import rollups
 
 FOLLOW_UP_TITLES = {"open": "待整改", "done": "已整改"}
 # the overdue board: the case's stages, and a bad rating's follow-up (due follow_up_days after the rating)
@@ -47,6 +51,8 @@ TIMED_STAGES = (("collection_dispatch", "收件→寄出", "collecting"),
 TIMED_TITLES = {key: title for key, title, _ in TIMED_STAGES}
 GROUPINGS = {"office": "按单位", "matter": "按事项"}
 DEFAULT_DAYS = 30
+MEDIAN_PRECISION = ("已完成日汇总的日期，中位数由各环节用时分档统计得出，误差不超过所在分档宽度的一半："
+                    "48 小时以内 0.5 小时，30 天以内 3 小时，更长 12 小时。")
 MAX_DAYS = 366
 
 
@@ -217,6 +223,7 @@ class Rating:
     followed_up_at: datetime | None = None
     follow_up_office: str | None = None     # the office the rating is routed to
     stage: str = "office"                   # the stage it is about (states.RATED_STAGES)
+    count: int = 1                          # the ratings this row stands for (>1: a group from `rating_groups`)
 
 
 @dataclass(frozen=True)
@@ -228,10 +235,12 @@ class RatingSummary:
 
 
 def summarise(ratings: Sequence[Rating]) -> RatingSummary:
-    scores = [r.score for r in ratings]
-    return RatingSummary(count=len(scores), average=rounded(stats.fmean(scores), 2) if scores else None,
-                         bad_share=share(sum(s <= BAD_SCORE for s in scores), len(scores)),
-                         open_follow_ups=sum(r.follow_up_status == "open" for r in ratings))
+    # integer sums divided once: the same float as fmean over the single scores
+    count = sum(r.count for r in ratings)
+    total = sum(r.score * r.count for r in ratings)
+    return RatingSummary(count=count, average=rounded(total / count, 2) if count else None,
+                         bad_share=share(sum(r.count for r in ratings if r.score <= BAD_SCORE), count),
+                         open_follow_ups=sum(r.count for r in ratings if r.follow_up_status == "open"))
 
 
 def summarise_by(ratings: Iterable[Rating], key: Callable[[Rating], str]) -> list[tuple[str, RatingSummary]]:
@@ -246,7 +255,7 @@ def score_distribution(ratings: Iterable[Rating]) -> list[tuple[int, int]]:
     """(score, count) for every score from 5 down to 1, zeros included."""
     counts = {s: 0 for s in SCORE_TITLES}
     for r in ratings:
-        counts[r.score] = counts.get(r.score, 0) + 1
+        counts[r.score] = counts.get(r.score, 0) + r.count
     return sorted(counts.items(), reverse=True)
 
 
@@ -260,8 +269,8 @@ def on_time_rate(facts: Iterable[CaseFacts], period: Period) -> tuple[int, int, 
 def follow_up_rate(ratings: Iterable[Rating]) -> tuple[int, int, float | None]:
     """(bad ratings, of them followed up, 差评整改率 in per cent)."""
     bad = [r for r in ratings if r.score <= BAD_SCORE]
-    done = sum(r.follow_up_status == "done" for r in bad)
-    return len(bad), done, share(done, len(bad))
+    done = sum(r.count for r in bad if r.follow_up_status == "done")
+    return sum(r.count for r in bad), done, share(done, sum(r.count for r in bad))
 
 
 def scope_volumes(facts: Iterable[CaseFacts], period: Period) -> list[tuple[str, int]]:
@@ -368,8 +377,9 @@ def names(session: Session) -> Names:
                  {m.code: m.name for m in session.exec(select(Matter))})
 
 
-def overdue_tables(items: Sequence[OverdueItem], listed: Sequence[OverdueItem], n: Names) -> dict[str, Table]:
-    counts = overdue_counts(items)
+def overdue_tables(items: Sequence[OverdueItem], listed: Sequence[OverdueItem], n: Names,
+                   counts: dict[str, dict[str, int]] | None = None) -> dict[str, Table]:
+    counts = overdue_counts(items) if counts is None else counts
     order = sorted(counts, key=lambda office: (-sum(counts[office].values()), office))
     by_office = Table("counts", "各环节超期数（按负责单位）",
                       ["负责单位", "单位代码", *(BOARD_TITLES[s] for s in BOARD_STAGES), "合计"])
@@ -377,7 +387,7 @@ def overdue_tables(items: Sequence[OverdueItem], listed: Sequence[OverdueItem], 
         row = [counts[office][s] for s in BOARD_STAGES]
         by_office.rows.append([n.office(office), office, *row, sum(row)])
     if order:
-        totals = stage_totals(items)
+        totals = {s: sum(counts[office][s] for office in order) for s in BOARD_STAGES}
         by_office.rows.append(["合计", "", *(totals[s] for s in BOARD_STAGES), sum(totals.values())])
     cases = Table("cases", "超期办件", ["办件编号", "事项", "办件状态", "超期环节", "负责单位", "应完成日期", "已超期（天）",
                                      "收件单位", "办理单位"])
@@ -388,67 +398,126 @@ def overdue_tables(items: Sequence[OverdueItem], listed: Sequence[OverdueItem], 
     return {t.name: t for t in (by_office, cases)}
 
 
-def volume_tables(facts: Sequence[CaseFacts], period: Period, by: str, n: Names) -> dict[str, Table]:
+@dataclass(frozen=True)
+class Volumes:
+    """The cases registered in the period: (code, count) by collecting office, owning office and matter, the
+    largest first (`count_by`), and how many of them were collected in another province than their owner's."""
+    by_collecting: list[tuple[str, int]]
+    by_owning: list[tuple[str, int]]
+    by_matter: list[tuple[str, int]]
+    total: int
+    cross_province: int
+
+
+def volumes_of(facts: Iterable[CaseFacts], period: Period) -> Volumes:
     registered = registered_in(facts, period)
+    return Volumes(count_by(registered, lambda f: f.collecting_office), count_by(registered, lambda f: f.owning_office),
+                   count_by(registered, lambda f: f.matter_code), len(registered),
+                   sum(f.cross_province for f in registered))
+
+
+def volume_tables(facts: Sequence[CaseFacts], period: Period, by: str, n: Names) -> dict[str, Table]:
+    return volume_tables_of(volumes_of(facts, period), by, n)
+
+
+def volume_tables_of(volumes: Volumes, by: str, n: Names) -> dict[str, Table]:
     if by == "matter":
         table = Table("volume_matter", "收件量（按事项）", ["事项", "事项编码", "收件量"])
-        table.rows = [[n.matter(code), code, count] for code, count in count_by(registered, lambda f: f.matter_code)]
+        table.rows = [[n.matter(code), code, count] for code, count in volumes.by_matter]
         return {table.name: table}
     collecting = Table("volume_collecting", "收件量（按收件单位）", ["收件单位", "单位代码", "收件量"])
-    collecting.rows = [[n.office(code), code, count]
-                       for code, count in count_by(registered, lambda f: f.collecting_office)]
+    collecting.rows = [[n.office(code), code, count] for code, count in volumes.by_collecting]
     owning = Table("volume_owning", "收件量（按办理单位）", ["办理单位", "单位代码", "收件量"])
-    owning.rows = [[n.office(code), code, count] for code, count in count_by(registered, lambda f: f.owning_office)]
+    owning.rows = [[n.office(code), code, count] for code, count in volumes.by_owning]
     return {t.name: t for t in (collecting, owning)}
 
 
 def scope_table(facts: Sequence[CaseFacts], period: Period) -> Table:
+    return scope_table_of(volumes_of(facts, period))
+
+
+def scope_table_of(volumes: Volumes) -> Table:
     table = Table("volume_scope", "收件量（跨省通办与省内通办）", ["范围", "收件量", "占比（%）"],
                   note="跨省通办：收件单位与办理单位不在同一省份。")
-    volumes = scope_volumes(facts, period)
-    total = sum(count for _, count in volumes)
-    table.rows = [[scope, count, share(count, total)] for scope, count in volumes]
+    total, cross = volumes.total, volumes.cross_province
+    table.rows = [[scope, count, share(count, total)]
+                  for scope, count in ((SCOPES["cross"], cross), (SCOPES["province"], total - cross))]
     return table
 
 
+@dataclass(frozen=True)
+class Decided:
+    """The decisions made in the period by one owning office in one matter, and of them those on time."""
+    owning_office: str
+    matter_code: str
+    count: int
+    on_time: int
+
+
+def decided_of(facts: Iterable[CaseFacts], period: Period) -> list[Decided]:
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for f in facts:
+        if f.decided_at in period:
+            c = counts[f.owning_office, f.matter_code]
+            c[0] += 1
+            c[1] += f.decided_on_time
+    return [Decided(owning, matter, count, on_time) for (owning, matter), (count, on_time) in counts.items()]
+
+
+def decided_rate(decided: Iterable[Decided]) -> tuple[int, int, float | None]:
+    """`on_time_rate` over groups."""
+    decided = list(decided)
+    count, on_time = sum(d.count for d in decided), sum(d.on_time for d in decided)
+    return count, on_time, share(on_time, count)
+
+
 def rates_table(facts: Sequence[CaseFacts], ratings: Sequence[Rating], period: Period, by: str, n: Names) -> Table:
+    return rates_table_of(decided_of(facts, period), ratings, by, n)
+
+
+def rates_table_of(decided: Sequence[Decided], ratings: Sequence[Rating], by: str, n: Names) -> Table:
     """按期办结率 and 差评整改率 per office (decisions under the owning office, bad ratings under the
     office they are routed to) or per matter, with the whole scope's figures last."""
     if by == "matter":
-        decided_key, rating_key, first, name = (lambda f: f.matter_code), (lambda r: r.matter_code), "事项", n.matter
+        decided_key, rating_key, first, name = (lambda d: d.matter_code), (lambda r: r.matter_code), "事项", n.matter
     else:
-        decided_key, rating_key = (lambda f: f.owning_office), (lambda r: r.follow_up_office or r.owning_office)
+        decided_key, rating_key = (lambda d: d.owning_office), (lambda r: r.follow_up_office or r.owning_office)
         first, name = "单位", n.office
     table = Table("rates", f"按期办结率与差评整改率（{GROUPINGS[by]}）",
                   [first, "事项编码" if by == "matter" else "单位代码", "办结数", "按期办结数", "按期办结率（%）",
                    "差评数", "已整改", "差评整改率（%）"],
                   note="按期办结：在承诺办结日期当天或之前作出决定（计入决定所在期间）。"
                        "差评整改率：期间内的差评中已回访整改的比例；按单位统计时计入评价所转交的单位。")
-    facts_by, ratings_by = defaultdict(list), defaultdict(list)
-    for f in facts:
-        facts_by[decided_key(f)].append(f)
+    decided_by, ratings_by = defaultdict(list), defaultdict(list)
+    for d in decided:
+        decided_by[decided_key(d)].append(d)
     for r in ratings:
         ratings_by[rating_key(r)].append(r)
-    for group in sorted(set(facts_by) | set(ratings_by), key=lambda g: (name(g), g)):
-        decided, on_time, rate = on_time_rate(facts_by[group], period)
+    for group in sorted(set(decided_by) | set(ratings_by), key=lambda g: (name(g), g)):
+        count, on_time, rate = decided_rate(decided_by[group])
         bad, done, done_rate = follow_up_rate(ratings_by[group])
-        if decided or bad:
-            table.rows.append([name(group), group, decided, on_time, rate, bad, done, done_rate])
+        if count or bad:
+            table.rows.append([name(group), group, count, on_time, rate, bad, done, done_rate])
     if table.rows:
-        table.rows.append(["合计", "", *on_time_rate(facts, period), *follow_up_rate(ratings)])
+        table.rows.append(["合计", "", *decided_rate(decided), *follow_up_rate(ratings)])
     return table
 
 
 def median_table(facts: Sequence[CaseFacts], period: Period, by: str, n: Names) -> Table:
-    """One row per office (or matter), for each stage its median hours and the number of cases measured."""
-    found = median_times(facts, period, by_matter if by == "matter" else by_office)
+    return median_table_of(median_times(facts, period, by_matter if by == "matter" else by_office), by, n)
+
+
+def median_table_of(found: dict[str, dict[str, tuple[float, int]]], by: str, n: Names) -> Table:
+    """One row per office (or matter), for each stage its median hours and the number of cases measured:
+    `found` is what `median_times` (or `stage_medians`) gives."""
     first = "事项" if by == "matter" else "负责单位"
     header = [first, "事项编码" if by == "matter" else "单位代码"]
     for _, title, _ in TIMED_STAGES:
         header += [f"{title}（中位数，小时）", f"{title}（件数）"]
     table = Table("medians", f"各环节用时中位数（{GROUPINGS[by]}，单位：小时）", header,
                   note="每个环节计入其完成日所在的期间；时间按自然小时计（含夜间和节假日）。"
-                       "收件→寄出、途中计入收件单位，其余环节计入办理单位；视为受理的办件不计签收→受理用时。")
+                       "收件→寄出、途中计入收件单位，其余环节计入办理单位；视为受理的办件不计签收→受理用时。"
+                       + MEDIAN_PRECISION)
     name = n.matter if by == "matter" else n.office
     for group in sorted(found, key=lambda g: (name(g), g)):
         row = [name(group), group]
@@ -461,7 +530,10 @@ def median_table(facts: Sequence[CaseFacts], period: Period, by: str, n: Names) 
 
 def overall_medians(facts: Sequence[CaseFacts], period: Period) -> list[tuple[str, str, float | None, int]]:
     """(stage, title, median hours, count) over everything in scope."""
-    found = median_times(facts, period).get("", {})
+    return overall_medians_of(median_times(facts, period).get("", {}))
+
+
+def overall_medians_of(found: dict[str, tuple[float, int]]) -> list[tuple[str, str, float | None, int]]:
     return [(stage, title, rounded(found.get(stage, (None, 0))[0]), found.get(stage, (None, 0))[1])
             for stage, title, _ in TIMED_STAGES]
 
@@ -521,6 +593,68 @@ def overdue_items(session: Session, settings: Settings, actor: Actor, as_of: dat
              for case, late in overdue_cases(session, settings, query, as_of) for s in late]
     items += overdue_follow_ups(session, actor, as_of)
     return sorted(items, key=lambda i: (i.due, i.case_no, BOARD_STAGES.index(i.stage)))
+
+
+@dataclass
+class OverdueBoard:
+    """The overdue board without reading every overdue case: counts grouped in the database through the
+    stored deadlines' indexes, and the first `limit` items of the (filtered) list."""
+    counts: dict[str, dict[str, int]]   # {responsible office: {stage: count}}
+    totals: dict[str, int]              # {stage: count}
+    cases: int                          # distinct cases with a stage overdue
+    listed: list[OverdueItem]           # the earliest due first, at most `limit`
+    total_listed: int                   # items the filters keep
+
+
+def _stage_office(stage: str):
+    return Case.collecting_office if stage == "dispatch" else Case.owning_office
+
+
+def overdue_board(session: Session, settings: Settings, actor: Actor, as_of: date, stage: str = "",
+                  office: str = "", limit: int = 300) -> OverdueBoard:
+    """What `overdue_items` gives, counted and paged in the database: the same figures at any size."""
+    directory = load_directory(session)
+    scoped = in_scope(select(Case), actor, directory)
+    late = overdue_query(scoped, as_of)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {s: 0 for s in BOARD_STAGES})
+    # one pass over the overdue cases' covering index (ix_case_open_stage): which stages, which offices
+    flags = [func.coalesce(getattr(Case, f"open_due_{name}") < as_of, False) for name in STAGES]
+    keys = [Case.collecting_office, Case.owning_office, *flags]
+    for collecting, owning, *late_at, n in session.execute(
+            late.with_only_columns(*keys, func.count()).group_by(*keys)).all():
+        for name, is_late in zip(STAGES, late_at):
+            if is_late:
+                counts[collecting if name == "dispatch" else owning][name] += n
+    follow_ups = overdue_follow_ups(session, actor, as_of)
+    for item in follow_ups:
+        counts[item.office_code][FOLLOW_UP] += 1
+    totals = {s: sum(c[s] for c in counts.values()) for s in BOARD_STAGES}
+    late_ids = late.with_only_columns(Case.id)
+    cases = session.exec(select(func.count()).select_from(late_ids.subquery())).one()
+    cases += len({i.case_no for i in follow_ups}
+                 - set(session.exec(late.with_only_columns(Case.case_no)
+                                    .where(Case.case_no.in_({i.case_no for i in follow_ups}))).all()))
+    # the list: the first `limit` cases by the filtered stage's due date give the first `limit` items
+    stages = [stage] if stage in STAGES else [] if stage == FOLLOW_UP else list(STAGES)
+    total_listed = sum(n for code, row in counts.items() if not office or code == office
+                       for s, n in row.items() if not stage or s == stage)
+    items: list[OverdueItem] = []
+    if stages:
+        query = late
+        if stage in STAGES:
+            query = query.where(getattr(Case, f"open_due_{stage}") < as_of)
+        if office:
+            query = query.where(or_(*(and_(_stage_office(s) == office, getattr(Case, f"open_due_{s}") < as_of)
+                                      for s in stages)))
+        due = getattr(Case, f"open_due_{stage}") if stage in STAGES else Case.open_stage_due
+        page = list(session.exec(query.order_by(due, Case.case_no).limit(limit).options(load_only(*CASE_FIELDS))))
+        items = [OverdueItem(case.case_no, case.matter_code, case.status, case.collecting_office,
+                             case.owning_office, s.stage, s.office_code, s.due, (as_of - s.due).days)
+                 for case, found in late_stages(session, settings, page, as_of) for s in found]
+    items += follow_ups
+    listed = filter_overdue(items, stage, office)
+    listed.sort(key=lambda i: (i.due, i.case_no, BOARD_STAGES.index(i.stage)))
+    return OverdueBoard(dict(counts), totals, cases, listed[:limit], total_listed)
 
 
 def overdue_follow_ups(session: Session, actor: Actor, as_of: date) -> list[OverdueItem]:
@@ -585,3 +719,274 @@ def ratings(session: Session, actor: Actor, period: Period | None = None, *, onl
     return [Rating(e.at, case_no, e.score, e.comment, matter, owning, e.follow_up_status, e.follow_up_note,
                    e.followed_up_at, e.follow_up_office, e.stage)
             for e, case_no, matter, owning in session.exec(query)]
+
+
+# -- the same figures from SQL aggregates ------------------------------------------------------------
+# A province's year is millions of cases: the database groups and counts them, and only the groups (office
+# x matter x ...) come back. Each figure keeps the definition of its pure function above; the property test
+# compares the two on random cases.
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _hours(session: Session, start, end):
+    """Elapsed hours from `start` to `end`, never below 0, NULL when either is NULL (`intervals`). SQLite
+    reads times to the millisecond: medians agree with the pure ones to ~1e-6 hours."""
+    if _dialect(session) == "postgresql":
+        raw = extract("epoch", end - start) / 3600.0
+    else:
+        raw = (func.julianday(end) - func.julianday(start)) * 24.0
+    return sa_case((raw < 0, 0.0), else_=raw)
+
+
+def _beijing_date(session: Session, at):
+    """The Beijing calendar day of a stored UTC time (China keeps no summer time: always +8)."""
+    if _dialect(session) == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", at), Date)
+    return func.date(at, "+8 hours")
+
+
+def _in(column, period: Period):
+    return (column >= period.start) & (column < period.end)
+
+
+def volumes(session: Session, actor: Actor, period: Period) -> Volumes:
+    """`volumes_of`, from the roll-ups of the period's days that have them and live for the others."""
+    area, cover = _covered(session, actor, period)
+    if cover is None:
+        return _volumes_live(session, actor, period)
+    figures = ("reg_collecting", "reg_owning", "reg_matter")
+    counts: dict[str, dict[str, int]] = {f: defaultdict(int) for f in figures}
+    for figure in figures:
+        for code, n, _ in rollups.sums(session, figure, area, cover, 1):
+            counts[figure][code] += n
+    cross = sum(n for n, _ in rollups.sums(session, "reg_cross", area, cover, 0))
+    total = sum(counts["reg_collecting"].values())
+    for since, until in cover.missing:
+        live = _volumes_live(session, actor, Period(since, until))
+        for figure, found in zip(figures, (live.by_collecting, live.by_owning, live.by_matter)):
+            for code, n in found:
+                counts[figure][code] += n
+        total, cross = total + live.total, cross + live.cross_province
+
+    def largest_first(found):
+        return sorted(((code, n) for code, n in found.items() if n), key=lambda kv: (-kv[1], kv[0]))
+    return Volumes(*(largest_first(counts[f]) for f in figures), total, cross)
+
+
+def _covered(session: Session, actor: Actor, period: Period) -> tuple[str, rollups.Coverage | None]:
+    """The roll-up area the actor reads and the period's coverage; None when nothing is rolled up for
+    them (the figures are then the live queries, exact)."""
+    area = rollups.area_of(actor, load_directory(session))
+    if area is None:
+        return "", None
+    cover = rollups.coverage(session, period.since, period.until)
+    return area, cover if cover.any else None
+
+
+def _volumes_live(session: Session, actor: Actor, period: Period) -> Volumes:
+    """`volumes_of`: the cases registered in the period counted per collecting office, per owning office,
+    per matter (each its own GROUP BY: a few hundred groups, not their product), and per pair of provinces."""
+    directory = load_directory(session)
+    provinces: dict[str, list[str]] = defaultdict(list)
+    for code, post in directory.posts.items():
+        provinces[post.division_code[:2]].append(code)
+
+    def province(column):
+        # an office the directory does not know has no province (NULL), as in `case_facts`
+        return sa_case(*((column.in_(codes), prefix) for prefix, codes in sorted(provinces.items())), else_=None)
+
+    def counted(*keys):
+        query = in_scope(select(*keys, func.count()).where(Case.intake_date >= period.since,
+                                                           Case.intake_date <= period.until), actor, directory)
+        return session.exec(query.group_by(*keys)).all()
+
+    def largest_first(rows):
+        return sorted(((code, count) for code, count in rows), key=lambda kv: (-kv[1], kv[0]))
+
+    pairs = counted(province(Case.collecting_office).label("p1"), province(Case.owning_office).label("p2"))
+    return Volumes(largest_first(counted(Case.collecting_office)), largest_first(counted(Case.owning_office)),
+                   largest_first(counted(Case.matter_code)), sum(count for _, _, count in pairs),
+                   sum(count for p1, p2, count in pairs if p1 != p2))
+
+
+def decided(session: Session, actor: Actor, period: Period, by: str | None = None) -> list[Decided]:
+    """`decided_of`: decisions made in the period, and of them by the promised date, per owning office and
+    matter (by=None: from the cases); by="office" per owning office (matter ""), by="matter" per matter
+    (office ""), from the roll-ups of the days that have them and live for the others."""
+    if by is None:
+        return _decided_live(session, actor, period)
+    area, cover = _covered(session, actor, period)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    if cover is not None:
+        for code, n, on_time in rollups.sums(session, f"decided_{'matter' if by == 'matter' else 'owning'}",
+                                             area, cover, 1):
+            counts[code][0] += n
+            counts[code][1] += on_time
+    for part in _live_parts(period, cover):
+        for d in _decided_live(session, actor, part):
+            c = counts[d.matter_code if by == "matter" else d.owning_office]
+            c[0], c[1] = c[0] + d.count, c[1] + d.on_time
+    return [Decided("", code, n, on_time) if by == "matter" else Decided(code, "", n, on_time)
+            for code, (n, on_time) in counts.items() if n]
+
+
+def _live_parts(period: Period, cover: rollups.Coverage | None) -> list[Period]:
+    """The parts of the period read from the cases: all of it without roll-ups, else the days they lack."""
+    return [period] if cover is None else [Period(since, until) for since, until in cover.missing]
+
+
+def _decided_live(session: Session, actor: Actor, period: Period) -> list[Decided]:
+    on_time = sa_case((Case.due_date.is_not(None) & (_beijing_date(session, Case.decided_at) <= Case.due_date), 1),
+                      else_=0)
+    query = in_scope(select(Case.owning_office, Case.matter_code, func.count(), func.sum(on_time))
+                     .where(_in(Case.decided_at, period)), actor, load_directory(session))
+    rows = session.exec(query.group_by(Case.owning_office, Case.matter_code)).all()
+    return [Decided(owning, matter, count, int(on_time or 0)) for owning, matter, count, on_time in rows]
+
+
+def _stage_rows(session: Session, actor: Actor, period: Period, by: str):
+    """(stage, group, hours) for every timed stage that ended in the period, as one UNION ALL (`intervals`)."""
+    directory = load_directory(session)
+    outbound = Packet.kind == PacketKind.OUTBOUND.value
+    # a case's first dispatch, for the cases with an outbound packet dispatched in the period: the stage
+    # ends in the period when that first one does
+    first = (select(Packet.case_id, func.min(Packet.dispatched_at).label("at"))
+             .where(outbound, Packet.case_id.in_(select(Packet.case_id).where(outbound,
+                                                                             _in(Packet.dispatched_at, period))))
+             .group_by(Packet.case_id).having(func.min(Packet.dispatched_at) >= period.start).subquery())
+    # ... and for transit, the first dispatch of the cases received in the period
+    received = (select(Packet.case_id, func.min(Packet.dispatched_at).label("at"))
+                .where(outbound, Packet.case_id.in_(select(Case.id).where(_in(Case.received_at, period))))
+                .group_by(Packet.case_id).subquery())
+
+    def key(stage: str):
+        if by == "matter":
+            return Case.matter_code
+        side = next(s for k, _, s in TIMED_STAGES if k == stage)
+        return Case.collecting_office if side == "collecting" else Case.owning_office
+
+    def stage(name: str, start, end, *where, join=None):
+        query = select(literal(name).label("stage"), key(name).label("g"), _hours(session, start, end).label("h"))
+        query = query.select_from(Case)
+        if join is not None:
+            query = query.join(join, join.c.case_id == Case.id)
+        return in_scope(query.where(*where), actor, directory)
+
+    return union_all(
+        stage("collection_dispatch", Case.created_at, first.c.at, join=first),
+        stage("transit", received.c.at, Case.received_at, _in(Case.received_at, period), join=received),
+        stage("receipt_accept", Case.received_at, Case.accepted_at, _in(Case.accepted_at, period),
+              Case.received_at.is_not(None), Case.deemed_accepted.is_(False)),
+        stage("accept_decide", Case.accepted_at, Case.decided_at, _in(Case.decided_at, period),
+              Case.accepted_at.is_not(None)),
+        stage("decide_deliver", Case.decided_at, Case.delivered_at, _in(Case.delivered_at, period),
+              Case.decided_at.is_not(None))).subquery()
+
+
+def stage_medians(session: Session, actor: Actor, period: Period,
+                  by: str | None = None) -> dict[str, dict[str, tuple[float, int]]]:
+    """`median_times`, from the roll-ups' duration histograms where the period's days have them (the
+    median then within half its bucket's width: MEDIAN_PRECISION), exact from the cases otherwise."""
+    area, cover = _covered(session, actor, period)
+    if cover is None:
+        return _stage_medians_live(session, actor, period, by)
+    # the histograms are added up and walked in the database: only the buckets around each group's
+    # middle come back (a province's year by office is some 10^5 buckets)
+    keys = 3 if by else 2
+    parts = []
+    for found in rollups.selects(session, f"stage_{by}" if by else "stage_all", area, cover, keys):
+        found = found.subquery()
+        parts.append(select(found.c.k1.label("stage"), (found.c.k2 if by else literal("", String)).label("g"),
+                            cast(found.c[f"k{keys}"], Integer).label("b"), found.c.n))
+    directory = load_directory(session)
+    for since, until in cover.missing:
+        day = Period(since, until)
+        rows = stage_union(session, day.start, day.end, lambda q: in_scope(q, actor, directory))
+        key = (rows.c.matter if by == "matter" else stage_office_sql(rows)) if by else literal("", String)
+        parts.append(select(rows.c.stage, key.label("g"), bucket_sql(session, rows.c.h).label("b"),
+                            literal(1, Integer).label("n")))
+    if not parts:
+        return {}
+    every = union_all(*parts).subquery()
+    h = (select(every.c.stage, every.c.g, every.c.b, func.sum(every.c.n).label("n"))
+         .group_by(every.c.stage, every.c.g, every.c.b).subquery())
+    window = dict(partition_by=[h.c.stage, h.c.g])
+    c = select(h.c.stage, h.c.g, h.c.b, h.c.n, func.sum(h.c.n).over(**window, order_by=h.c.b).label("cum"),
+               func.sum(h.c.n).over(**window).label("tot")).subquery()
+    # a bucket that may hold a middle rank r (cum - n < r <= cum, r = (tot+1)//2 or (tot+2)//2)
+    near = select(c.c.stage, c.c.g, c.c.b, c.c.n, c.c.cum, c.c.tot).where(
+        2 * c.c.cum >= c.c.tot, 2 * (c.c.cum - c.c.n) < c.c.tot + 2)
+    middles: dict[tuple[str, str], list[float]] = defaultdict(list)
+    totals: dict[tuple[str, str], int] = {}
+    for stage, group, bucket, n, cum, total in session.execute(near):
+        total, cum, n = int(total), int(cum), int(n)
+        totals[group, stage] = total
+        low, high = bucket_bounds(int(bucket))
+        for rank in {(total + 1) // 2, (total + 2) // 2}:
+            if cum - n < rank <= cum:
+                middles[group, stage].append((low + high) / 2)
+    found_: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
+    for (group, stage), values in middles.items():
+        # an odd count has one middle rank, held once: the mean is that bucket's middle
+        found_[group][stage] = (sum(values) / len(values), totals[group, stage])
+    return dict(found_)
+
+
+def _stage_medians_live(session: Session, actor: Actor, period: Period,
+                        by: str | None = None) -> dict[str, dict[str, tuple[float, int]]]:
+    """`median_times`: {group: {stage: (median hours, count)}}, grouped by the office answering for the
+    stage (by="office") or the matter (by="matter"), or all in one group "" (by=None). Exact: the middle
+    row, or the mean of the two middle rows, of each group ranked by a window function (both databases)."""
+    rows = _stage_rows(session, actor, period, by or "office")
+    group = rows.c.g if by else literal("")
+    parts = [rows.c.stage, group] if by else [rows.c.stage]
+    ranked = select(rows.c.stage, group.label("g"), rows.c.h,
+                    func.row_number().over(partition_by=parts, order_by=rows.c.h).label("rn"),
+                    func.count().over(partition_by=parts).label("n")).subquery()
+    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    query = (select(ranked.c.g, ranked.c.stage, func.avg(ranked.c.h), func.max(ranked.c.n))
+             .where(middle).group_by(ranked.c.g, ranked.c.stage))
+    found: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
+    for g, stage, value, count in session.exec(query):
+        found[g][stage] = (float(value), count)
+    return dict(found)
+
+
+def rating_groups(session: Session, actor: Actor, period: Period, by: str | None = None) -> list[Rating]:
+    """The evaluations of the period counted per what the tables group by: `Rating` rows with their `count`,
+    for `summarise`, `rating_tables` and `rates_table_of`. by=None: per score, follow-up, offices and matter,
+    from the cases; by="office": per score, follow-up and offices (matter ""); by="matter": per score,
+    follow-up and matter (offices ""), from the roll-ups of the days that have them and live for the others."""
+    if by is None:
+        return _rating_groups_live(session, actor, period)
+    area, cover = _covered(session, actor, period)
+    counts: dict[tuple, int] = defaultdict(int)
+
+    if cover is not None:
+        if by == "matter":
+            for score, status, matter, n, _ in rollups.sums(session, "rating_matter", area, cover, 3):
+                counts[int(score), status or None, None, matter, ""] += n
+        else:
+            for score, status, office, owning, n, _ in rollups.sums(session, "rating_office", area, cover, 4):
+                counts[int(score), status or None, office or None, "", owning] += n
+    for part in _live_parts(period, cover):
+        for r in _rating_groups_live(session, actor, part):
+            if by == "matter":
+                counts[r.score, r.follow_up_status, None, r.matter_code, ""] += r.count
+            else:
+                counts[r.score, r.follow_up_status, r.follow_up_office, "", r.owning_office] += r.count
+    return [Rating(period.start, "", score, "", matter, owning, status, None, None, office, count=count)
+            for (score, status, office, matter, owning), count in counts.items() if count]
+
+
+def _rating_groups_live(session: Session, actor: Actor, period: Period) -> list[Rating]:
+    query = in_scope(select(Evaluation.score, Evaluation.follow_up_status, Evaluation.follow_up_office,
+                            Case.matter_code, Case.owning_office, func.count())
+                     .join(Case, Case.id == Evaluation.case_id)
+                     .where(_in(Evaluation.at, period)), actor, load_directory(session))
+    query = query.group_by(Evaluation.score, Evaluation.follow_up_status, Evaluation.follow_up_office,
+                           Case.matter_code, Case.owning_office)
+    return [Rating(period.start, "", score, "", matter, owning, status, None, None, office, count=count)
+            for score, status, office, matter, owning, count in session.exec(query)]

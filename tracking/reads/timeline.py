@@ -7,15 +7,14 @@ from config import clock
 from mailing.states import EXCEPTION_REASONS, PacketKind, PacketStatus
 from mailing.tables import Packet, PacketEvent
 from routing.calendars import work_calendar
-from routing.reference import directory as load_directory
-from routing.tables import Matter
+from routing.reference import directory as load_directory, matter as cached_matter
 from tracking.model.context import Env
 from tracking.model.deadlines import packet_late, promise_words
 from tracking.model.identity import mask_name
 from tracking.model.links import link_expiry, make_token
 from tracking.model.lookups import checked_case
-from tracking.model.states import (BEFORE_DECISION, EVALUABLE, RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS,
-                                   CaseStatus, is_overdue)
+from tracking.model.states import (BEFORE_DECISION, EVALUABLE, FINISHED, RATED_STAGES, SCORE_TITLES, STATUS_TEXT,
+                                   VISIT_METHODS, CaseStatus, is_overdue)
 from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
 
 CASE_TEXT = {
@@ -114,25 +113,28 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             events.append({"at": e.at, "seq": e.recorded_at, "type": "exception",
                            "text": f"邮件异常：{EXCEPTION_REASONS.get(reason, reason)}",
                            "place": place(e.office_code)})
-    packets = {p.id: p for p in session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))}
-    if packets:
-        for e in session.exec(select(PacketEvent).where(PacketEvent.packet_id.in_(list(packets)))
-                              .order_by(PacketEvent.id)):
-            if e.type in PACKET_TEXT:
-                packet = packets[e.packet_id]
-                kind = PacketKind(packet.kind).title
-                events.append({"at": e.at, "seq": e.recorded_at, "type": f"packet_{e.type}",
-                               "tracking_no": packet.tracking_no,
-                               "text": PACKET_TEXT[e.type].format(kind=kind, place=place(e.office_code) or "处理中心"),
-                               "place": place(e.office_code)})
+    # the packets and their events in one statement (a packet without events yet comes with None)
+    found = session.exec(select(Packet, PacketEvent).outerjoin(PacketEvent, PacketEvent.packet_id == Packet.id)
+                         .where(Packet.case_id == case.id).order_by(PacketEvent.id, Packet.id)).all()
+    packets = dict(sorted({p.id: p for p, _ in found}.items()))
+    for _, e in found:
+        if e is not None and e.type in PACKET_TEXT:
+            packet = packets[e.packet_id]
+            kind = PacketKind(packet.kind).title
+            events.append({"at": e.at, "seq": e.recorded_at, "type": f"packet_{e.type}",
+                           "tracking_no": packet.tracking_no,
+                           "text": PACKET_TEXT[e.type].format(kind=kind, place=place(e.office_code) or "处理中心"),
+                           "place": place(e.office_code)})
     events = _without_echoes(events)
     events.sort(key=lambda ev: (ev["at"], ev["seq"]))  # same second: the order they were recorded
     for ev in events:
         ev["at"] = clock.iso(ev["at"])
         del ev["seq"]
-    matter = session.get(Matter, case.matter_code)
+    matter = cached_matter(session, case.matter_code)
     status = CaseStatus(case.status)
-    evaluation = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first()
+    # only a finished case can have been rated: the others need not ask
+    evaluation = session.exec(select(Evaluation).where(Evaluation.case_id == case.id)).first() \
+        if status in FINISHED else None
     evaluable = status in EVALUABLE and evaluation is None
     return {"case_no": case.case_no, "status": status.value, "status_text": status.title, "matter": matter.name,
             "owning_office": place(case.owning_office), "collecting_office": place(case.collecting_office),

@@ -6,12 +6,13 @@ from datetime import date, timedelta
 from sqlmodel import Session, func, select
 
 from config import clock
+from config.database import add_later
 from mailing.states import EXCEPTION_REASONS, NEXT_STEPS, PacketStatus
 from mailing.tables import Manifest, Packet, PacketEvent
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor, Env
-from tracking.model.deadlines import STAGE_TITLES, STAGES, StageClock, overdue_cases, packet_late
+from tracking.model.deadlines import STAGE_TITLES, STAGES, StageClock, late_stages, overdue_query, packet_late
 from tracking.model.errors import bad_request, forbidden
 from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
@@ -103,8 +104,8 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
             view["result_address"] = env.sealer.open(case.result_address_sealed)
         if actor.office_code == case.collecting_office:
             view["check_code"] = env.sealer.open(case.check_code_sealed)  # to reprint the receipt
-        session.add(AccessLog(at=clock.now(), username=actor.username, role=actor.role,
-                              office_code=actor.office_code, case_no=case.case_no, what="case"))
+        add_later(session, AccessLog(at=clock.now(), username=actor.username, role=actor.role,
+                                     office_code=actor.office_code, case_no=case.case_no, what="case"))
     packets = session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id)).all()
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
     outbound = next((p for p in packets if p.kind == "outbound"), None)
@@ -160,17 +161,29 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     if stage is not None and stage not in STAGES:
         raise bad_request(f"超期环节应为{'、'.join(STAGE_TITLES[s] for s in STAGES)}之一。", "stage")
     if overdue:
-        found = overdue_cases(session, env.settings, query.order_by(Case.id.desc()), today, stage)
-        chosen = found[(page - 1) * per_page:page * per_page]
-        # the stages needed only a few columns: the page's cases are read whole in one query
-        list(session.exec(select(Case).where(Case.id.in_([c.id for c, _ in chosen]))))
+        # through the stored deadlines' indexes: a count and one page, longest overdue first
+        late_query = overdue_query(query, today, stage)
+        total = session.exec(select(func.count()).select_from(late_query.subquery())).one()
+        rows = session.exec(late_query.order_by(Case.open_stage_due, Case.id.desc())
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+        chosen = late_stages(session, env.settings, list(rows), today, stage)
         return {"cases": [{**case_summary(directory, c, names), "overdue": True,
                            "stages": [s.stage for s in late], "overdue_stages": [s.view() for s in late]}
                           for c, late in chosen],
-                "page": page, "per_page": per_page, "total": len(found), "as_of": today.isoformat()}
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+                "page": page, "per_page": per_page, "total": total, "as_of": today.isoformat()}
     newest_first = (Case.created_at.desc(), Case.id.desc())  # by intake time: ids need not follow it
-    rows = session.exec(query.order_by(*newest_first).offset((page - 1) * per_page).limit(per_page)).all()
+    # an office sees its cases on either side: each side read newest first through its own index
+    # (ix_case_*_created), the page taken from their merge, so the cost follows the page, not the office
+    sides = [query]
+    if actor.role in ("clerk", "officer"):
+        mine = actor.office_code
+        sides = [query.where(Case.collecting_office == mine),
+                 query.where(Case.owning_office == mine, Case.collecting_office != mine)]
+    total = sum(session.exec(select(func.count()).select_from(side.subquery())).one() for side in sides)
+    upto = page * per_page
+    merged = sorted((c for side in sides for c in session.exec(side.order_by(*newest_first).limit(upto)).all()),
+                    key=lambda c: (c.created_at, c.id), reverse=True)
+    rows = merged[(page - 1) * per_page:upto]
     return {"cases": [{**case_summary(directory, c, names),
                        "overdue": is_overdue(CaseStatus(c.status), c.due_date, today)} for c in rows],
             "page": page, "per_page": per_page, "total": total}

@@ -1,0 +1,135 @@
+"""Public tracking over HTTP: gunicorn with 2 workers serving the app, against a hello-world Flask app under the
+same gunicorn, both loaded by wrk in the same run.
+
+    measure(bench, cases) -> rows      (bench: a bench.scale.Bench; its database is copied when it is SQLite)
+
+wrk (Debian package `wrk`) runs `-t2 -c8 -d10s --latency`, cycling through look-ups of `cases` real cases
+(case number and check code), so that no single row stays hot. The figure is requests per second; the note
+holds the latency p99 and any non-2xx answers (a refusal is cheaper than a look-up and would flatter us).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.scale import row, size_label, tracking_sample
+
+TARGET = 0.5
+WRK_ARGS = ["-t2", "-c8", "-d10s", "--latency"]
+
+HELLO = '''from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/", defaults={"path": ""})
+@app.get("/<path:path>")
+def hello(path):
+    return "hello"
+'''
+
+# wrk's Lua hook: each request the next path of the list
+SCRIPT = '''local paths = {%s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gunicorn(app_spec: str, env: dict, cwd: Path, port: int) -> subprocess.Popen:
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                             app_spec], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn {app_spec} exited: {proc.stderr.read()[-500:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).read()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"gunicorn {app_spec} did not answer within 60 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/sec, the 99% latency in milliseconds and the non-2xx/3xx count from wrk's report."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\b", output, re.M)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    return {"rps": rate, "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None,
+            "non_2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(0) if errors else ""}
+
+
+def _wrk(port: int, script: Path, path: str) -> dict:
+    done = subprocess.run(["wrk", *WRK_ARGS, "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr[-300:]}")
+    return parse_wrk(done.stdout)
+
+
+def measure(bench, cases: int, sample: int = 200) -> list[dict]:
+    figure = f"tracking over HTTP, gunicorn 2 workers, wrk -c8 ({bench.kind}, {size_label(cases)})"
+    if shutil.which("wrk") is None:
+        return [row(figure, 0, "req/s", target=f">= {TARGET:g}x", note="skipped: wrk is not installed "
+                    "(Debian package wrk)")]
+    if not Path(sys.executable).with_name("gunicorn").exists():
+        return [row(figure, 0, "req/s", target=f">= {TARGET:g}x", note="skipped: gunicorn is not installed")]
+    paths = [f"/api/v1/track/{no}?check={check}" for no, check in tracking_sample(bench, sample, seed=2)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        env = bench.environment()
+        if bench.kind == "sqlite":
+            # a copy: what the look-ups write (access-log rows) never reaches the database the other figures use
+            source = Path(bench.url.split("///", 1)[1])
+            shutil.copy(source, tmp / "http.db")
+            env["TONGBAN_DATABASE_URL"] = f"sqlite:///{tmp / 'http.db'}"
+        (tmp / "hello.py").write_text(HELLO)
+        script = tmp / "paths.lua"
+        script.write_text(SCRIPT % ", ".join(f'"{p}"' for p in paths))
+        results = {}
+        for name, spec, cwd in (("hello", "hello:app", tmp), ("ours", "app:create_app()", Path.cwd())):
+            port = _free_port()
+            proc = _gunicorn(spec, env, cwd, port)
+            try:
+                _wrk(port, script, paths[0])  # warm: every worker has loaded what a look-up needs
+                results[name] = _wrk(port, script, paths[0])
+            finally:
+                _stop(proc)
+    ours, hello = results["ours"], results["hello"]
+    ratio = ours["rps"] / hello["rps"]
+    note = f"p99 {ours['p99_ms']:.1f} ms (hello-world {hello['p99_ms']:.1f} ms)"
+    if ours["non_2xx"]:
+        note += f"; {ours['non_2xx']} answers not 2xx"
+    if ours["socket_errors"]:
+        note += f"; {ours['socket_errors']}"
+    return [row(figure, ours["rps"], "req/s", hello["rps"], "req/s hello-world", ratio, f">= {TARGET:g}x",
+                ratio >= TARGET and not ours["non_2xx"], note)]
