@@ -43,7 +43,10 @@ def cells(r: dict) -> tuple[str, ...]:
         else r.get("baseline_unit") or "—"
     ratio = f"{_number(r['ratio'])}x" if r.get("ratio") is not None else "—"
     met = {True: "yes", False: "NO", None: "—"}[r.get("met")]
-    return (r["figure"], ours, base, ratio, r.get("target") or "—", met)
+    target = r.get("target")
+    if isinstance(target, (int, float)):  # a bare ratio (bench.labels): at least that share of the baseline
+        target = f">= {target:g}x"
+    return (r["figure"], ours, base, ratio, target or "—", met)
 
 
 def table(rows: list[dict]) -> str:

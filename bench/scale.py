@@ -171,6 +171,15 @@ def grow(bench: Bench, size: int, log=print) -> dict:
     bench.sizes_done.append(size)
     log(f"  {bench.kind}: {bench.count()} cases ({add if add > 0 else 0} added by "
         f"{bench.generator or 'nothing'} in {took:.1f} s)")
+    if add > 0:  # what the nightly sweep keeps: the statistics' roll-ups of every day before today (all of
+        # them again: the generator adds cases to past days, which the service never does)
+        from tracking.commands.rollups import build, first_day
+        t1 = time.perf_counter()
+        with bench.session() as session, bench.pinned():
+            start, end = first_day(session), clock.beijing_date() - timedelta(days=1)
+            days = build(session, start, end, session.commit) if start and start <= end else 0
+            session.commit()
+        log(f"  {bench.kind}: statistics roll-ups of {days} days built in {time.perf_counter() - t1:.1f} s")
     return row(f"cases generated up to {size_label(size)} ({bench.kind})", max(add, 0) / took if took and add > 0 else 0,
                "cases/s", note=f"{bench.generator or 'already there'}, {took:.0f} s")
 

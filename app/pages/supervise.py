@@ -5,6 +5,8 @@ token): the filters are GET forms (bookmarkable, no CSRF token needed), and ever
 `tracking.statistics` over the cases the supervisor's office may see."""
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from app.web import committed, env, field_errors, once, role_required
@@ -124,11 +126,17 @@ def stats():
                              [[title, value, st.rounded(value / 24) if value is not None else None, count]
                               for _, title, value, count in overall])
     volumes = {**st.volume_tables_of(registered, by, names), "volume_scope": st.scope_table_of(registered)}
+    # the page's table of medians by office: the busiest offices of the period (the CSV has every office)
+    shown, medians_limited = None, False
+    if by == "office" and request.args.get("format") != "csv":
+        busiest = Counter(dict(registered.by_collecting)) + Counter(dict(registered.by_owning))
+        shown = [code for code, _ in busiest.most_common(TABLE_ROWS)]
+        medians_limited = len(busiest) > len(shown)
     rating_tables = st.rating_tables(rated, by, names)
     rates = st.rates_table_of(decided, rated, by, names)
     postage_tables = postage.postage_tables(postage.charges(g.db, g.actor, period), names)
     tables = {**volumes, "medians_overall": overall_table,
-              "medians": st.median_table_of(st.stage_medians(g.db, g.actor, period, by), by, names),
+              "medians": st.median_table_of(st.stage_medians(g.db, g.actor, period, by, shown), by, names),
               **rating_tables, "rates": rates, **postage_tables}
     exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
     if exported:
@@ -155,7 +163,8 @@ def stats():
                            volume_charts=volume_charts, median_chart=median_chart, score_chart=score_chart,
                            rates_chart=rates_chart, on_time_rate=on_time_rate, follow_up_rate=follow_up_rate,
                            registered=registered.total, summary=st.summarise(rated),
-                           chart_rows=CHART_ROWS, table_rows=TABLE_ROWS, groupings=st.GROUPINGS,
+                           chart_rows=CHART_ROWS, table_rows=TABLE_ROWS, medians_limited=medians_limited,
+                           groupings=st.GROUPINGS,
                            stage_titles=[title for _, title, _ in st.TIMED_STAGES],
                            payers=[(row[1], row[0]) for row in postage_tables["postage_office"].rows if row[1]],
                            statement_month=period.until.strftime("%Y-%m"))

@@ -247,6 +247,7 @@ class StatRollup(SQLModel, table=True):
     its first day), for everything (area "") or one city: tracking.model.rollups says what each holds.
     Derived data: `flask stats rebuild` and the sweep write it again from the cases at any time."""
     __table_args__ = (Index("ix_statrollup_read", "figure", "span", "area", "day"),
+                      Index("ix_statrollup_group", "figure", "span", "area", "k2", "day"),
                       Index("ix_statrollup_day", "span", "day"))
     id: Optional[int] = Field(default=None, primary_key=True)
     span: str = Field(max_length=1)

@@ -62,12 +62,16 @@ def coverage(session: Session, since: date, until: date) -> Coverage:
     return found
 
 
-def selects(session: Session, figure: str, area: str, cover: Coverage, keys: int) -> list:
+def selects(session: Session, figure: str, area: str, cover: Coverage, keys: int,
+            groups: list[str] | None = None) -> list:
     """The rows (k1 .. k`keys`, n, total) of a figure over the covered months and days: one SELECT per
-    span, each an index range (figure, span, area, day)."""
+    span, each an index range (figure, span, area, day); with `groups`, only those second keys (an office,
+    a matter), each its own index range (figure, span, area, k2, day)."""
     columns = [getattr(StatRollup, f"k{i + 1}") for i in range(keys)]
+    only = [StatRollup.k2.in_(groups)] if groups is not None else []
     return [select(*columns, StatRollup.n, StatRollup.total).where(
-        StatRollup.figure == figure, StatRollup.span == span, StatRollup.area == area, StatRollup.day.in_(days))
+        StatRollup.figure == figure, StatRollup.span == span, StatRollup.area == area, *only,
+        StatRollup.day.in_(days))
         for span, days in (("m", cover.months), ("d", cover.days)) if days]
 
 

@@ -885,18 +885,21 @@ def _stage_rows(session: Session, actor: Actor, period: Period, by: str):
               Case.decided_at.is_not(None))).subquery()
 
 
-def stage_medians(session: Session, actor: Actor, period: Period,
-                  by: str | None = None) -> dict[str, dict[str, tuple[float, int]]]:
+def stage_medians(session: Session, actor: Actor, period: Period, by: str | None = None,
+                  groups: list[str] | None = None) -> dict[str, dict[str, tuple[float, int]]]:
     """`median_times`, from the roll-ups' duration histograms where the period's days have them (the
-    median then within half its bucket's width: MEDIAN_PRECISION), exact from the cases otherwise."""
+    median then within half its bucket's width: MEDIAN_PRECISION), exact from the cases otherwise.
+    `groups`: only these offices (or matters), for a page that shows some of them."""
     area, cover = _covered(session, actor, period)
     if cover is None:
-        return _stage_medians_live(session, actor, period, by)
+        found = _stage_medians_live(session, actor, period, by)
+        return found if groups is None else {g: v for g, v in found.items() if g in set(groups)}
     # the histograms are added up and walked in the database: only the buckets around each group's
     # middle come back (a province's year by office is some 10^5 buckets)
     keys = 3 if by else 2
     parts = []
-    for found in rollups.selects(session, f"stage_{by}" if by else "stage_all", area, cover, keys):
+    for found in rollups.selects(session, f"stage_{by}" if by else "stage_all", area, cover, keys,
+                                 groups if by else None):
         found = found.subquery()
         parts.append(select(found.c.k1.label("stage"), (found.c.k2 if by else literal("", String)).label("g"),
                             cast(found.c[f"k{keys}"], Integer).label("b"), found.c.n))
@@ -905,8 +908,9 @@ def stage_medians(session: Session, actor: Actor, period: Period,
         day = Period(since, until)
         rows = stage_union(session, day.start, day.end, lambda q: in_scope(q, actor, directory))
         key = (rows.c.matter if by == "matter" else stage_office_sql(rows)) if by else literal("", String)
-        parts.append(select(rows.c.stage, key.label("g"), bucket_sql(session, rows.c.h).label("b"),
-                            literal(1, Integer).label("n")))
+        part = select(rows.c.stage, key.label("g"), bucket_sql(session, rows.c.h).label("b"),
+                      literal(1, Integer).label("n"))
+        parts.append(part.where(key.in_(groups)) if by and groups is not None else part)
     if not parts:
         return {}
     every = union_all(*parts).subquery()

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column('total', sa.BigInteger(), server_default='0', nullable=False),
         sa.PrimaryKeyConstraint('id'))
     op.create_index('ix_statrollup_read', 'statrollup', ['figure', 'span', 'area', 'day'], unique=False)
+    op.create_index('ix_statrollup_group', 'statrollup', ['figure', 'span', 'area', 'k2', 'day'], unique=False)
     op.create_index('ix_statrollup_day', 'statrollup', ['span', 'day'], unique=False)
     # the days without a roll-up (today) are read live: through indexes on the stages' times
     for column in INDEXED:
@@ -48,5 +49,6 @@ def downgrade() -> None:
     for column in INDEXED:
         op.drop_index(f'ix_case_{column}', table_name='case')
     op.drop_index('ix_statrollup_day', table_name='statrollup')
+    op.drop_index('ix_statrollup_group', table_name='statrollup')
     op.drop_index('ix_statrollup_read', table_name='statrollup')
     op.drop_table('statrollup')
