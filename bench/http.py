@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -109,8 +110,12 @@ def measure(bench, cases: int, sample: int = 200) -> list[dict]:
         env = bench.environment()
         if bench.kind == "sqlite":
             # a copy: what the look-ups write (access-log rows) never reaches the database the other figures use
-            source = Path(bench.url.split("///", 1)[1])
-            shutil.copy(source, tmp / "http.db")
+            # SQLite's online backup, never a file copy: closing a descriptor of the database file would drop
+            # this process's locks on it, and the next writer beside it could corrupt it
+            source = sqlite3.connect(bench.url.split("///", 1)[1])
+            with sqlite3.connect(tmp / "http.db") as copy:
+                source.backup(copy)
+            source.close()
             env["TONGBAN_DATABASE_URL"] = f"sqlite:///{tmp / 'http.db'}"
         (tmp / "hello.py").write_text(HELLO)
         script = tmp / "paths.lua"

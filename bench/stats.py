@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -30,7 +29,8 @@ from routing.reference import load_reference_data
 from routing.tables import Matter
 from tracking.model.tables import Case, Evaluation
 
-PASSWORD = "bench-password"
+from bench.scale import PASSWORD, signed_in, timed
+
 YEAR_START = date(2025, 3, 21)
 AS_OF = date(2026, 3, 20)
 PAGES = [f"/supervise/stats?since={YEAR_START.isoformat()}&until={AS_OF.isoformat()}",
@@ -91,29 +91,14 @@ def fill(engine, count: int, seed: int = 1) -> None:
                 conn.execute(Evaluation.__table__.insert(), ratings)
 
 
-def _signed_in(app, username: str):
-    client = app.test_client()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text).group(1)
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302, r.text
-    return client
-
-
-def _timed(client, path: str) -> float:
-    t0 = time.perf_counter()
-    r = client.get(path)
-    assert r.status_code == 200, (path, r.status_code)
-    return time.perf_counter() - t0
-
-
 def measure(app, size: int, rounds: int = 5) -> list[dict]:
     """The statistics pages at the database's present size: one row per page."""
-    client = _signed_in(app, "bench-supervisor")
+    client = signed_in(app, "bench-supervisor")
     rows = []
     with clock.pinned(datetime.combine(AS_OF, datetime.min.time(), clock.BEIJING) + timedelta(hours=10)):
         for path in PAGES:
-            _timed(client, path)  # warm: templates compiled, directory loaded
-            pairs = [(_timed(client, "/login"), _timed(client, path)) for _ in range(rounds)]
+            timed(client, path)  # warm: templates compiled, directory loaded
+            pairs = [(timed(client, "/login"), timed(client, path)) for _ in range(rounds)]
             rows.append(dict(figure=f"{path} at {size}", ours_ms=1000 * statistics.median(p[1] for p in pairs),
                              sign_in_ms=1000 * statistics.median(p[0] for p in pairs),
                              ratio=statistics.median(p[1] / p[0] for p in pairs)))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, String, and_, cast, extract, func, literal, or_, union_all
+from sqlalchemy import Integer, String, and_, cast, func, literal, or_, union_all
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
@@ -29,7 +29,7 @@ from tracking.model.context import Actor
 from tracking.model.deadlines import CASE_FIELDS, STAGE_TITLES, STAGES, late_stages, overdue_cases, overdue_query, packets_by_case
 from tracking.model.lookups import in_scope
 from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES, CaseStatus
-from tracking.model.rollups import bucket_bounds, bucket_sql, stage_office_sql, stage_union
+from tracking.model.rollups import beijing_date_sql, bucket_bounds, bucket_sql, hours_sql, stage_office_sql, stage_union
 from tracking.model.tables import Case, Evaluation
 from tracking.reads import rollups
 
@@ -726,27 +726,6 @@ def ratings(session: Session, actor: Actor, period: Period | None = None, *, onl
 # x matter x ...) come back. Each figure keeps the definition of its pure function above; the property test
 # compares the two on random cases.
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def _hours(session: Session, start, end):
-    """Elapsed hours from `start` to `end`, never below 0, NULL when either is NULL (`intervals`). SQLite
-    reads times to the millisecond: medians agree with the pure ones to ~1e-6 hours."""
-    if _dialect(session) == "postgresql":
-        raw = extract("epoch", end - start) / 3600.0
-    else:
-        raw = (func.julianday(end) - func.julianday(start)) * 24.0
-    return sa_case((raw < 0, 0.0), else_=raw)
-
-
-def _beijing_date(session: Session, at):
-    """The Beijing calendar day of a stored UTC time (China keeps no summer time: always +8)."""
-    if _dialect(session) == "postgresql":
-        return cast(func.timezone("Asia/Shanghai", at), Date)
-    return func.date(at, "+8 hours")
-
-
 def _in(column, period: Period):
     return (column >= period.start) & (column < period.end)
 
@@ -838,7 +817,7 @@ def _live_parts(period: Period, cover: rollups.Coverage | None) -> list[Period]:
 
 
 def _decided_live(session: Session, actor: Actor, period: Period) -> list[Decided]:
-    on_time = sa_case((Case.due_date.is_not(None) & (_beijing_date(session, Case.decided_at) <= Case.due_date), 1),
+    on_time = sa_case((Case.due_date.is_not(None) & (beijing_date_sql(session, Case.decided_at) <= Case.due_date), 1),
                       else_=0)
     query = in_scope(select(Case.owning_office, Case.matter_code, func.count(), func.sum(on_time))
                      .where(_in(Case.decided_at, period)), actor, load_directory(session))
@@ -868,7 +847,7 @@ def _stage_rows(session: Session, actor: Actor, period: Period, by: str):
         return Case.collecting_office if side == "collecting" else Case.owning_office
 
     def stage(name: str, start, end, *where, join=None):
-        query = select(literal(name).label("stage"), key(name).label("g"), _hours(session, start, end).label("h"))
+        query = select(literal(name).label("stage"), key(name).label("g"), hours_sql(session, start, end).label("h"))
         query = query.select_from(Case)
         if join is not None:
             query = query.join(join, join.c.case_id == Case.id)

@@ -143,19 +143,20 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     """Cases the actor's office may see. With `overdue`, those with a stage open past its due date as of
     `as_of` (default today), each with its overdue `stages`."""
     directory = load_directory(session)
-    query = in_scope(select(Case), actor, directory)
+    filters = []
     if status:
         try:
             CaseStatus(status)
         except ValueError:
             raise bad_request("办件状态无效。", "status") from None
-        query = query.where(Case.status == status)
+        filters.append(Case.status == status)
     if office:
-        query = query.where((Case.collecting_office == office) | (Case.owning_office == office))
+        filters.append((Case.collecting_office == office) | (Case.owning_office == office))
     if id_hash:  # an applicant's cases, found by the keyed hash of their ID number or credit code
-        query = query.where(Case.id_hash == id_hash)
+        filters.append(Case.id_hash == id_hash)
     if phone_hash:  # and by the keyed hash of their phone
-        query = query.where(Case.phone_hash == phone_hash)
+        filters.append(Case.phone_hash == phone_hash)
+    query = in_scope(select(Case).where(*filters), actor, directory)
     today = as_of or clock.beijing_date()
     names = {m.code: m.name for m in session.exec(select(Matter))}
     if stage is not None and stage not in STAGES:
@@ -175,10 +176,10 @@ def list_cases(session: Session, env: Env, actor: Actor, *, status: str | None, 
     # an office sees its cases on either side: each side read newest first through its own index
     # (ix_case_*_created), the page taken from their merge, so the cost follows the page, not the office
     sides = [query]
-    if actor.role in ("clerk", "officer"):
+    if actor.role in ("clerk", "officer"):  # the two sides are its scope (lookups.in_scope), split
         mine = actor.office_code
-        sides = [query.where(Case.collecting_office == mine),
-                 query.where(Case.owning_office == mine, Case.collecting_office != mine)]
+        sides = [select(Case).where(*filters, Case.collecting_office == mine),
+                 select(Case).where(*filters, Case.owning_office == mine, Case.collecting_office != mine)]
     total = sum(session.exec(select(func.count()).select_from(side.subquery())).one() for side in sides)
     upto = page * per_page
     merged = sorted((c for side in sides for c in session.exec(side.order_by(*newest_first).limit(upto)).all()),
