@@ -95,6 +95,29 @@ class MaterialItem(Answer):
     certified_copy: bool = Field(description="可用窗口核验原件后的复印件代替原件（原件由申请人留存）")
 
 
+class StepOutputItem(Answer):
+    code: str
+    name: str
+    kind: Literal["document", "archive", "decision"]
+    travels: Literal["file", "paper", "none"] = Field(description="file：电子文件传递；paper：纸质档案转递；none：不流转")
+
+
+class MatterStepItem(Answer):
+    """多地联办: one step of the matter (config/data/matters.yaml)."""
+    code: str
+    name: str
+    place: str
+    owner: Literal["household", "subject", "origin", "registration"] = Field(
+        description="决定本环节办理单位的行政区划：申请人户籍地、办理事项所在地、迁出地（转出地）或单位登记地")
+    department: str
+    level: str
+    promised_days: int
+    after: list[str] = Field(description="前序环节；为空则在受理后开始（与其他无前序的环节同时办理）")
+    takes: list[str]
+    produces: list[StepOutputItem]
+    legal_basis: str
+
+
 class MatterItem(Answer):
     code: str
     name: str
@@ -112,6 +135,7 @@ class MatterItem(Answer):
     promised_days: int
     materials: list[MaterialItem]
     result_types: list[Literal["paper", "electronic"]]
+    steps: list[MatterStepItem] = Field(description="多地联办的环节（依次或同时办理）；一个单位办理的事项为空")
 
 
 class Matters(Answer):
@@ -183,7 +207,8 @@ class CaseFileItem(Answer):
     id: int
     material_code: str
     material: str = Field(description="材料名称")
-    purpose: Literal["material", "supplement"] = Field(description="material：申请材料；supplement：补正材料")
+    purpose: Literal["material", "supplement", "step"] = Field(
+        description="material：申请材料；supplement：补正材料；step：多地联办环节产生的文书（material_code 为“环节.文书”）")
     purpose_text: str
     filename: str
     content_type: Literal["application/pdf", "image/jpeg", "image/png"]
@@ -470,6 +495,46 @@ class SupplementView(Answer):
     received_at: datetime | None
 
 
+class StepOffice(Answer):
+    code: str
+    name: str
+
+
+class CaseStepView(Answer):
+    """多地联办: one step of the case, with its office and where it stands."""
+    code: str
+    name: str
+    place: str = Field(description="迁入地、迁出地、转出地 ……")
+    status: Literal["waiting", "awaiting", "received", "accepted", "supplement", "done", "refused", "stopped"]
+    status_text: str
+    office: StepOffice
+    due: date | None = Field(description="本环节的办理期限（开始后才有）")
+    started_at: datetime | None
+    done_at: datetime | None
+
+
+class CaseStepDetail(CaseStepView):
+    accepted_at: datetime | None
+    done_by: str | None
+    note: str
+    outputs: list[dict[str, Any]] = Field(description="本环节产生的文书：电子文件带 file_id，纸质档案带 tracking_no")
+    supplement: dict[str, Any] | None = Field(
+        description="本环节的一次性补正告知：materials、due、note、requested_at、tracking_no、received_at")
+
+
+class StepRefusalView(Answer):
+    step: str | None
+    place: str | None
+    words: str | None = Field(description="如“不予行政许可”")
+    reason: str | None
+    remedies: str | None = Field(description="申请人的救济途径")
+
+
+class StepDone(Case):
+    step: CaseStepDetail
+    transfer_packets: list[PacketRef] = Field(description="寄往后续环节办理单位的纸质档案（转递档案）")
+
+
 class CaseDetail(CaseSummary):
     """The whole case for the staff of its offices (personal data in full, each read logged)."""
     subject: dict[str, Any] | None
@@ -497,6 +562,7 @@ class CaseDetail(CaseSummary):
     contents_problems: list[Any]
     deemed_accepted: bool
     events: list[CaseEventView]
+    steps: list[CaseStepDetail] = Field(description="多地联办的各环节；一个单位办理的办件为空")
     electronic_result: ElectronicResultStaffView | None = Field(description="网络送达的电子结果（尚未办结为 null）")
     result_address: str = absent("邮寄结果的地址（仅办件两端机构）")
     check_code: str = absent("查询密码（仅收件机构，补打回执用）")
@@ -652,6 +718,7 @@ class TimelineEvent(Answer):
     text: str
     place: str | None
     tracking_no: str = absent()
+    step: str = absent("多地联办：所属环节的编码")
 
 
 class TimelinePacket(Answer):
@@ -726,6 +793,8 @@ class Timeline(Answer):
     next: list[NextStep]
     electronic_result: ElectronicResult | None
     evaluation: Rating | None
+    steps: list[CaseStepView] = Field(description="多地联办的各环节及其办理单位；一个单位办理的办件为空")
+    refusal: StepRefusalView | None = Field(description="多地联办：某一环节不予办理时的原因与救济途径")
 
 
 class EvaluationRecorded(Answer):

@@ -32,7 +32,7 @@ from routing.reference import department_names, search_matters
 from routing.reference import directory as load_directory, matter as cached_matter
 from routing.tables import Department, Matter, Office
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests, results
-from tracking.commands import case_files
+from tracking.commands import case_files, steps
 from tracking.federation import outbox
 from tracking.model import lookups
 from tracking.model.errors import Kind, Refused, bad_request, forbidden, unauthenticated
@@ -42,6 +42,7 @@ from tracking.model import verification
 from tracking.reads import deliveries, documents, timeline, views
 from tracking.reads import results as result_reads
 from tracking.reads import case_files as file_reads
+from tracking.reads.steps import steps_view
 from tracking.reads import postage as postage_reads
 from tracking.reads.statistics import to_csv
 
@@ -227,7 +228,11 @@ def matter_view(m: Matter, names: dict) -> dict:
             "promised_days": m.promised_days, "result_types": m.result_types,
             # the catalogue's flags are written only where true: clients get both on every item
             "materials": [{**item, "kept": bool(item.get("kept")), "certified_copy": bool(item.get("certified_copy"))}
-                          for item in m.materials]}
+                          for item in m.materials],
+            "steps": [{"code": s.code, "name": s.name, "place": s.place, "owner": s.owner, "department": s.department,
+                       "level": s.level, "promised_days": s.promised_days, "after": list(s.after),
+                       "takes": list(s.takes), "legal_basis": s.legal_basis,
+                       "produces": [asdict(o) for o in s.produces]} for s in steps.matter_steps(m)]}
 
 
 @bp.get("/matters")
@@ -381,6 +386,46 @@ def withdraw(case_no):
 def decision(case_no):
     made = decisions.decide_case(g.db, env(), g.actor, case_no, parse(decisions.Decision, body()))
     return _committed(_decided_answer(made))
+
+
+# -- 多地联办: each step's office acts on its step -----------------------------------------------
+
+def _step_answer(case, code: str, **extra) -> dict:
+    step = next(s for s in steps_view(g.db, load_directory(g.db), case) if s["code"] == code)
+    return _case_answer(case, step=step, **extra)
+
+
+@bp.post("/cases/<case_no>/steps/<code>/accept")
+@staff
+@creating
+def step_accept(case_no, code):
+    return _committed(_step_answer(steps.accept_step(g.db, env(), g.actor, case_no, code), code))
+
+
+@bp.post("/cases/<case_no>/steps/<code>/completion")
+@staff
+@creating
+def step_completion(case_no, code):
+    case, _, packets = steps.complete_step(g.db, env(), file_store(), g.actor, case_no, code,
+                                           parse(steps.StepCompletion, body()))
+    return _committed(_step_answer(case, code, transfer_packets=[_packet_ref(p) for p in packets]), 201)
+
+
+@bp.post("/cases/<case_no>/steps/<code>/supplement-request")
+@staff
+@creating
+def step_supplement_request(case_no, code):
+    case = steps.request_step_supplement(g.db, env(), g.actor, case_no, code,
+                                         parse(steps.StepSupplementRequest, body()))
+    return _committed(_step_answer(case, code))
+
+
+@bp.post("/cases/<case_no>/steps/<code>/refusal")
+@staff
+@creating
+def step_refusal(case_no, code):
+    made = decisions.refuse_step(g.db, env(), g.actor, case_no, code, parse(steps.StepRefusal, body()))
+    return _committed(_step_answer(made.case, code, return_packet=_packet_ref(made.return_packet)))
 
 
 @bp.post("/cases/<case_no>/result-link")

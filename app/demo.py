@@ -20,6 +20,9 @@ PASSWORD = "tongban-demo"
 ACCOUNTS = [  # username, role, office, name
     ("xinfu-clerk", "clerk", "H140902", "王敏"),
     ("xiaodian-officer", "officer", "D140105-GA", "李建国"),
+    # 多地联办: a hall in 太原 (迁入地) and the police of 忻府区 (迁出地), for the README's household move
+    ("xiaodian-clerk", "clerk", "H140105", "孙丽"),
+    ("xinfu-officer", "officer", "D140902-GA", "郭强"),
     ("courier", "courier", None, "赵师傅"),
     ("supervisor", "supervisor", None, "周文"),
     ("admin", "admin", None, "系统管理员"),

@@ -23,7 +23,7 @@ from labels import label, receipt
 from mailing.states import EXCEPTION_REASONS
 from tracking.commands import custody, decisions, evaluations, extensions, follow_ups, intake, manifests, results
 from tracking.commands import carriers as carrier_commands
-from tracking.commands import case_files
+from tracking.commands import case_files, steps
 from tracking.federation.envelope import Envelope
 from tracking.model.deadlines import STAGES
 from tracking.model.states import CaseStatus
@@ -128,8 +128,25 @@ ROUTES: tuple[Route, ...] = (
           {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",), 422: ("unknown_office",)}, creates=True),
     Route("post", "/cases/{case_no}/decision", "办结：纸质结果带 result_packet，电子结果带 delivery_url",
           "officer of the owning office", decisions.Decision, A.CaseDecided,
-          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "originals_not_arrived"), 422: ("result_file_size",)},
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "originals_not_arrived", "steps_pending"),
+           422: ("result_file_size",)},
           creates=True),
+    Route("post", "/cases/{case_no}/steps/{code}/accept", "多地联办：受理本单位的环节（其前序环节完成、转递档案送达后）",
+          "officer of the step's office", None, A.StepDone,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",)}, creates=True),
+    Route("post", "/cases/{case_no}/steps/{code}/completion", "多地联办：完成本单位的环节：上传其产生的文书（files，Base64），"
+          "纸质档案生成转递档案寄往后续环节的办理单位（transfer_packets），后续环节随即开始或待档案送达",
+          "officer of the step's office", steps.StepCompletion, A.StepDone,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",),
+           422: ("missing_step_output", "unknown_output", *FILE_REFUSALS)}, status=201, creates=True),
+    Route("post", "/cases/{case_no}/steps/{code}/supplement-request", "多地联办：本环节一次性告知补正：申请人到收件窗口"
+          "提交，窗口以 POST /cases/{case_no}/supplements 寄往本环节办理单位；签收后本环节继续，等待的工作日不计入时限",
+          "officer of the step's office", steps.StepSupplementRequest, A.StepDone,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition", "supplement_already_requested"),
+           422: ("unknown_material", "invalid_due_date")}, creates=True),
+    Route("post", "/cases/{case_no}/steps/{code}/refusal", "多地联办：受理后某一环节不予办理：办件终止，写明原因与救济途径，"
+          "原件由持有单位装入退回件", "officer of the step's office", steps.StepRefusal, A.StepDone,
+          {**FORBIDDEN, **NOT_FOUND, 409: ("invalid_transition",)}, creates=True),
     Route("post", "/cases/{case_no}/result-link", "重新发送电子结果下载链接（过期后或申请人遗失短信时）：新链接自现在起有效"
           "（delivery_link_days 天），此前的链接随即失效（410 link_replaced），申请人收到含新链接的短信",
           "clerk of the collecting office", None, A.ResultLinkReissued,

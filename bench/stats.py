@@ -19,7 +19,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from config import clock
 from config.database import new_session
@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             fill(engine, size - done, seed=size)
             done = size
+            if engine.dialect.name == "postgresql":
+                # as `flask synth` does: the planner's statistics of what was loaded (autovacuum may be off)
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    for table in ("case", "packet", "evaluation"):
+                        conn.execute(text(f'VACUUM (ANALYZE) "{table}"'))
             print(f"{size} cases ({time.perf_counter() - t0:.1f} s to add)")
             if not args.live:
                 t0 = time.perf_counter()

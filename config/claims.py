@@ -19,13 +19,19 @@ def _due(model, now: datetime) -> list:
 
 
 def claim_next(session: Session, model, worker: str, now: datetime, lease: timedelta, skip: set[int],
-               order: tuple = ()):
-    """The next due row not in `skip`, claimed for `worker` until now + lease (None: nothing due, or
-    another worker took it first). The caller commits the claim before it sends."""
+               order: tuple = (), *, after: int | None = None):
+    """The next due row not in `skip` (and past id `after`, if given), claimed for `worker` until now + lease
+    (None: nothing due, or another worker took it first). The caller commits the claim before it sends.
+
+    A run that walks rows in id order passes `after` (the last id it claimed) and an empty `skip`: a `skip`
+    set grows with the run, and its NOT IN list makes every claim a new, longer statement, which the
+    driver compiles and caches again; over thousands of rows that costs quadratic time and memory."""
     due = _due(model, now)
     query = select(model.id).where(*due)
     if skip:
         query = query.where(model.id.not_in(skip))
+    if after is not None:
+        query = query.where(model.id > after)
     query = query.order_by(*(order or (model.next_attempt_at, model.id))).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -28,7 +28,8 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
             ("收件机构", spec.collecting_office.name, "经办人", spec.clerk),
             ("收件时间", spec.received_at.strftime("%Y年%m月%d日 %H:%M"), "预计办结" if spec.due_estimated else "承诺办结",
              due),
-            *([("办理时限", f"自受理之日起{spec.promised_days}个工作日（材料寄递时间不计入）；{spec.promise}。", "", "")]
+            *([("办理时限", f"自受理之日起{spec.promised_days}个工作日（材料寄递时间不计入"
+                        f"{'，各联办环节依次或同时办理' if spec.steps else ''}）；{spec.promise}。", "", "")]
               if spec.promise else []),
             ("办理机构", spec.owning_office, "", ""),
             ("结果领取", spec.result_delivery, "", "")]
@@ -47,6 +48,14 @@ def receipt_pdf(spec: ReceiptSpec, size: str = "A4", *, font_path: str | None = 
     materials = Table(lines, colWidths=[w * width for w in (0.1, 0.6, 0.18, 0.12)], repeatRows=1)
     materials.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))
     story += [materials, Spacer(1, 4 * mm)]
+    if spec.steps:  # 多地联办: the applicant sees every office that will handle the case, and goes to none
+        story.append(para("联办环节（您无需再到其他地方办理）", style(11 * k, space_after=1.5 * mm)))
+        lines = [[para(t, head) for t in ("序号", "办理地", "环节", "办理单位", "时限")]]
+        lines += [[para(str(i), body), para(s.place, body), para(s.name, body), para(s.office, body),
+                   para(f"{s.days}个工作日", body)] for i, s in enumerate(spec.steps, 1)]
+        joint = Table(lines, colWidths=[w * width for w in (0.08, 0.14, 0.24, 0.38, 0.16)], repeatRows=1)
+        joint.setStyle(TableStyle(GRID + [("BACKGROUND", (0, 0), (-1, 0), "#eeeeee")]))
+        story += [joint, Spacer(1, 4 * mm)]
     qr = 30 * mm * k
     how = [para("查询办理进度", style(11 * k, space_after=1.5 * mm)),
            para("扫描右侧二维码，或在浏览器中访问下列网址，输入查询密码：", body),

@@ -47,6 +47,15 @@ class MaterialLine:
 
 
 @dataclass(frozen=True)
+class StepLine:
+    """多地联办: one step as the receipt lists it."""
+    place: str
+    name: str
+    office: str
+    days: int
+
+
+@dataclass(frozen=True)
 class ReceiptSpec:
     case_no: str
     matter: str
@@ -66,6 +75,7 @@ class ReceiptSpec:
     promise: str = ""          # "预计…前办结，结果预计…送达" (tracking.model.deadlines.promise_words)
     promised_days: int = 0     # the matter's promised working days, counted from acceptance
     due_estimated: bool = False
+    steps: tuple[StepLine, ...] = ()  # 多地联办: every step and its office, in order; () for one office
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ class PacketKind(str, enum.Enum):
     RESULT = "result"
     RETURN = "return"
     REPLACEMENT = "replacement"
+    TRANSFER = "transfer"  # 多地联办: an archive one step's office sends the next (档案转递)
 
     @property
     def title(self) -> str:
         return {"outbound": "申请材料", "supplement": "补正材料", "result": "办理结果",
-                "return": "退回材料", "replacement": "补寄材料"}[self.value]
+                "return": "退回材料", "replacement": "补寄材料", "transfer": "转递档案"}[self.value]
 
 
 class PacketStatus(str, enum.Enum):

@@ -67,7 +67,8 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR,
         for item in yaml.safe_load(f):
             _upsert(session, Matter, item["code"], {k: item[k] for k in (
                 "name", "department", "type", "legal_basis", "level", "modes", "jurisdiction", "applicant_kinds",
-                "legal_days", "promised_days", "result_types", "materials")}, added, "matters")
+                "legal_days", "promised_days", "result_types", "materials")} | {"steps": item.get("steps") or []},
+                added, "matters")
     session.flush()
     reference_changed(session)
     return added

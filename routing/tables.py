@@ -58,6 +58,8 @@ class Matter(SQLModel, table=True):
     promised_days: int
     result_types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     materials: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # 多地联办: the steps under one acceptance (routing.steps); empty: one office handles the matter
+    steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     active: bool = True
     edited: bool = False
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from config import clock
 
 TRANSACTIONAL = ["statrollup", "outboxmessage", "inboundmessage", "peer", "overduemark", "manifestevent", "manifestitem", "manifest", "staffsession", "apitoken", "idempotentrequest", "notification", "evaluation", "accesslog", "tracklock", "signinlimit",
-                 "resultfile", "casefile", "carrierevent", "carrierrequest", "packetevent", "packet", "caseevent", '"case"', "counter", "adminaudit", '"user"', "calendaryear"]
+                 "resultfile", "casefile", "carrierevent", "carrierrequest", "packetevent", "packet", "casestep", "caseevent", '"case"', "counter", "adminaudit", '"user"', "calendaryear"]
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,9 @@ from tests.databases import fresh_database, is_postgres
 ROOT = Path(__file__).resolve().parents[1]
 SHANXI = ("140000", "山西省", ("14",))
 BEIJING = ("110000", "北京市", ("11",))
+# each node numbers its packets from its own S10 range: both hold every packet of a shared case
+OWN_RANGES = {"140000": {"TONGBAN_S10_FIRST_PREFIX": "EA", "TONGBAN_S10_LAST_PREFIX": "EM"},
+              "110000": {"TONGBAN_S10_FIRST_PREFIX": "EN", "TONGBAN_S10_LAST_PREFIX": "EZ"}}
 
 
 def free_port() -> int:

@@ -20,10 +20,12 @@ from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.commands import case_files, intake
 from tracking.commands.intake import CaseIntake
+from tracking.commands.steps import matter_steps
 from tracking.model import identity
 from tracking.model.errors import Refused
 from tracking.model.inputs import FieldError, Invalid, from_form, parse
 from tracking.reads import views
+from tracking.reads.steps import steps_view
 
 bp = Blueprint("intake", __name__, url_prefix="/window/intake")
 
@@ -37,6 +39,7 @@ RESULT_TYPES = {"paper": "纸质", "electronic": "电子"}
 # What "the place the case concerns" is for each department's subject-rule matters (matters.yaml).
 SUBJECT_PLACES = {"GA": "迁入地", "RS": "参保地（转入地）", "YB": "参保地（转入地）", "GJJ": "公积金缴存地（转入地）",
                   "BDC": "不动产所在地", "SJ": "经营场所所在地", "HB": "生产经营场所所在地"}
+ORIGIN_PLACE = "迁出地（转出地）"
 PERSON = ("name", "id_number", "phone", "address", "division_code")
 ORGANISATION = ("name", "credit_code", "phone", "address", "division_code")
 AGENT = ("name", "id_number", "phone", "relation")
@@ -89,8 +92,11 @@ def _names(matter: Matter, kind: str) -> list[str]:
             ["applicant_identity_check.method", "applicant_identity_check.passed"]
     else:
         names = [f"applicant.{f}" for f in ORGANISATION + CONTACT] + [f"applicant.agent.{f}" for f in PERSON]
-    if matter.jurisdiction == "subject":
+    owners = intake.step_owners(matter)
+    if matter.jurisdiction == "subject" or owners & {"subject", "origin"}:
         names += ["subject.division_code", "subject.description"]
+    if "origin" in owners:  # 多地联办: the place a step leaves from (转出地)
+        names.append("subject.origin_division_code")
     for m in matter.materials:
         names += [f"materials.{m['code']}.{part}" for part in ("received", "original", "copies", "travels")]
     return names + ["identity_check.method", "identity_check.passed", "result_delivery.method",
@@ -178,7 +184,8 @@ def _labels(matter: Matter, kind: str) -> dict[str, str]:
                        "applicant_identity_check.passed": "申请人身份核验结果"})
     return {**labels, "applicant.email": "电子邮箱", "applicant.sms_opt_out": "不接收短信通知",
             "subject.division_code": SUBJECT_PLACES.get(matter.department, "事项所涉地点"),
-            "subject.description": "说明", "identity_check.method": "核验方式",
+            "subject.description": "说明", "subject.origin_division_code": ORIGIN_PLACE,
+            "identity_check.method": "核验方式",
             "result_delivery.method": "结果送达方式", "result_delivery.address": "收件地址",
             "result_delivery.division_code": "收件地址所在的行政区划", "note": "备注"}
 
@@ -222,7 +229,9 @@ def _preview(cmd: CaseIntake) -> tuple[dict | None, Refused | None]:
         return {"owning_office": views.office_ref(directory, case.owning_office)["name"],
                 "due_date": case.due_date, "provisional": case.due_date_provisional,
                 "expected_result_date": case.expected_result_date,
-                "route": [stop["name"] for stop in packet.route] if packet else []}, None
+                "route": [stop["name"] for stop in packet.route] if packet else [],
+                # 多地联办: every step and its office, before anything is registered
+                "steps": steps_view(g.db, directory, case, public=True)}, None
     except Refused as e:
         return None, e
     finally:
@@ -240,7 +249,8 @@ def _render_form(matter: Matter, kind: str, values: dict, errors: dict, missing=
             matter.department, matter.department), LEVELS=LEVELS, KINDS=KINDS, ID_METHODS=ID_METHODS,
         RELATIONS=RELATIONS, APPLICANT_CHECKS=APPLICANT_CHECKS,
         methods=[(m, f"{RESULT_WAYS[m]}：{RESULT_HINTS[m]}") for m in _methods(matter)], method_keys=_methods(matter),
-        subject_place=SUBJECT_PLACES.get(matter.department, "事项所涉地点")), status
+        subject_place=SUBJECT_PLACES.get(matter.department, "事项所涉地点"), origin_place=ORIGIN_PLACE,
+        joint_steps=matter_steps(matter), fields=set(_names(matter, kind))), status
 
 
 @bp.route("/<matter_code>", methods=["GET", "POST"])
@@ -296,10 +306,12 @@ def _answers(matter: Matter, kind: str, values: dict, cmd: CaseIntake, directory
         sections = [("申请单位", rows("applicant.", ORGANISATION, ORGANISATION_LABELS)),
                     ("代理人", rows("applicant.agent.", PERSON, PERSON_LABELS, "代理人"))]
     sections.append(("办理进度通知", _contact_rows(values, cmd)))
-    if matter.jurisdiction == "subject":
+    if "subject.division_code" in values:
         sections.append(("办理地", [
             (SUBJECT_PLACES.get(matter.department, "事项所涉地点"), place(values["subject.division_code"]),
              "subject.division_code"),
+            *([(ORIGIN_PLACE, place(values["subject.origin_division_code"]), "subject.origin_division_code")]
+              if "subject.origin_division_code" in values else []),
             ("说明", values["subject.description"] or "未填写", "subject.description")]))
     sections.append(("收到的材料", [
         (m["name"], f"{'原件' if m['original'] else '复印件（已核验原件）' if m.get('certified') else '复印件'} "

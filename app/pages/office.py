@@ -10,20 +10,23 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from app.addresses import with_case_links
 from app.http_errors import status_of
 from app.pages.files import files_for_page
-from app.web import committed, env, once, role_required, typed
+from app.web import committed, env, file_store, once, role_required, typed
 from config import clock
 from mailing import s10
 from mailing.states import TRANSITIONS as PACKET_TRANSITIONS
 from mailing.states import PacketStatus, ScanType
 from routing.matter_types import MAX_EXTENSION_DAYS, may_extend, refusal_title, refusal_words
 from routing.reference import directory as load_directory
+from routing.steps import last_steps
 from routing.tables import Matter
 from tracking.commands import custody, decisions, extensions, follow_ups
 from tracking.model import lookups, states
 from tracking.model.errors import Refused, bad_request
 from tracking.model.inputs import Invalid, parse
 from tracking.model.states import CaseAction, CaseStatus
+from tracking.commands import steps
 from tracking.reads import desks, views
+from tracking.reads import steps as step_reads
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -35,7 +38,7 @@ LISTS = [("received", "待受理"), ("supplement_requested", "待补正"), ("acc
          ("decided", "已办结"), ("", "全部")]
 # each case form's fields carry a prefix, so that a refusal's field finds its input on a page with four forms
 FORMS = {"accept": "acc_", "supplement": "sup_", "reject": "rej_", "decide": "dec_", "follow_up": "fu_",
-         "extend": "ext_"}
+         "extend": "ext_", "step": "stp_", "step_refuse": "srf_", "step_supplement": "ssp_"}
 
 
 
@@ -51,7 +54,8 @@ def home():
                            packets=desks.inbound_packets(g.db, office),
                            sheets=desks.manifests_to_count(g.db, office), cases=cases,
                            follow_ups=desks.open_follow_ups(g.db, office),
-                           counts=desks.office_case_counts(g.db, office))
+                           counts=desks.office_case_counts(g.db, office),
+                           joint=step_reads.office_steps(g.db, load_directory(g.db), office))
 
 
 @bp.get("/cases")
@@ -183,6 +187,9 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
            "decide": states.can(current, CaseAction.DECIDE)} if mine else {}
     matter = g.db.get(Matter, case["matter_code"])
     row = lookups.load_case(g.db, case_no)
+    joint = _joint(case, matter, current)
+    if joint["pending"]:  # 多地联办: the last step's office decides once every other step is done
+        may["decide"] = False
     if mine:  # 延期: a permit's decision period, once, while accepted (行政许可法 art. 42)
         may["extend"] = current == CaseStatus.ACCEPTED and may_extend(matter.type) and row.extended_at is None
     evaluation = views.evaluation_view(lookups.evaluation_of(g.db, row))
@@ -193,8 +200,30 @@ def _case_page(case_no: str, *, errors: dict | None = None, failed: str | None =
         matter=matter, refusal=refusal_words(matter.type), refusal_notice=refusal_title(matter.type),
         extension=row if row.extended_at else None, max_extension=MAX_EXTENSION_DAYS,
         failed=failed, form=form or request.form, settings=env().settings, evaluation=evaluation,
-        files=files_for_page(case_no),
+        files=files_for_page(case_no), joint=joint,
         follows_up=follows_up, visit_methods=list(states.VISIT_METHODS.items())), status)
+
+
+def _joint(case: dict, matter: Matter, current: CaseStatus) -> dict:
+    """多地联办: the steps this officer's office may act on, with what each form asks for."""
+    found = steps.matter_steps(matter)
+    if not case["steps"]:
+        return {"steps": [], "pending": False, "mine": {}}
+    last = last_steps(found)
+    by_code = {s.code: s for s in found}
+    mine = {}
+    for s in case["steps"]:
+        if s["office"]["code"] != g.actor.office_code or current != CaseStatus.ACCEPTED:
+            continue
+        step = by_code[s["code"]]
+        mine[s["code"]] = {"accept": s["status"] == "received",
+                           "complete": s["status"] == "accepted" and s["code"] not in last,
+                           "refuse": s["status"] in ("received", "accepted", "supplement"),
+                           "supplement": s["status"] in ("received", "accepted") and not s["supplement"],
+                           "files": [o for o in step.produces if o.travels == "file"],
+                           "paper": [o for o in step.produces if o.paper]}
+    pending = any(s["status"] != "done" and s["code"] not in last for s in case["steps"])
+    return {"steps": case["steps"], "pending": pending, "mine": mine}
 
 
 def _form(which: str, *names: str, lists: tuple[str, ...] = ()) -> dict:
@@ -292,6 +321,46 @@ def decide(case_no):
         data["result_file"], data["filename"] = upload.read(), upload.filename  # the bytes, not Base64 as in JSON
     return _act(case_no, "decide", lambda: decisions.decide_case(
         g.db, env(), g.actor, case_no, parse(decisions.Decision, data)), then=".done")
+
+
+@bp.post("/cases/<case_no>/steps/<code>/accept")
+@role_required("officer")
+def step_accept(case_no, code):
+    return _act(case_no, "step", lambda: steps.accept_step(g.db, env(), g.actor, case_no, code), anchor="joint",
+                said=lambda _: "已受理本环节，请在环节期限内办理。")
+
+
+@bp.post("/cases/<case_no>/steps/<code>/completion")
+@role_required("officer")
+def step_completion(case_no, code):
+    def complete_it():
+        files = [{"code": name.removeprefix("stp_file_"), "data": upload.read(), "filename": upload.filename}
+                 for name, upload in request.files.items() if name.startswith("stp_file_") and upload.filename]
+        command = parse(steps.StepCompletion, {"files": files, **_form("step", "note")})
+        return steps.complete_step(g.db, env(), file_store(), g.actor, case_no, code, command)
+
+    def said(made):
+        _, row, packets = made
+        sent = "；转递档案" + "、".join(p.tracking_no for p in packets) + "请打印面单后交寄" if packets else ""
+        return f"“{row.name}”已完成，已转后续环节办理{sent}。"
+    return _act(case_no, "step", complete_it, said=said, anchor="joint")
+
+
+@bp.post("/cases/<case_no>/steps/<code>/supplement-request")
+@role_required("officer")
+def step_supplement(case_no, code):
+    def request_it():
+        command = parse(steps.StepSupplementRequest, _form("step_supplement", "note", "due", lists=("materials",)))
+        return steps.request_step_supplement(g.db, env(), g.actor, case_no, code, command)
+    return _act(case_no, "step_supplement", request_it, anchor="joint",
+                said=lambda _: "已一次性告知补正，申请人将收到短信通知；补正材料由收件窗口寄来，签收后本环节继续计时。")
+
+
+@bp.post("/cases/<case_no>/steps/<code>/refusal")
+@role_required("officer")
+def step_refusal(case_no, code):
+    return _act(case_no, "step_refuse", lambda: decisions.refuse_step(
+        g.db, env(), g.actor, case_no, code, parse(steps.StepRefusal, _form("step_refuse", "reason"))), then=".done")
 
 
 @bp.post("/cases/<case_no>/follow-up")

@@ -21,6 +21,7 @@ from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES
 from tracking.reads import postage
 from tracking.reads import statistics as st
 from tracking.reads import views
+from tracking.reads import steps as step_reads
 
 bp = Blueprint("supervise", __name__, url_prefix="/supervise")
 
@@ -124,7 +125,7 @@ def stats():
     overall_table = st.Table("medians_overall", "各环节用时中位数（全部，单位：小时）",
                              ["环节", "中位数（小时）", "约合（天）", "件数"],
                              [[title, value, st.rounded(value / 24) if value is not None else None, count]
-                              for _, title, value, count in overall])
+                              for _, title, value, count in overall], note=st.MEDIAN_PRECISION)
     volumes = {**st.volume_tables_of(registered, by, names), "volume_scope": st.scope_table_of(registered)}
     # the page's table of medians by office: the busiest offices of the period (the CSV has every office)
     shown, medians_limited = None, False
@@ -137,7 +138,8 @@ def stats():
     postage_tables = postage.postage_tables(postage.charges(g.db, g.actor, period), names)
     tables = {**volumes, "medians_overall": overall_table,
               "medians": st.median_table_of(st.stage_medians(g.db, g.actor, period, by, shown), by, names),
-              **rating_tables, "rates": rates, **postage_tables}
+              **rating_tables, "rates": rates, **postage_tables,
+              **{table.name: table for table in step_reads.joint_tables(g.db, g.actor, period, names)}}
     exported = _export(tables, f"stats-{period.since.isoformat()}-{period.until.isoformat()}")
     if exported:
         return exported

@@ -23,7 +23,7 @@ from sqlmodel import func, select
 
 from mailing.tables import ManifestEvent, Packet, PacketEvent
 from tests.e2e.steps import PDF, collect, rows
-from tests.helpers import PASSWORD, intake_body, permit_body
+from tests.helpers import PASSWORD, intake_body, permit_body, person
 from tracking.model.tables import Case, CaseEvent, Evaluation
 
 USERS = {  # column: (username, role, office)
@@ -58,6 +58,10 @@ POST /cases/{case_no}/withdraw                       200  403   403  403   403  
 POST /cases/{case_no}/decision                       403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/follow-up                      403  403   200  403   403  403   403  403    403   401
 POST /cases/{case_no}/extension                      403  403   200  403   403  403   403  403    403   401
+POST /cases/{case_no}/steps/{code}/accept            403  403   200  403   403  403   403  403    403   401
+POST /cases/{case_no}/steps/{code}/completion        403  403   201  403   403  403   403  403    403   401
+POST /cases/{case_no}/steps/{code}/refusal           403  403   200  403   403  403   403  403    403   401
+POST /cases/{case_no}/steps/{code}/supplement-request 403 403  200  403   403  403   403  403    403   401
 POST /cases/{case_no}/handover-to-applicant          200  403   403  403   403  403   403  403    403   401
 POST /cases/{case_no}/result-link                    201  403   403  403   403  403   403  403    403   401
 POST /cases/{case_no}/result-revocation              403  403   200  403   403  403   403  403    403   401
@@ -248,6 +252,30 @@ class World:
         assert made.status_code == 201, made.get_json()
         return {**case, "file_id": made.json["files"][0]["id"]}
 
+    def joint_accepted(self) -> dict:
+        """多地联办: a household move from 忻府区 (the hall's county, the 迁出地) to 小店区 (the own officer's, the
+        迁入地), received and accepted by the own officer: its first step runs there."""
+        return self.accepted(permit_body(matter_code="GA-HKQY-01", applicant=person(division_code="140902"),
+                                         materials=[{"code": c, "copies": 1, "original": c == "application_form"}
+                                                    for c in ("application_form", "id_card", "hukou_book",
+                                                              "spouse_hukou_book", "marriage_cert")]))
+
+    def joint_settling(self) -> dict:
+        """The move approved, 忻府区's police done with theirs, the 户籍档案 received back at 小店区: the last step
+        waits for the own officer to accept it."""
+        case = self.joint_accepted()
+        pdf = base64.b64encode(PDF).decode()
+        self._post(f"/api/v1/cases/{case['case_no']}/steps/approve/completion",
+                   {"files": [{"code": "move_permit", "data": pdf}]})
+        self._post(f"/api/v1/cases/{case['case_no']}/steps/move_out/accept", who="officer_xz")
+        made = self._post(f"/api/v1/cases/{case['case_no']}/steps/move_out/completion",
+                          {"files": [{"code": "migration_cert", "data": pdf}]}, who="officer_xz")
+        archive = made["transfer_packets"][0]["tracking_no"]
+        self.roles["officer_xz"] = "officer"
+        self._done("officer_xz", archive, "dispatched")
+        self._done("officer", archive, "received")
+        return case
+
     def on_sheet(self) -> dict:
         case = self.collected()
         made = self._post("/api/v1/manifests", {"to_party": "courier:courier", "tracking_nos": [case["tracking_no"]]},
@@ -359,6 +387,14 @@ ROWS = {  # label: (the resource's state, the call, whether a success changes it
                                                          {"outcome": "approved", "note": "准予"}), True),
     "POST /cases/{case_no}/follow-up": ("rated_badly", _post("/cases/{case_no}/follow-up",
                                                              {"note": "已电话回访申请人并致歉"}), True),
+    "POST /cases/{case_no}/steps/{code}/accept": ("joint_settling", _post("/cases/{case_no}/steps/settle/accept"), True),
+    "POST /cases/{case_no}/steps/{code}/completion": ("joint_accepted", _post(
+        "/cases/{case_no}/steps/approve/completion", {"files": [{"code": "move_permit",
+                                                                 "data": base64.b64encode(PDF).decode()}]}), True),
+    "POST /cases/{case_no}/steps/{code}/supplement-request": ("joint_accepted", _post(
+        "/cases/{case_no}/steps/approve/supplement-request", {"materials": ["residence_proof"]}), True),
+    "POST /cases/{case_no}/steps/{code}/refusal": ("joint_accepted", _post("/cases/{case_no}/steps/approve/refusal",
+                                                                           {"reason": "不符合投靠迁入条件"}), True),
     "POST /cases/{case_no}/handover-to-applicant": ("ready_for_pickup",
                                                     _post("/cases/{case_no}/handover-to-applicant", OK_ID), True),
     "GET /cases/{case_no}/receipt.pdf": ("collected", _get("/cases/{case_no}/receipt.pdf"), False),
@@ -460,6 +496,7 @@ def _render(table: dict[str, list[str]], actual: dict[str, list[str]]) -> str:
 def test_every_role_gets_the_expected_answer_from_every_endpoint_on_its_own_and_another_office(api, frozen, db):
     for user in filter(None, USERS.values()):
         api.user(*user)
+    api.user("officer_xz", "officer", "D140902-GA")  # 多地联办: moves a joint case on to the own officer's step
     w = World(api, frozen)
     table = _table()
     assert set(table) == set(ROWS), set(table) ^ set(ROWS)

@@ -164,6 +164,11 @@ def test_the_readme_walkthrough_runs_as_written_against_a_real_server(db, databa
     assert pdfs.code128((tmp_path / "label.pdf").read_bytes()) == [tracking_no]
     assert "查询密码" in pdfs.text((tmp_path / "receipt.pdf").read_bytes())
     assert tracking_no in pdfs.code128((tmp_path / "manifest.pdf").read_bytes())
+    # 多地联办: the household move ran through both offices, named on the tracking page, and ended at the hall
+    assert "迁出地 忻州市公安局忻府分局户政科：已开具户口迁移证，户籍档案已寄往迁入地" in run.stdout
+    assert "待领取" in run.stdout.split("迁出地 忻州市公安局忻府分局户政科 办理迁出登记 已完成")[-1]
+    archive = pdfs.code128((tmp_path / "archive-label.pdf").read_bytes())
+    assert len(archive) == 1 and archive[0] != tracking_no
 
 
 def test_a_node_of_another_province_sets_up_with_the_demo_accounts_it_can_hold(tmp_path):

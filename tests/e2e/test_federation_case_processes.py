@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from tests.helpers import PASSWORD, intake_body, person, resident_id
-from tests.nodes import two_nodes
+from tests.nodes import OWN_RANGES, two_nodes
 
 BEIJING_TIME = timezone(timedelta(hours=8))
 APPLICANT = person(id_number=resident_id("11010519491231002"), division_code="110105", address="北京市朝阳区建国路1号")
@@ -58,10 +58,7 @@ def send(*nodes) -> None:
 
 @pytest.fixture(scope="module")
 def pair(database_url, tmp_path_factory):
-    # each node numbers its packets from its own S10 range: both hold every packet of a shared case
-    own = {"140000": {"TONGBAN_S10_FIRST_PREFIX": "EA", "TONGBAN_S10_LAST_PREFIX": "EM"},
-           "110000": {"TONGBAN_S10_FIRST_PREFIX": "EN", "TONGBAN_S10_LAST_PREFIX": "EZ"}}
-    with two_nodes(database_url, tmp_path_factory.mktemp("case-nodes"), node_env=own) as made:
+    with two_nodes(database_url, tmp_path_factory.mktemp("case-nodes"), node_env=OWN_RANGES) as made:
         yield made
 
 

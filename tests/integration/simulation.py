@@ -285,8 +285,9 @@ def _credit_code(first17: str) -> str:
     return first17 + credit_code_check_char(first17)
 
 
-PERSON_MATTERS = [("GA-WFZM-01", 5), ("GA-HJZM-01", 2), ("GA-HKQY-03", 1), ("GZ-XLGZ-01", 1),
-                  ("GZ-QSGX-01", 1), ("GA-HKQY-01", 1), ("BDC-DYDJ-01", 2), ("RS-SBK-01", 1),
+# one office per case: the joint matters (户口迁移 …, issue 18) run in tests/e2e/test_joint_handling.py
+PERSON_MATTERS = [("GA-WFZM-01", 5), ("GA-HJZM-01", 2), ("GZ-JSZGZ-01", 1), ("GZ-XLGZ-01", 1),
+                  ("GZ-QSGX-01", 1), ("GJJ-ZYJX-01", 1), ("BDC-DYDJ-01", 2), ("RS-SBK-01", 1),
                   ("GJJ-TQ-01", 1)]
 ORGANISATION_MATTERS = [("SJ-QYBG-01", 2), ("SJ-GYCP-01", 1)]
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from config import clock
@@ -201,3 +201,48 @@ def test_two_workers_at_once_send_each_message_exactly_once(db, env, frozen, gat
     assert sorted(sms.reference for sms in gateway.got) == sorted(
         f"notification-{n.id}" for n in notes(db, channel="sms"))
     assert {n.status for n in notes(db)} == {"sent"}
+
+
+def queued(db, made, n: int) -> None:
+    """`n` more SMS of the case's first one, due now."""
+    first = notes(db, case_id=made.case.id, channel="sms")[0]
+    db.add_all(Notification(case_id=first.case_id, audience=first.audience, text=first.text, channel="sms",
+                            milestone=first.milestone, params=first.params, created_at=first.created_at,
+                            next_attempt_at=first.next_attempt_at) for _ in range(n))
+    db.commit()
+
+
+def test_a_run_sends_each_message_once_however_short_the_backoff(db, env, frozen):
+    made = registered(db, env)
+    queued(db, made, 9)
+    env = with_settings(env, message_retry_seconds=0, message_retry_max_seconds=0, sms_per_phone_per_hour=0)
+
+    def fails(_out):
+        raise SendError("HTTP 503: busy")
+    # each failure is due again at once, behind the run: it waits for the next run
+    assert send_due(db, env, {"sms": fails, "email": fails}, "w1", db.commit) == {
+        "sent": 0, "retried": 10, "dead": 0, "deferred": 0}
+    assert {n.attempts for n in notes(db)} == {1}
+    assert send_due(db, env, {"sms": fails, "email": fails}, "w1", db.commit)["retried"] == 10
+    assert {n.attempts for n in notes(db)} == {2}
+
+
+def test_a_run_over_many_messages_repeats_the_same_few_statements(db, env, frozen, engine):
+    # Memory and time per message stay flat only if the run's statements do not grow with it: a list of
+    # the ids sent so far, bound into each claim, made every claim a new, longer statement, which the
+    # driver compiled and cached again (peak memory grew ~25 KB a message, time quadratically).
+    made = registered(db, env)
+    queued(db, made, 60)
+    env = with_settings(env, sms_per_phone_per_hour=0)
+    statements: list[tuple[str, int]] = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, len(parameters or ())))
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        done = send_due(db, env, {"sms": lambda _out: "", "email": lambda _out: ""}, "w1", db.commit)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert done["sent"] == 61
+    assert len({text for text, _ in statements}) <= 15
+    assert max(n for _, n in statements) <= 12

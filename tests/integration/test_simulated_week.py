@@ -350,7 +350,7 @@ def test_each_morning_the_list_shows_what_yesterday_left_past_its_due_date(week)
         if p.received_day is not None and p.received_day != p.delivered_day:
             assert week.morning[p.received_day][case_no(week, p)]["receipt"] == p.delivered_day.isoformat()
     stages = Counter(s for listed in week.morning.values() for stages in listed.values() for s in stages)
-    assert set(stages) == {"dispatch", "receipt"}
+    assert {"dispatch", "receipt"} <= set(stages)  # (a one-day matter may also be late deciding: the model says when)
 
 
 def test_over_the_mid_autumn_break_the_list_shows_late_dispatches_packets_not_signed_for_and_lost_packets(week):

@@ -38,6 +38,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     # POST …/reject: from received or supplement_requested
     ("received", "reject"): "rejected",
     ("supplement_requested", "reject"): "rejected",
+    # 多地联办 (issue 18): a step's office refuses after the one acceptance, which ends the case
+    ("accepted", "refuse_step"): "rejected",
     # 逾期未补正: the sweep ends a case whose supplement due date passed with nothing sent (issue 13 §2)
     ("supplement_requested", "deem_withdrawn"): "deemed_withdrawn",
     # POST …/withdraw: any state before decided except rejected (written out below)

@@ -254,3 +254,33 @@ def test_csv_is_utf8_with_a_byte_order_mark_and_a_chinese_header():
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [["单位", "件数"], ["忻府区", "3"], ["'=cmd|' /C calc'!A0", ""]]
     assert data.endswith(b"\r\n")
+
+
+def test_a_median_from_buckets_is_the_middle_of_the_bucket_of_each_middle_value():
+    def unit(bucket):
+        return float(bucket), bucket + 1.0
+    assert st.histogram_median({}, unit) is None
+    assert st.histogram_median({0: 1, 3: 1, 5: 1}, unit) == (3.5, 3)
+    assert st.histogram_median({0: 1, 3: 1, 5: 1, 9: 1}, unit) == (4.5, 4)   # (3.5 + 5.5) / 2
+    assert st.histogram_median({2: 4}, unit) == (2.5, 4)
+
+
+def test_the_medians_per_office_and_matter_are_within_ten_per_cent_and_half_an_hour():
+    """The buckets per office and matter widen by 20% each (GROUP_MEDIAN_PRECISION): whatever the values,
+    the median from their buckets is within 10% of the exact one, plus half an hour."""
+    import random
+    import statistics
+    from collections import Counter
+
+    from tracking.model.rollups import GROUP_EDGES, group_bucket_bounds, group_bucket_of
+    rng = random.Random(17)
+    for _ in range(500):
+        values = [rng.choice((rng.uniform(0, 2), rng.uniform(0, 48), rng.expovariate(1 / 300)))
+                  for _ in range(rng.randint(1, 41))]
+        for v in values:
+            low, high = group_bucket_bounds(group_bucket_of(v))
+            assert low <= v < high
+        found, count = st.histogram_median(Counter(group_bucket_of(v) for v in values), group_bucket_bounds)
+        exact = statistics.median(values)
+        assert count == len(values) and abs(found - exact) <= 0.1 * exact + 0.5 + 1e-9
+    assert group_bucket_bounds(group_bucket_of(GROUP_EDGES[-1] * 2))[0] == GROUP_EDGES[-1]  # the open last one

@@ -3,8 +3,10 @@ routes, effects on the case), and the receiving party's count of a handover shee
 from __future__ import annotations
 
 import enum
+import gc
 import hashlib
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -25,12 +27,12 @@ from mailing.states import (EXCEPTION_REASONS, NEXT_STEPS, SCAN_TITLES, SCANNER_
                             PacketKind, PacketStatus, ScanType, replay)
 from mailing.tables import Manifest, ManifestEvent, ManifestItem, Packet, PacketEvent
 from routing.reference import directory as load_directory
-from tracking.commands import case_files, manifests
+from tracking.commands import case_files, manifests, steps
 from tracking.commands.manifests import ScannedNumber, lock_manifest
 from tracking.model import lookups, stage_store, states
 from tracking.model.identity import mask_name
 from tracking.model.context import SYSTEM, Actor, Env
-from tracking.model.deadlines import PACKET_FIELDS, recompute_due_date
+from tracking.model.deadlines import PACKET_FIELDS, PromiseBasis, recompute_due_date
 from tracking.model.errors import Refused, bad_request, conflict, forbidden, not_found, rule
 from tracking.model.inputs import (INVALID_REQUEST, MAX_NAME, BeijingDatetime, Command, Invalid, Text, fold,
                                    optional, parse, text, unreadable)
@@ -587,6 +589,8 @@ def _apply_to_case(session: Session, env: Env, directory, actor: Actor, case: Ca
             case_files.paper_arrived(session, case, packet, scan.contents_data(), actor, scan.at, scan.office_code)
         if kind is PacketKind.RETURN and packet.to_office == case.collecting_office:
             tell(session, case, "originals_at_window")
+        if kind in (PacketKind.TRANSFER, PacketKind.SUPPLEMENT):  # 多地联办: an archive or a step's supplement
+            steps.paper_arrived(session, case, packet, scan.at, actor)
     action = _effect(kind, packet, scan)
     if action is None or not states.can(CaseStatus(case.status), action):
         return  # e.g. materials still travelling to an office after a withdrawal
@@ -687,10 +691,12 @@ class _Batch:
                                    .where(PacketEvent.packet_id.in_(ids)).order_by(PacketEvent.id)):
             self.histories[row.packet_id].append(_Held(row.id, *row[2:]))
         case_ids = sorted({p.case_id for p in self.packets.values()})
-        # what no scan reads is left unloaded (loaded on first use, should a watcher want it)
+        # what no scan reads is left unloaded (loaded on first use, should a watcher want it); a case's
+        # materials are read by a receipt only
         self.cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
                                                      .options(defer(Case.applicant_masked), defer(Case.subject),
-                                                              defer(Case.identity_check))
+                                                              defer(Case.identity_check),
+                                                              *(() if receipts else (defer(Case.materials),)))
                                                      .with_for_update())}
         dispatching = sorted({self.packets[s.tracking_no].id for s in scans
                               if s.type is ScanType.DISPATCHED and s.tracking_no in self.packets})
@@ -714,7 +720,7 @@ class _Batch:
             for row in session.execute(select(*PACKET_FIELDS).where(
                     Packet.case_id.in_(case_ids[start:start + 500]), Packet.id.not_in(ids)).order_by(Packet.id)):
                 self.others.setdefault(row.case_id, []).append(row)
-        self.transits: dict = {}
+        self.basis = PromiseBasis(session, env.settings)
         self.plans: dict = {}
         self.derived: list[int] = []
         self.pending: dict[int, Case] = {}
@@ -762,7 +768,7 @@ class _Batch:
         case = self.cases.get(packet.case_id) or self.session.get(Case, packet.case_id)
         if self.pending.pop(case.id, None) is not None:  # what this scan reads is up to date
             recompute_due_date(self.session, case, self.env.settings, packets=self.case_packets(case.id),
-                               transits=self.transits)
+                               basis=self.basis)
         return case
 
     def done(self, case: Case) -> None:
@@ -786,7 +792,7 @@ class _Batch:
         with self.session.no_autoflush:  # each promise's update waits for one flush of them all
             for case in cases:
                 packets = self.case_packets(case.id)
-                recompute_due_date(self.session, case, self.env.settings, packets=packets, transits=self.transits)
+                recompute_due_date(self.session, case, self.env.settings, packets=packets, basis=self.basis)
                 # the stored stage deadlines go with the same UPDATE (stage_store.derived, after it)
                 for column, value in deriver.values(case, packets).items():
                     if getattr(case, column) != value:
@@ -942,7 +948,7 @@ def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> 
             ordered.append((i, scan))
     if ordered and not any(scan.manifest_no for _, scan in ordered):
         try:
-            with session.begin_nested():
+            with session.begin_nested(), _no_collection():
                 results = _as_one(session, env, actor, directory, ordered, results)
             return results
         except (_Written, IntegrityError):
@@ -956,6 +962,21 @@ def record_scans(session: Session, env: Env, actor: Actor, batch: ScanBatch) -> 
         except IntegrityError:  # the same event_id recorded by a concurrent request
             results[i] = ScanResult(event_id=scan.event_id, status="duplicate")
     return results
+
+
+@contextmanager
+def _no_collection():
+    """The cyclic garbage collector paused while a batch builds its rows: the thousands of objects a batch
+    holds alive would otherwise set off full collections over the whole heap, about a quarter of its time
+    (bench.scans). What the batch leaves behind is collected afterwards, as usual; another thread's pause
+    that ends meanwhile may turn it on early, which costs only that time again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _as_one(session: Session, env: Env, actor: Actor, directory, ordered: list[tuple[int, Scan]],

@@ -21,11 +21,10 @@ from mailing.carriers import requests as carrier_requests
 from mailing.packets import create_packet
 from mailing.states import PacketKind, PacketStatus, cancel
 from mailing.tables import Packet, PacketEvent
-from routing.calendars import work_calendar
 from routing.directory import Post
 from routing.reference import directory as load_directory
 from routing.tables import Matter
-from tracking.commands import case_files
+from tracking.commands import case_files, steps
 from tracking.commands.intake import POWER_OF_ATTORNEY, IdentityCheck
 from tracking.files import vault
 from tracking.files.checks import FileLimits, FileRefused, check_file
@@ -42,6 +41,7 @@ from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
 from tracking.model.messages import tell
 from tracking.model.records import case_event, transition
 from tracking.model.states import ENDED_EARLY, CaseAction, CaseStatus
+from routing.matter_types import refusal_words, remedies
 from tracking.model.tables import Case, ResultFile
 
 MAX_RESULT_BYTES = 20 * 1024 * 1024
@@ -284,6 +284,7 @@ def accept_case(session: Session, env: Env, actor: Actor, case_no: str) -> Case:
     waiting = case_files.accepted_on_condition(session, case) if case.status == CaseStatus.RECEIVED.value else []
     transition(session, case, CaseAction.ACCEPT, actor,
                data={"awaiting_originals": [m["code"] for m in waiting]} if waiting else None)
+    steps.begin(session, case, actor, case.accepted_at)  # 多地联办: the steps that follow none start now
     tell(session, case, "accepted", promise=promise_words(case))
     return case
 
@@ -293,23 +294,12 @@ def request_supplement(session: Session, env: Env, actor: Actor, case_no: str, c
     as_officer(actor, case)
     if case.supplement_requested_at is not None:
         raise conflict("supplement_already_requested", "补正只能一次性告知，本办件已发出过补正通知。")
-    known = {m["code"]: m["name"] for m in session.get(Matter, case.matter_code).materials}
-    codes = list(dict.fromkeys(command.materials))
-    unknown = [c for c in codes if c not in known]
-    if unknown:
-        raise rule("unknown_material", f"材料“{'、'.join(unknown)}”不在该事项的材料清单中。", "materials")
     now = clock.now()
-    today = clock.beijing_date(now)
-    due = command.due
-    if due is None:
-        due, _ = work_calendar(session).add_working_days(today, env.settings.supplement_due_days)
-    elif due <= today:
-        raise rule("invalid_due_date", "补正期限应晚于今天。", "due")
-    case.supplement_requested_at, case.supplement_due = now, due
-    case.supplement_materials = [{"code": c, "name": known[c]} for c in codes]
+    materials, due = steps.supplement_notice(session, env, case.matter_code, command.materials, command.due, now)
+    case.supplement_requested_at, case.supplement_due, case.supplement_materials = now, due, materials
     recompute_due_date(session, case, env.settings)
     transition(session, case, CaseAction.REQUEST_SUPPLEMENT, actor,
-               data={"materials": codes, "due": due.isoformat(), "note": command.note})
+               data={"materials": [m["code"] for m in materials], "due": due.isoformat(), "note": command.note})
     names = "、".join(m["name"] for m in case.supplement_materials)
     tell(session, case, "supplement_requested", materials=names, due=f"{due:%Y年%m月%d日}")
     return case
@@ -332,11 +322,42 @@ def reject_case(session: Session, env: Env, actor: Actor, case_no: str, command:
     return Returned(case, packet)
 
 
+def refuse_step(session: Session, env: Env, actor: Actor, case_no: str, code: str,
+                command: steps.StepRefusal) -> Returned:
+    """多地联办: a step's office refuses (不予办理) after the case's acceptance. The case ends with the reason and
+    the remedies the matter's kind gives, the other steps stop, and the originals go back."""
+    case = load_case(session, case_no, lock=True)
+    rows, row = steps.refusable(session, case, actor, code)
+    matter = session.get(Matter, case.matter_code)
+    now = clock.now()
+    case.reason, case.ended_at = command.reason, now
+    steps.stop(session, case, rows, row, now, command.reason)
+    office = load_directory(session).post(row.office_code)
+    transition(session, case, CaseAction.REFUSE_STEP, actor, event="step_refused", at=now, data={
+        "step": row.code, "name": row.name, "place": row.place, "office": row.office_code, "reason": command.reason,
+        "words": refusal_words(matter.type), "remedies": remedies(matter.type, matter.legal_basis, document="本通知")})
+    packet = None
+    originals = originals_to_return(session, case)  # after the acceptance the office files what it keeps
+    if originals:  # from the office that holds them: the first step's, which received the materials
+        directory = load_directory(session)
+        holder = session.exec(select(Packet.to_office).where(
+            Packet.case_id == case.id, Packet.status == PacketStatus.RECEIVED.value,
+            Packet.kind.in_(case_files.MATERIAL_KINDS)).order_by(Packet.id)).first() or case.owning_office
+        to_office, division, person = _applicant_destination(env, case, directory)
+        packet = create_packet(session, env.settings, directory, kind=PacketKind.RETURN, case_id=case.id,
+                               origin=directory.post(holder), to_office=to_office, to_division=division,
+                               contents=originals, to_person_sealed=person, parties=case)
+    tell(session, case, "step_refused", place=row.place, office=office.name if office else row.office_code,
+         words=refusal_words(matter.type), reason=command.reason)
+    return Returned(case, packet)
+
+
 def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command: Decision) -> Decided:
     case = load_case(session, case_no, lock=True)
     as_officer(actor, case)
     if case.status == CaseStatus.ACCEPTED.value:
         case_files.refuse_decision_before_originals(case)
+    last_step = steps.before_decision(session, case) if case.status == CaseStatus.ACCEPTED.value else None
     electronic = case.result_method == "electronic"
     if electronic and command.result_file is None:
         raise bad_request("请选择要上传的办理结果文件（PDF 等）。", "result_file")
@@ -346,7 +367,9 @@ def decide_case(session: Session, env: Env, actor: Actor, case_no: str, command:
     originals = originals_to_return(session, case)
     transition(session, case, CaseAction.DECIDE, actor, data={
         "outcome": command.outcome, "note": command.note,
-        "originals_returned": [{"code": m["code"], "name": m["name"]} for m in originals]})
+        "originals_returned": [{"code": m["code"], "name": m["name"]} for m in originals]}
+        | ({"step": last_step.code, "name": last_step.name, "place": last_step.place} if last_step else {}))
+    steps.decided(session, last_step, actor, now, command.outcome, case)
     directory = load_directory(session)
     to_office, division, person = _applicant_destination(env, case, directory)
     if electronic:
@@ -401,6 +424,7 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, comman
     case.reason, case.ended_at = command.reason, clock.now()
     transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": command.reason},
                message="办件已办结或已不予受理，不能撤回。")
+    steps.stop(session, case, steps.case_steps(session, case), None, case.ended_at, command.reason)
     packet = _send_back_originals(session, env, case, everything=True)
     tell(session, case, "withdrawn", office_code=case.owning_office)
     return Returned(case, packet)
@@ -409,12 +433,14 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, comman
 def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, command: SupplementSending) -> SentPacket:
     case = load_case(session, case_no, lock=True)
     as_clerk(actor, case)
-    if case.status != CaseStatus.SUPPLEMENT_REQUESTED.value:
+    asking = steps.step_asking(session, case) if case.status == CaseStatus.ACCEPTED.value else None
+    if case.status != CaseStatus.SUPPLEMENT_REQUESTED.value and asking is None:
         raise conflict(message="办件不在待补正状态，不能寄送补正材料。", status=case.status)
-    if session.exec(select(Packet).where(Packet.case_id == case.id, Packet.kind == "supplement",
-                                         Packet.status != "cancelled")).first():
+    if asking is None and session.exec(select(Packet).where(Packet.case_id == case.id, Packet.kind == "supplement",
+                                                            Packet.status != "cancelled")).first():
         raise conflict("supplement_already_sent", "补正材料已寄出，请勿重复制单。")
-    wanted = {m["code"]: m["name"] for m in case.supplement_materials or []}
+    # 多地联办: a step's notice is answered to that step's office
+    wanted = {m["code"]: m["name"] for m in (asking.supplement["materials"] if asking else case.supplement_materials or [])}
     certifiable = frozenset(m["code"] for m in session.get(Matter, case.matter_code).materials
                             if m["original"] and m.get("certified_copy"))
     contents = _contents(command.materials, wanted, "补正通知所列材料", certifiable=certifiable, certifier=actor)
@@ -422,11 +448,15 @@ def send_supplement(session: Session, env: Env, actor: Actor, case_no: str, comm
     if missing:
         raise rule("missing_material", f"补正通知所列材料尚缺：{'、'.join(missing)}。", "materials")
     directory = load_directory(session)
-    owner = directory.post(case.owning_office)
+    owner = directory.post(asking.office_code if asking else case.owning_office)
     packet = create_packet(session, env.settings, directory, kind=PacketKind.SUPPLEMENT, case_id=case.id,
                            origin=directory.post(case.collecting_office), to_office=owner,
                            to_division=owner.division_code, contents=contents, parties=case)
-    case_event(session, case, "supplement_collected", actor, data={"tracking_no": packet.tracking_no})
+    if asking is not None:
+        steps.supplement_sent(asking, packet.tracking_no)
+        session.add(asking)
+    case_event(session, case, "supplement_collected", actor, data={"tracking_no": packet.tracking_no}
+               | ({"step": asking.code} if asking else {}))
     return SentPacket(case, packet)
 
 

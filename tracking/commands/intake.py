@@ -31,6 +31,7 @@ from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Comma
                                    DivisionCode, MobilePhone, Name,
                                    OptionalDivisionCode, OptionalEmail, Phone, ResidentId,
                                    StrictFlag, Text, asked, text)
+from tracking.commands.steps import open_steps, plan_steps
 from tracking.model.deadlines import promise_words, recompute_due_date
 from tracking.model.messages import tell
 from tracking.model.records import case_event, status_changed
@@ -116,9 +117,16 @@ Applicant = Annotated[PersonApplicant | Organisation, Field(discriminator="kind"
 
 
 class Subject(Command):
-    """The property or business a matter concerns."""
+    """The property or business a matter concerns; for a joint matter (多地联办) the destination (迁入地,
+    转入地), with the place a step leaves from where the applicant's own division is not it (转出地)."""
     division_code: DivisionCode
+    origin_division_code: OptionalDivisionCode = None
     description: OptionalText = ""
+
+
+def step_owners(matter: Matter) -> set[str]:
+    """Which divisions the case must record for a joint matter's steps (routing.steps.OWNERS)."""
+    return {step.get("owner") for step in matter.steps or []}
 
 
 # what of a received material goes on the outbound packet's list (a certified copy names its clerk)
@@ -223,8 +231,9 @@ class CaseIntake(Command):
         if applicant.kind not in matter.applicant_kinds:
             problems.append((at + ("kind",), "applicant_kind_not_allowed",
                              f"该事项不受理{KIND_NAMES[applicant.kind]}申请。"))
-        routes = matter.jurisdiction in ("household", "registration")  # an organisation's is required anyway
-        if matter.jurisdiction == "household" and applicant.division_code is None:
+        owners = step_owners(matter)
+        routes = matter.jurisdiction in ("household", "registration") or bool(owners & {"household", "registration"})
+        if (matter.jurisdiction == "household" or "household" in owners) and applicant.division_code is None:
             problems.append((at + ("division_code",), "no_owning_office", "该事项由户籍地的部门办理，请填写户籍地。"))
         problems += _unknown_place(info, applicant.division_code, at + ("division_code",), routes)
         if isinstance(applicant, Organisation):
@@ -238,12 +247,18 @@ class CaseIntake(Command):
         matter = _matter(info)
         if matter is None:
             return subject
-        routes = matter.jurisdiction == "subject"
+        owners = step_owners(matter)
+        routes = matter.jurisdiction == "subject" or "subject" in owners
         if subject is None:
-            if routes:
+            if routes or "origin" in owners:
                 raise PydanticCustomError("missing_subject", "该事项按不动产或经营场所所在地办理，请填写所在地。")
             return None
-        _refuse(*_unknown_place(info, subject.division_code, ("division_code",), routes))
+        problems = _unknown_place(info, subject.division_code, ("division_code",), routes)
+        if "origin" in owners and subject.origin_division_code is None:
+            problems.append((("origin_division_code",), "missing_subject",
+                             "该事项须由迁出地（转出地）办理其中的环节，请填写迁出地（转出地）。"))
+        problems += _unknown_place(info, subject.origin_division_code, ("origin_division_code",), "origin" in owners)
+        _refuse(*problems)
         return subject
 
     @field_validator("materials")
@@ -422,16 +437,25 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
 
     matter = cached_matter(session, cmd.matter_code)  # found, active and proxy-eligible: the parse checked
     applicant, subject, delivery = cmd.applicant, cmd.subject, cmd.result_delivery
-    try:
-        owner = owning_office(directory, rule=matter.jurisdiction, department=matter.department,
-                              level=matter.level, household_division=applicant.division_code,
-                              subject_division=subject.division_code if subject else None,
-                              registration_division=applicant.division_code)
-    except RoutingError as e:
-        raise rule(e.code, e.message, e.field) from None
-    if owner.division_code == hall.division_code:
-        raise rule("same_locality", f"办理部门（{owner.name}）就在本地，请直接到本地窗口办理，无需异地代收。",
-                   "matter_code")
+    planned = plan_steps(directory, matter, household=applicant.division_code if applicant.kind == "person" else None,
+                         subject=subject.division_code if subject else None,
+                         origin=subject.origin_division_code if subject else None,
+                         registration=applicant.division_code if applicant.kind == "organisation" else None)
+    if planned:  # 多地联办: the first step's office receives the materials; the hall itself may own a step
+        owner = planned[0].office
+        if all(p.office.division_code == hall.division_code for p in planned):
+            raise rule("same_locality", "该事项的各个环节都在本地办理，请直接到本地窗口办理，无需异地代收。", "matter_code")
+    else:
+        try:
+            owner = owning_office(directory, rule=matter.jurisdiction, department=matter.department,
+                                  level=matter.level, household_division=applicant.division_code,
+                                  subject_division=subject.division_code if subject else None,
+                                  registration_division=applicant.division_code)
+        except RoutingError as e:
+            raise rule(e.code, e.message, e.field) from None
+        if owner.division_code == hall.division_code:
+            raise rule("same_locality", f"办理部门（{owner.name}）就在本地，请直接到本地窗口办理，无需异地代收。",
+                       "matter_code")
 
     now = clock.now()
     intake_date = clock.beijing_date(now)
@@ -461,8 +485,12 @@ def register_case(session: Session, env: Env, actor: Actor, cmd: CaseIntake) -> 
     )
     session.add(case)
     session.flush()
+    if planned:
+        open_steps(session, case, planned)
     case_event(session, case, "collected", actor, at=now,
-               data={"materials": len(materials), "owning_office": owner.code})
+               data={"materials": len(materials), "owning_office": owner.code}
+               | ({"steps": [{"step": p.step.code, "name": p.step.name, "place": p.step.place,
+                              "office": p.office.code} for p in planned]} if planned else {}))
     paper = [m for m in materials if travels_by_post(m)]
     packet = None
     if paper:  # the packet lists only what is in it; files only: nothing to post

@@ -141,14 +141,17 @@ def send_due(session: Session, env: Env, transports: dict[str, Transport], worke
     settings = env.settings
     done = {"sent": 0, "retried": 0, "dead": 0, "deferred": 0}
     lease = timedelta(seconds=settings.message_timeout_seconds * 3 + 60)
-    tried: set[int] = set()  # this run sends each message at most once, however short the backoff
-    while len(tried) < limit:
+    # this run sends each message at most once, however short the backoff: it walks the ids upwards (a
+    # row that falls due behind it goes in the next run)
+    last, tried = None, 0
+    while tried < limit:
         at = now or clock.now()
-        note = claims.claim_next(session, Notification, worker_id, at, lease, tried, order=(Notification.id,))
+        note = claims.claim_next(session, Notification, worker_id, at, lease, set(), order=(Notification.id,),
+                                 after=last)
         checkpoint()
         if note is None:
             break
-        tried.add(note.id)
+        last, tried = note.id, tried + 1
         to = recipient(session, env, note)
         if note.channel != "log" and not to:
             what = "手机号码" if note.channel == "sms" else "电子邮箱"

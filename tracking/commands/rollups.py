@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from config import clock
 from mailing.tables import Packet
 from routing.reference import directory as load_directory
-from tracking.model.rollups import BUILT, day_rows
+from tracking.model.rollups import BUILT, SNAPSHOT, Running, day_rows
 from tracking.model.tables import Case, Evaluation, StatRollup
 
 REBUILT_DAYS = 7   # the days before today built again on every sweep
@@ -64,7 +64,66 @@ def build(session: Session, since: date, until: date, checkpoint: Callable[[], N
     for month in sorted(months):
         _build_month(session, month)
         checkpoint()
+    _build_snapshots(session, since, checkpoint)
+    if session.get_bind().dialect.name == "postgresql":
+        # the snapshots are read by (figure, span, area, k2, day): without fresh statistics the planner may
+        # filter a whole figure's rows instead (autovacuum may be off, or not have run yet)
+        session.execute(text("ANALYZE statrollup"))
     return built
+
+
+def _build_snapshots(session: Session, since: date, checkpoint: Callable[[], None] = lambda: None) -> None:
+    """Writes the snapshots (span SNAPSHOT) again from `since` to the end of the run of built days that starts
+    at the first built day: each is the one before plus its day's rows. A day after a gap in the built days
+    has none (the period is then read from the months and days, as without snapshots)."""
+    _lock(session)
+    built = sorted(set(session.exec(select(StatRollup.day).where(
+        StatRollup.span == "d", StatRollup.figure == BUILT, StatRollup.area == "")).all()))
+    if not built:
+        session.execute(delete(StatRollup).where(StatRollup.span == SNAPSHOT))
+        return
+    first, last = built[0], built[0]
+    for day in built[1:]:
+        if day != last + timedelta(days=1):
+            break
+        last = day
+    previous = session.exec(select(func.min(StatRollup.day)).where(
+        StatRollup.span == SNAPSHOT, StatRollup.figure == BUILT, StatRollup.area == "")).one()
+    start = max(since, first)
+    before = start - timedelta(days=1)
+    running = Running()
+    if start > first:
+        stored = session.exec(select(StatRollup.figure, StatRollup.k2, StatRollup.hist).where(
+            StatRollup.span == SNAPSHOT, StatRollup.area == "", StatRollup.day == before)).all()
+        if previous != first or not any(figure == BUILT for figure, _, _ in stored):
+            start, running = first, Running()  # the snapshots before start are missing or from another first day
+        else:
+            for figure, group, hist in stored:
+                if figure != BUILT:
+                    running.load(figure, group, hist)
+    session.execute(delete(StatRollup).where(StatRollup.span == SNAPSHOT,
+                                             (StatRollup.day >= start) | (StatRollup.day < first)))
+    if start > last:
+        return
+    columns = [StatRollup.day, StatRollup.figure, *(getattr(StatRollup, f"k{i}") for i in range(1, 6)),
+               StatRollup.n, StatRollup.total]
+    day = start
+    while day <= last:
+        _lock(session)  # again after each checkpoint's commit
+        chunk = min(last, day + timedelta(days=CHUNK_DAYS - 1))
+        by_day: dict[date, list] = {}
+        for row in session.execute(select(*columns).where(
+                StatRollup.span == "d", StatRollup.area == "", StatRollup.figure != BUILT,
+                StatRollup.day >= day, StatRollup.day <= chunk)).mappings().all():
+            by_day.setdefault(row["day"], []).append(row)
+        while day <= chunk:
+            for row in by_day.get(day, ()):
+                running.add(row)
+            rows = running.rows(day) + [dict(span=SNAPSHOT, day=day, area="", figure=BUILT, k1="", k2="",
+                                             k3="", k4="", k5="", n=0, total=0, hist="")]
+            session.execute(StatRollup.__table__.insert(), rows)  # Core: some hundred rows a day
+            day += timedelta(days=1)
+        checkpoint()
 
 
 def _build_month(session: Session, first: date) -> None:

@@ -18,6 +18,7 @@ from routing.tables import Matter
 from routing.workdays import WorkCalendar
 from tracking.commands.case_files import forget_expired_files
 from tracking.commands.decisions import _send_back_originals
+from tracking.commands import steps
 from tracking.commands.rollups import sweep_rollups
 from tracking.files.storage import storage_for
 from tracking.model.context import SYSTEM, Env
@@ -84,6 +85,7 @@ def _deem_acceptances(session: Session, settings: Settings, cal: WorkCalendar, t
         tell(session, case, "deemed_accepted", since=f"{beijing_day(since):%Y年%m月%d日}")
         tell(session, case, "deemed_accepted_office", office_code=case.owning_office,
              days=settings.supplement_notice_days)
+        steps.begin(session, case, SYSTEM, clock.now())  # 多地联办: the steps that follow none start now
         done += 1
     return done
 

@@ -180,12 +180,13 @@ def _answer(row: InboundMessage) -> Received:
 
 
 def _check_party(session: Session, settings, message: Envelope) -> None:
-    """Only the case's two nodes speak about it: the one that collected it and the one that owns it.
-    A case known here is judged by its offices; one known only from messages by who spoke first."""
+    """Only the case's nodes speak about it: the one that collected it and the one that owns it (多地联办:
+    and those of its step offices). A case known here is judged by its offices; one known only from
+    messages by who spoke first."""
     case = session.exec(select(Case).where(Case.case_no == message.case_ref)).first()
     if case is not None:
         divisions = session.exec(select(Office.division_code).where(
-            Office.code.in_([case.collecting_office, case.owning_office]))).all()
+            Office.code.in_([case.collecting_office, case.owning_office, *(case.step_offices or ())]))).all()
         parties = {node_of_division(session, settings, division) for division in divisions}
         if message.node not in parties:
             raise _not_a_party(message)

@@ -93,10 +93,18 @@ def materials_carrier(packets: list[Packet], collecting_office: str, *, sent: bo
     return max(alive, key=lambda p: p.id) if alive else None
 
 
+def promised_of(case: Case, matter_days: int) -> int:
+    """The working days promised for the decision: a joint case's longest chain of steps, else the matter's
+    (a row read by a migration older than the steps has no such column)."""
+    return getattr(case, "promised_days", None) or matter_days
+
+
 def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits: Limits, promised_days: int,
                    today: date) -> list[Stage]:
-    """The five stages of a case as of `today` (pure: everything it needs is passed in)."""
+    """The five stages of a case as of `today` (pure: everything it needs is passed in). A joint case's
+    decision stage answers to the step due first while its steps run, at that step's office (`owning_office`)."""
     ended = case.status in ENDED
+    promised_days = promised_of(case, promised_days)
     stages: list[Stage] = []
 
     def add(name: str, office: str, due: date | None, done_at: datetime | None, missed: bool = False) -> None:
@@ -135,8 +143,11 @@ def case_deadlines(case: Case, packets: list[Packet], cal: WorkCalendar, limits:
     add("supplement_notice", case.owning_office, after(case.received_at, limits.supplement_notice), notice_done,
         missed)
 
-    add("decision", case.owning_office, after(case.accepted_at, promised_days + (case.extension_days or 0)),
-        case.decided_at)
+    decision_due = after(case.accepted_at, promised_days + (case.extension_days or 0))
+    step_due = getattr(case, "step_due", None)
+    if decision_due is not None and step_due is not None and case.decided_at is None:
+        decision_due = min(decision_due, step_due)
+    add("decision", case.owning_office, decision_due, case.decided_at)
 
     if case.result_method == "electronic":
         result_done = case.decided_at
@@ -163,6 +174,8 @@ class StageClock:
 CASE_FIELDS = (Case.id, Case.case_no, Case.status, Case.matter_code, Case.collecting_office, Case.owning_office,
                Case.intake_date, Case.received_at, Case.accepted_at, Case.deemed_accepted,
                Case.supplement_requested_at, Case.decided_at, Case.ended_at, Case.result_method, Case.extension_days)
+# and what a joint case adds (apart: the migration that stored the deadlines predates them)
+STEP_FIELDS = (Case.promised_days, Case.step_due)
 PACKET_FIELDS = (Packet.id, Packet.case_id, Packet.kind, Packet.status, Packet.from_office, Packet.dispatched_at,
                  Packet.arrived_at, Packet.expected_arrival)
 
@@ -205,7 +218,7 @@ def overdue_cases(session: Session, settings: Settings, query, today: date,
                   stage: str | None = None) -> list[tuple[Case, list[Stage]]]:
     """The active cases of `query` (a select of Case) with a stage open past its due date as of `today`,
     each with those stages. Reads only the overdue cases (the stored deadlines' index): use a page of them."""
-    cases = list(session.exec(overdue_query(query, today, stage).options(load_only(*CASE_FIELDS))))
+    cases = list(session.exec(overdue_query(query, today, stage).options(load_only(*CASE_FIELDS, *STEP_FIELDS))))
     return late_stages(session, settings, cases, today, stage)
 
 
@@ -272,7 +285,7 @@ def case_promise(case: Case, packets: list[Packet], cal: WorkCalendar, limits: L
             if arrival is None:  # nothing on its way yet: sent within the dispatch limit, transit unknown
                 arrival = cal.add_working_days(case.intake_date, limits.dispatch)[0]
             start, provisional = cal.add_working_days(arrival, limits.receipt)
-    due, prov = cal.add_working_days(start, promised_days + (case.extension_days or 0))
+    due, prov = cal.add_working_days(start, promised_of(case, promised_days) + (case.extension_days or 0))
     provisional |= prov
 
     decided = beijing_day(case.decided_at)
@@ -304,16 +317,28 @@ def promise_words(case: Case) -> str:
     return text
 
 
+class PromiseBasis:
+    """What recomputing many cases' promises reads once (a scanner's batch): the calendar, the directory, the
+    limits, the matters, and the result transits worked out so far."""
+
+    def __init__(self, session: Session, settings: Settings):
+        self.cal, self.directory = work_calendar(session), load_directory(session)
+        self.limits, self.matters = Limits.from_settings(settings), cached_matters(session)
+        self.transits: dict = {}
+
+
 def recompute_due_date(session: Session, case: Case, settings: Settings, *,
                        as_of: date | None = None, packets: list[Packet] | None = None,
-                       transits: dict | None = None) -> Promise:
+                       basis: PromiseBasis | None = None) -> Promise:
     """Stores the promise (due_date, its flags, expected_result_date) on the case, as of `as_of` (default
     today). Called whenever something it depends on moves: intake, scans, supplement, acceptance,
     extension, decision, and the daily sweep. `packets`: the case's packets in id order, when the caller
-    loaded many cases' at once (packets_by_case). `transits`: a result's transit dates already worked out
-    by a caller that recomputes many cases with the same directory, calendar and settings."""
-    cal = work_calendar(session)
-    directory = load_directory(session)
+    loaded many cases' at once (packets_by_case). `basis`: what a caller that recomputes many cases with
+    the same directory, calendar and settings reads once, a result's transit dates worked out among it."""
+    if basis is not None:
+        cal, directory, transits = basis.cal, basis.directory, basis.transits
+    else:
+        cal, directory, transits = work_calendar(session), load_directory(session), None
     if packets is None:
         packets = list(session.exec(select(Packet).where(Packet.case_id == case.id).order_by(Packet.id))) \
             if case.id is not None else []
@@ -332,9 +357,9 @@ def recompute_due_date(session: Session, case: Case, settings: Settings, *,
             transits[key] = arrival
         return arrival
 
-    matter = cached_matter(session, case.matter_code)
-    promise = case_promise(case, packets, cal, Limits.from_settings(settings), matter.promised_days,
-                           result_transit, as_of or clock.beijing_date())
+    matter = basis.matters.get(case.matter_code) if basis is not None else cached_matter(session, case.matter_code)
+    promise = case_promise(case, packets, cal, basis.limits if basis is not None else Limits.from_settings(settings),
+                           matter.promised_days, result_transit, as_of or clock.beijing_date())
     for name, value in (("due_date", promise.due_date), ("due_date_provisional", promise.provisional),
                         ("due_date_estimated", promise.estimated), ("expected_result_date", promise.expected_result)):
         if getattr(case, name) != value:  # an unchanged value stays out of the UPDATE

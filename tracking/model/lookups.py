@@ -82,8 +82,9 @@ def may_see(actor: Actor, case: Case, directory) -> tuple[bool, bool]:
     """(may see the case, may see personal data in full). Clerks and officers of the case's two offices
     see it in full, supervisors over either office masked; couriers see no case (they carry packets, whose
     views hold no personal data) and admins none (accounts and reference data are theirs, not cases)."""
-    if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office):
-        return True, True
+    if actor.role in ("clerk", "officer") and actor.office_code in (case.collecting_office, case.owning_office,
+                                                                     *(case.step_offices or ())):
+        return True, True  # (多地联办: the office of every step)
     if actor.role == "supervisor":
         if not actor.office_code:
             return True, False

@@ -55,6 +55,13 @@ MILESTONES: dict[str, Milestone] = {
     "decided_originals_back": Milestone("办结（原件退回）", "applicant",
                                         "您的办件{case_no}已办结，您提交的原件（{originals}）将通过邮件{tracking_no}"
                                         "退回{to}。"),
+    "step_done": Milestone("联办环节完成", "applicant", "您的办件{case_no}：{place}{office}{done}。"),
+    "step_supplement_requested": Milestone("联办环节补正告知", "applicant",
+                                           "您的办件{case_no}在{place}（{office}）环节需补正材料：{materials}，"
+                                           "请于{due}前到收件窗口提交。"),
+    "step_refused": Milestone("联办环节不予办理", "applicant",
+                              "您的办件{case_no}在{place}（{office}）环节{words}，原因：{reason}。原件将退回，"
+                              "救济途径见查询页面。"),
     "result_at_window": Milestone("结果到达窗口", "applicant",
                                   "您的办件{case_no}的办理结果已到达收件窗口，请携带身份证件领取。"),
     "originals_at_window": Milestone("原件退回窗口", "applicant",
@@ -78,6 +85,7 @@ MILESTONES: dict[str, Milestone] = {
     "replacement_sent": Milestone("丢失邮件已补寄", "office",
                                   "丢失邮件{lost}已补寄，补寄件邮件号{tracking_no}。"),
     "withdrawn": Milestone("申请人撤回", "office", "您的办件{case_no}已撤回。"),
+    "step_started": Milestone("联办环节待办", "office", "联办办件{case_no}的“{step}”环节已转至本单位，请于{due}前办理。"),
     "deemed_accepted_office": Milestone("视为受理", "office",
                                         "办件{case_no}收到材料后{days}个工作日内未告知补正，"
                                         "依法自收到材料之日起视为受理，请在办理时限内作出决定。"),

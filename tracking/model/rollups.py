@@ -8,6 +8,8 @@ the column is there for per-city rows (a city supervisor sees the cases with eit
 `lookups.in_scope`), which are not built yet: scoped readers read the cases live."""
 from __future__ import annotations
 
+import json
+from bisect import bisect_right
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, cast, extract, func, literal, union_all
@@ -24,6 +26,7 @@ FIGURES = {"reg_collecting": ("office",), "reg_owning": ("office",), "reg_matter
            # n: decided, total: of them on time
            "decided_owning": ("owning",), "decided_matter": ("matter",),
            # n: stages that ended that day and took `bucket` (bucket_of) hours
+           # (bucket_of for everything, group_bucket_of per office or matter)
            "stage_all": ("stage", "bucket"), "stage_office": ("stage", "office", "bucket"),
            "stage_matter": ("stage", "matter", "bucket"),
            "rating_office": ("score", "follow_up_status", "follow_up_office", "owning"),
@@ -31,6 +34,10 @@ FIGURES = {"reg_collecting": ("office",), "reg_owning": ("office",), "reg_matter
            # n: packets, total: cents
            "postage_payer": ("payer", "source"), "postage_matter": ("matter", "source")}
 BUILT = "built"  # a marker row per day (and per month) built, area "", so that an empty day counts as built
+STAGE_FIGURES = ("stage_all", "stage_office", "stage_matter")
+# span "c": the running sums of the day rows from the first built day through `day` (`snapshot_rows`), so
+# that any period of built days is the difference of two snapshots whatever its length or its cases
+SNAPSHOT = "c"
 
 
 # -- duration buckets: exact to the hour for two days, to 6 hours for 30 days, to the day beyond ------------
@@ -52,6 +59,26 @@ def bucket_bounds(bucket: int) -> tuple[float, float]:
         return low, low + 6
     low = 720.0 + 24 * (bucket - 160)
     return low, low + 24
+
+
+# per office and per matter, buckets whose width grows with the duration (a median within 10% + 0.5 hour):
+# [0, 1) hour, then [1.2^(i-1), 1.2^i) hours; some 60 buckets a stage up to six years, whatever the cases
+GROUP_EDGES = tuple(1.2 ** i for i in range(61))
+
+
+def group_bucket_of(hours: float) -> int:
+    return min(bisect_right(GROUP_EDGES, hours), len(GROUP_EDGES))
+
+
+def group_bucket_bounds(bucket: int) -> tuple[float, float]:
+    """[low, high) hours of a group bucket (the last one is open: read as one more step of 20%)."""
+    low = 0.0 if bucket == 0 else GROUP_EDGES[bucket - 1]
+    return low, GROUP_EDGES[bucket] if bucket < len(GROUP_EDGES) else low * 1.2
+
+
+def group_bucket_sql(session: Session, hours):
+    # the same float edges as group_bucket_of, sent as parameters
+    return sa_case(*((hours < edge, i) for i, edge in enumerate(GROUP_EDGES)), else_=len(GROUP_EDGES))
 
 
 def _floor(session: Session, x):
@@ -176,8 +203,9 @@ def day_rows(session: Session, directory, since: date, until: date):
     rows = stage_union(session, start, end)
     stage_day, bucket = beijing_date_sql(session, rows.c.end_at), bucket_sql(session, rows.c.h)
     yield from grouped("stage_all", stage_day, [rows.c.stage, bucket], [count], rows, [])
+    group_bucket = group_bucket_sql(session, rows.c.h)
     for figure, key in (("stage_office", stage_office_sql(rows)), ("stage_matter", rows.c.matter)):
-        yield from grouped(figure, stage_day, [rows.c.stage, key, bucket], [count], rows, [])
+        yield from grouped(figure, stage_day, [rows.c.stage, key, group_bucket], [count], rows, [])
 
     rated = select(Evaluation.at, Evaluation.score, Evaluation.follow_up_status, Evaluation.follow_up_office,
                    Case.matter_code, Case.owning_office).join(
@@ -195,3 +223,64 @@ def day_rows(session: Session, directory, since: date, until: date):
     cents = func.sum(sent.c.postage_cents).label("total")
     for figure, key in (("postage_payer", sent.c.postage_payer), ("postage_matter", sent.c.matter_code)):
         yield from grouped(figure, sent_day, [key, source], [count, cents], sent, [])
+
+
+# -- snapshots: running sums, one row per figure (per office or matter for the stage times) ------------------
+
+class Running:
+    """The running sums of the day rows, as the snapshots store them: for a figure, {keys joined by a tab:
+    [n, total]}; for the stage times, {group: {stage: {bucket: n}}} (group "" for stage_all)."""
+
+    def __init__(self):
+        self.sums: dict[str, dict[str, list[int]]] = {}
+        self.stages: dict[str, dict[str, dict[str, dict[int, int]]]] = {f: {} for f in STAGE_FIGURES}
+        self.text: dict[tuple[str, str], str] = {}  # each row's JSON, written again only when it changed
+        self.changed: set[tuple[str, str]] = set()
+
+    def add(self, row) -> None:
+        figure = row["figure"]
+        if figure == "stage_all":
+            group, stage, bucket = "", row["k1"], row["k2"]
+        elif figure in STAGE_FIGURES:
+            group, stage, bucket = row["k2"], row["k1"], row["k3"]
+        else:
+            keys = "\t".join(row[f"k{i + 1}"] for i in range(len(FIGURES[figure])))
+            found = self.sums.setdefault(figure, {}).setdefault(keys, [0, 0])
+            found[0] += row["n"]
+            found[1] += row["total"]
+            self.changed.add((figure, ""))
+            return
+        by_bucket = self.stages[figure].setdefault(group, {}).setdefault(stage, {})
+        by_bucket[int(bucket)] = by_bucket.get(int(bucket), 0) + row["n"]
+        self.changed.add((figure, group))
+
+    def load(self, figure: str, group: str, hist: str) -> None:
+        """A stored snapshot row read back (the running sums up to its day)."""
+        if figure in STAGE_FIGURES:
+            self.stages[figure][group] = decode_stages(hist)
+        else:
+            self.sums[figure] = json.loads(hist)
+        self.text[figure, group] = hist
+
+    def rows(self, day: date) -> list[dict]:
+        """The snapshot rows of `day` (span SNAPSHOT, area "")."""
+        for figure, group in self.changed:
+            self.text[figure, group] = encode_stages(self.stages[figure][group]) if figure in STAGE_FIGURES \
+                else json.dumps(self.sums[figure], separators=(",", ":"))
+        self.changed.clear()
+        return [dict(span=SNAPSHOT, day=day, area="", figure=figure, k1="", k2=group, k3="", k4="", k5="", n=0,
+                     total=0, hist=hist) for (figure, group), hist in self.text.items()]
+
+
+def encode_stages(stages: dict[str, dict[int, int]]) -> str:
+    """{stage: {bucket: n}} as {stage: [first bucket, n, n, ...]}: dense from the first bucket used."""
+    dense = {}
+    for stage, counts in stages.items():
+        low, high = min(counts), max(counts)
+        dense[stage] = [low, *(counts.get(b, 0) for b in range(low, high + 1))]
+    return json.dumps(dense, separators=(",", ":"))
+
+
+def decode_stages(text: str) -> dict[str, dict[int, int]]:
+    return {stage: {dense[0] + i: n for i, n in enumerate(dense[1:]) if n}
+            for stage, dense in json.loads(text).items()}

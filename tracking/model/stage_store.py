@@ -22,7 +22,7 @@ from mailing.tables import Packet
 from routing.calendars import work_calendar
 from routing.reference import matters
 from routing.tables import Matter
-from tracking.model.deadlines import (ACTIVE, CASE_FIELDS, ENDED, PACKET_FIELDS, STAGES, Limits, Stage,
+from tracking.model.deadlines import (ACTIVE, CASE_FIELDS, ENDED, PACKET_FIELDS, STAGES, STEP_FIELDS, Limits, Stage,
                                       case_deadlines)
 from tracking.model.tables import Case
 
@@ -77,6 +77,11 @@ class Deriver:
         stages = case_deadlines(case, packets, self.cal, self.limits, self.promised.get(case.matter_code, 0),
                                 date.min)
         return stored_values(case.status, stages)
+
+
+def _case_fields(session) -> tuple:
+    """The columns the stages read: without a joint case's own while the migration that stored them runs."""
+    return CASE_FIELDS if session.info.get(_MIGRATING) else (*CASE_FIELDS, *STEP_FIELDS)
 
 
 def _packets(session, case_ids: list[int]) -> dict[int, list]:
@@ -148,7 +153,7 @@ def derive(session, case_ids: list[int], settings=None) -> int:
         loaded = {i: session.identity_map.get(session.identity_key(Case, i)) for i in chunk}
         loaded = {i: case for i, case in loaded.items() if case is not None}
         rows = [*loaded.values(), *session.execute(
-            select(*CASE_FIELDS, *(getattr(Case, c) for c in COLUMNS))
+            select(*_case_fields(session), *(getattr(Case, c) for c in COLUMNS))
             .where(Case.id.in_([i for i in chunk if i not in loaded]))).all()] if len(loaded) < len(chunk) \
             else list(loaded.values())
         packets = _packets(session, chunk)
@@ -192,7 +197,7 @@ def check(session, settings=None, *, batch: int = 2000) -> list[tuple[str, dict,
     deriver = Deriver(session, settings)
     wrong, after = [], 0
     while True:
-        rows = session.execute(select(*CASE_FIELDS, *(getattr(Case, c) for c in COLUMNS))
+        rows = session.execute(select(*_case_fields(session), *(getattr(Case, c) for c in COLUMNS))
                                .where(Case.id > after).order_by(Case.id).limit(batch)).all()
         if not rows:
             return wrong

@@ -55,6 +55,7 @@ class CaseAction(str, enum.Enum):
     REQUEST_SUPPLEMENT = "request_supplement"
     DISPATCH_SUPPLEMENT = "dispatch_supplement"
     REJECT = "reject"
+    REFUSE_STEP = "refuse_step"                # 多地联办: a step's office refuses after the acceptance: the case ends
     WITHDRAW = "withdraw"
     DEEM_WITHDRAWN = "deem_withdrawn"          # supplement due date passed, nothing collected
     DECIDE = "decide"
@@ -78,6 +79,7 @@ TRANSITIONS: dict[CaseAction, tuple[set[CaseStatus], CaseStatus]] = {
     CaseAction.REQUEST_SUPPLEMENT: ({C.RECEIVED}, C.SUPPLEMENT_REQUESTED),
     CaseAction.DISPATCH_SUPPLEMENT: ({C.SUPPLEMENT_REQUESTED}, C.SUPPLEMENT_IN_TRANSIT),
     CaseAction.REJECT: ({C.RECEIVED, C.SUPPLEMENT_REQUESTED}, C.REJECTED),
+    CaseAction.REFUSE_STEP: ({C.ACCEPTED}, C.REJECTED),
     CaseAction.WITHDRAW: (BEFORE_DECISION, C.WITHDRAWN),
     CaseAction.DEEM_WITHDRAWN: ({C.SUPPLEMENT_REQUESTED}, C.DEEMED_WITHDRAWN),
     CaseAction.DECIDE: ({C.ACCEPTED}, C.DECIDED),
@@ -90,6 +92,16 @@ EVALUABLE = {C.DELIVERED, C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
 FINISHED = {C.DELIVERED, C.CLOSED, C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
 # ended before a decision: open stages are moot, originals went back
 ENDED_EARLY = {C.REJECTED, C.WITHDRAWN, C.DEEMED_WITHDRAWN}
+
+
+# 多地联办: a step's own state (tracking.commands.steps): waiting (earlier steps not done), awaiting (their paper
+# on its way), received (it may start), accepted, supplement (its own notice sent: waiting for the applicant,
+# its clock stopped), done, refused, stopped (another step refused: the case ended)
+STEP_STATUS_TITLES = {"waiting": "待前序环节完成", "awaiting": "待转递档案送达", "received": "待受理",
+                      "accepted": "办理中", "supplement": "待补正", "done": "已完成", "refused": "不予办理",
+                      "stopped": "已终止"}
+OPEN_STEPS = ("awaiting", "received", "accepted")
+UNFINISHED_STEPS = ("waiting", "supplement", *OPEN_STEPS)
 
 
 def is_overdue(status: CaseStatus, due_date: date, today: date) -> bool:

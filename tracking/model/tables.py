@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from config.database import utc_column
@@ -96,6 +96,37 @@ class Case(SQLModel, table=True):
     open_stage: Optional[str] = Field(default=None, max_length=24)
     open_stage_due: Optional[date] = None
     open_stage_office: Optional[str] = Field(default=None, max_length=24)
+    # 多地联办 (tracking.commands.steps): the promise's working days along the longest chain of steps (None: the
+    # matter's own), the offices of every step (each may see the case), and the due date of the step that is
+    # due first while steps are open (the decision stage answers to it, at `owning_office`, the step's office)
+    promised_days: Optional[int] = None
+    step_offices: Optional[list] = Field(default=None, sa_column=Column(JSON))
+    step_due: Optional[date] = None
+
+
+class CaseStep(SQLModel, table=True):
+    """One step of a 多地联办 case (routing.steps): its office, where it stands, its own deadline, and what it
+    produced (files kept as the case's files, paper as a `transfer` packet)."""
+    __table_args__ = (UniqueConstraint("case_id", "code"), Index("ix_casestep_office_status", "office_code", "status"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    seq: int
+    code: str = Field(max_length=32)
+    name: str
+    place: str = ""
+    office_code: str = Field(max_length=24)
+    # waiting (earlier steps not done) | awaiting (paper on its way) | received | accepted | done | refused
+    status: str = Field(default="waiting", max_length=16)
+    due: Optional[date] = None
+    started_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    accepted_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    done_at: Optional[datetime] = Field(default=None, sa_column=utc_column())
+    done_by: Optional[str] = None
+    outputs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str = ""
+    # the step's own supplement notice, once: {materials: [{code, name}], due, note, requested_at, tracking_no,
+    # received_at, resume} (resume: the status the step goes back to when the materials arrive)
+    supplement: Optional[dict] = Field(default=None, sa_column=Column(JSON))
 
 
 class CaseEvent(SQLModel, table=True):
@@ -141,7 +172,7 @@ class CaseFile(SQLModel, table=True):
     """A scan of a material (or of a supplement) uploaded at the window: checked, sealed with the data key
     and kept in the file store under `storage_key` (by content: rows with the same content share one
     object). `removed_at`: the object is gone (retention after the case ended), the row stays as the record."""
-    __table_args__ = (CheckConstraint("purpose IN ('material','supplement')", name="casefile_purpose"),)
+    __table_args__ = (CheckConstraint("purpose IN ('material','supplement','step')", name="casefile_purpose"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     case_id: int = Field(index=True, foreign_key="case.id")
     material_code: str = Field(max_length=100)  # a supplement file names the material it answers
@@ -261,3 +292,5 @@ class StatRollup(SQLModel, table=True):
     k5: str = Field(default="", max_length=32)
     n: int = 0
     total: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # cents add up
+    # a snapshot's (span "c") running sums as JSON (tracking.model.rollups.Running); "" in the other rows
+    hist: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

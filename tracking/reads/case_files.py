@@ -12,7 +12,7 @@ from tracking.model.errors import forbidden
 from tracking.model.lookups import load_case, may_see, staff_case_file
 from tracking.model.tables import AccessLog, Case, CaseFile
 
-PURPOSES = {"material": "申请材料", "supplement": "补正材料"}
+PURPOSES = {"material": "申请材料", "supplement": "补正材料", "step": "联办环节文书"}
 
 
 def file_row(f: CaseFile, names: dict[str, str]) -> dict:

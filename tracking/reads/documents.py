@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from config import clock
 from config.database import add_later
-from labels.specs import LabelSpec, ManifestLine, ManifestSpec, MaterialLine, NoticeSpec, Party, ReceiptSpec
+from labels.specs import LabelSpec, ManifestLine, ManifestSpec, MaterialLine, NoticeSpec, Party, ReceiptSpec, StepLine
 from mailing.states import PacketKind, PacketStatus
 from mailing.tables import Manifest, Packet
 from routing.matter_types import (acceptance_basis, refusal_basis, refusal_title, refusal_words, remedies,
@@ -26,6 +26,7 @@ from tracking.model.identity import mask_address, mask_credit_code, mask_id_numb
 from tracking.model.lookups import load_case, load_packet, manifest_packets, piece_count
 from tracking.model.tables import AccessLog, Case, CaseEvent
 from tracking.reads.carriers import CARRIER_TITLES, packet_carrier
+from tracking.reads.steps import step_rows
 
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)
 RESULT_WAYS = {"mail": "邮寄到申请人指定地址", "pickup": "到收件窗口领取（凭本回执和身份证件）",
@@ -170,8 +171,14 @@ def receipt_spec(session: Session, env: Env, actor: Actor, case_no: str, names: 
         due_date=case.due_date, due_provisional=case.due_date_provisional,
         track_url=_track_url(env, case.case_no), check_code=env.sealer.open(case.check_code_sealed),
         result_delivery=RESULT_WAYS.get(case.result_method, case.result_method),
-        promise=promise_words(case), promised_days=matter.promised_days, due_estimated=case.due_date_estimated,
-        agent=_agent(case))
+        promise=promise_words(case), promised_days=case.promised_days or matter.promised_days,
+        due_estimated=case.due_date_estimated, agent=_agent(case), steps=_steps(session, case, matter))
+
+
+def _steps(session: Session, case: Case, matter: Matter) -> tuple[StepLine, ...]:
+    days = {s["code"]: int(s["promised_days"]) for s in matter.steps or []}
+    return tuple(StepLine(row.place, row.name, _office_party(session, row.office_code).name, days.get(row.code, 0))
+                 for row in step_rows(session, case))
 
 
 def _agent(case: Case) -> str:

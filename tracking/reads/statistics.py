@@ -26,10 +26,11 @@ from mailing.tables import Packet
 from routing.reference import directory as load_directory
 from routing.tables import Matter
 from tracking.model.context import Actor
-from tracking.model.deadlines import CASE_FIELDS, STAGE_TITLES, STAGES, late_stages, overdue_cases, overdue_query, packets_by_case
+from tracking.model.deadlines import CASE_FIELDS, STEP_FIELDS, STAGE_TITLES, STAGES, late_stages, overdue_cases, overdue_query, packets_by_case
 from tracking.model.lookups import in_scope
 from tracking.model.states import BAD_SCORE, RATED_STAGES, SCORE_TITLES, CaseStatus
-from tracking.model.rollups import beijing_date_sql, bucket_bounds, bucket_sql, hours_sql, stage_office_sql, stage_union
+from tracking.model.rollups import (beijing_date_sql, bucket_bounds, bucket_sql, group_bucket_bounds, group_bucket_sql,
+                                    hours_sql, stage_office_sql, stage_union)
 from tracking.model.tables import Case, Evaluation
 from tracking.reads import rollups
 
@@ -53,7 +54,11 @@ GROUPINGS = {"office": "按单位", "matter": "按事项"}
 DEFAULT_DAYS = 30
 MEDIAN_PRECISION = ("已完成日汇总的日期，中位数由各环节用时分档统计得出，误差不超过所在分档宽度的一半："
                     "48 小时以内 0.5 小时，30 天以内 3 小时，更长 12 小时。")
+# per office and per matter the buckets widen by 20% each (tracking.model.rollups.group_bucket_of)
+GROUP_MEDIAN_PRECISION = ("已完成日汇总的日期，中位数由各环节用时分档统计得出，误差不超过中位数的 10% 另加"
+                          " 0.5 小时。")
 MAX_DAYS = 366
+SHORT_DAYS = 7  # a live period this short is grouped by pairs of offices (`_volumes_live`)
 
 
 # -- the period ------------------------------------------------------------------------------------
@@ -200,6 +205,24 @@ def median_times(facts: Iterable[CaseFacts], period: Period,
                 found[group(f, stage) if group else ""][stage].append(hours)
     return {g: {stage: (median(hours), len(hours)) for stage, hours in by_stage.items()}
             for g, by_stage in found.items()}
+
+
+def histogram_median(counts: dict[int, int], bounds: Callable[[int], tuple[float, float]]) -> tuple[float, int] | None:
+    """(median, count) of durations counted per bucket ({bucket: n}; `bounds` gives a bucket's [low, high)
+    hours): the middle of the bucket holding the middle value, of an even count the mean of the two middles'
+    buckets. None of nothing."""
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    ranks, middles, cum = {(total + 1) // 2, (total + 2) // 2}, [], 0
+    for bucket in sorted(counts):
+        n = counts[bucket]
+        for rank in ranks:
+            if cum < rank <= cum + n:
+                low, high = bounds(bucket)
+                middles.append((low + high) / 2)
+        cum += n
+    return sum(middles) / len(middles), total
 
 
 def by_office(f: CaseFacts, stage: str) -> str:
@@ -517,7 +540,7 @@ def median_table_of(found: dict[str, dict[str, tuple[float, int]]], by: str, n: 
     table = Table("medians", f"各环节用时中位数（{GROUPINGS[by]}，单位：小时）", header,
                   note="每个环节计入其完成日所在的期间；时间按自然小时计（含夜间和节假日）。"
                        "收件→寄出、途中计入收件单位，其余环节计入办理单位；视为受理的办件不计签收→受理用时。"
-                       + MEDIAN_PRECISION)
+                       + GROUP_MEDIAN_PRECISION)
     name = n.matter if by == "matter" else n.office
     for group in sorted(found, key=lambda g: (name(g), g)):
         row = [name(group), group]
@@ -617,20 +640,26 @@ def overdue_board(session: Session, settings: Settings, actor: Actor, as_of: dat
     scoped = in_scope(select(Case), actor, directory)
     late = overdue_query(scoped, as_of)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {s: 0 for s in BOARD_STAGES})
-    # one pass over the overdue cases' covering index (ix_case_open_stage): which stages, which offices
-    flags = [func.coalesce(getattr(Case, f"open_due_{name}") < as_of, False) for name in STAGES]
-    keys = [Case.collecting_office, Case.owning_office, *flags]
-    for collecting, owning, *late_at, n in session.execute(
-            late.with_only_columns(*keys, func.count()).group_by(*keys)).all():
-        for name, is_late in zip(STAGES, late_at):
-            if is_late:
-                counts[collecting if name == "dispatch" else owning][name] += n
+    # summed per office in the database, over the overdue cases' covering index (ix_case_open_stage): a row
+    # per office comes back (grouping by both offices and the stages' flags returned about one per case)
+    late_at = {name: func.sum(sa_case((getattr(Case, f"open_due_{name}") < as_of, 1), else_=0)) for name in STAGES}
+    for collecting, n in session.execute(late.with_only_columns(Case.collecting_office, late_at["dispatch"])
+                                         .group_by(Case.collecting_office)).all():
+        if n:
+            counts[collecting]["dispatch"] += n
+    owned = [name for name in STAGES if name != "dispatch"]
+    cases = 0  # the overdue cases: each is counted once, under its owning office
+    for owning, n, *stage_counts in session.execute(
+            late.with_only_columns(Case.owning_office, func.count(), *(late_at[name] for name in owned))
+            .group_by(Case.owning_office)).all():
+        cases += n
+        for name, k in zip(owned, stage_counts):
+            if k:
+                counts[owning][name] += k
     follow_ups = overdue_follow_ups(session, actor, as_of)
     for item in follow_ups:
         counts[item.office_code][FOLLOW_UP] += 1
     totals = {s: sum(c[s] for c in counts.values()) for s in BOARD_STAGES}
-    late_ids = late.with_only_columns(Case.id)
-    cases = session.exec(select(func.count()).select_from(late_ids.subquery())).one()
     cases += len({i.case_no for i in follow_ups}
                  - set(session.exec(late.with_only_columns(Case.case_no)
                                     .where(Case.case_no.in_({i.case_no for i in follow_ups}))).all()))
@@ -647,7 +676,7 @@ def overdue_board(session: Session, settings: Settings, actor: Actor, as_of: dat
             query = query.where(or_(*(and_(_stage_office(s) == office, getattr(Case, f"open_due_{s}") < as_of)
                                       for s in stages)))
         due = getattr(Case, f"open_due_{stage}") if stage in STAGES else Case.open_stage_due
-        page = list(session.exec(query.order_by(due, Case.case_no).limit(limit).options(load_only(*CASE_FIELDS))))
+        page = list(session.exec(query.order_by(due, Case.case_no).limit(limit).options(load_only(*CASE_FIELDS, *STEP_FIELDS))))
         items = [OverdueItem(case.case_no, case.matter_code, case.status, case.collecting_office,
                              case.owning_office, s.stage, s.office_code, s.due, (as_of - s.due).days)
                  for case, found in late_stages(session, settings, page, as_of) for s in found]
@@ -784,6 +813,22 @@ def _volumes_live(session: Session, actor: Actor, period: Period) -> Volumes:
     def largest_first(rows):
         return sorted(((code, count) for code, count in rows), key=lambda kv: (-kv[1], kv[0]))
 
+    if (period.until - period.since).days < SHORT_DAYS:
+        # a few days (those the roll-ups lack): the pairs of offices are few, their provinces looked up here
+        # rather than by a CASE over every office in the directory, which costs more to send than to run
+        by_pair: dict[tuple[str, str], int] = dict(((c, o), n) for c, o, n in counted(Case.collecting_office,
+                                                                                         Case.owning_office))
+        collecting, owning = defaultdict(int), defaultdict(int)
+        for (c, o), n in by_pair.items():
+            collecting[c] += n
+            owning[o] += n
+
+        def province_of(code: str) -> str | None:
+            post = directory.post(code)
+            return post.division_code[:2] if post else None
+        return Volumes(largest_first(collecting.items()), largest_first(owning.items()),
+                       largest_first(counted(Case.matter_code)), sum(by_pair.values()),
+                       sum(n for (c, o), n in by_pair.items() if province_of(c) != province_of(o)))
     pairs = counted(province(Case.collecting_office).label("p1"), province(Case.owning_office).label("p2"))
     return Volumes(largest_first(counted(Case.collecting_office)), largest_first(counted(Case.owning_office)),
                    largest_first(counted(Case.matter_code)), sum(count for _, _, count in pairs),
@@ -873,6 +918,9 @@ def stage_medians(session: Session, actor: Actor, period: Period, by: str | None
     if cover is None:
         found = _stage_medians_live(session, actor, period, by)
         return found if groups is None else {g: v for g, v in found.items() if g in set(groups)}
+    bounds, to_bucket = (group_bucket_bounds, group_bucket_sql) if by else (bucket_bounds, bucket_sql)
+    if cover.snapshots is not None:
+        return _stage_medians_snapshots(session, actor, by, groups, area, cover)
     # the histograms are added up and walked in the database: only the buckets around each group's
     # middle come back (a province's year by office is some 10^5 buckets)
     keys = 3 if by else 2
@@ -887,7 +935,7 @@ def stage_medians(session: Session, actor: Actor, period: Period, by: str | None
         day = Period(since, until)
         rows = stage_union(session, day.start, day.end, lambda q: in_scope(q, actor, directory))
         key = (rows.c.matter if by == "matter" else stage_office_sql(rows)) if by else literal("", String)
-        part = select(rows.c.stage, key.label("g"), bucket_sql(session, rows.c.h).label("b"),
+        part = select(rows.c.stage, key.label("g"), to_bucket(session, rows.c.h).label("b"),
                       literal(1, Integer).label("n"))
         parts.append(part.where(key.in_(groups)) if by and groups is not None else part)
     if not parts:
@@ -906,7 +954,7 @@ def stage_medians(session: Session, actor: Actor, period: Period, by: str | None
     for stage, group, bucket, n, cum, total in session.execute(near):
         total, cum, n = int(total), int(cum), int(n)
         totals[group, stage] = total
-        low, high = bucket_bounds(int(bucket))
+        low, high = bounds(int(bucket))
         for rank in {(total + 1) // 2, (total + 2) // 2}:
             if cum - n < rank <= cum:
                 middles[group, stage].append((low + high) / 2)
@@ -915,6 +963,42 @@ def stage_medians(session: Session, actor: Actor, period: Period, by: str | None
         # an odd count has one middle rank, held once: the mean is that bucket's middle
         found_[group][stage] = (sum(values) / len(values), totals[group, stage])
     return dict(found_)
+
+
+def _stage_medians_snapshots(session: Session, actor: Actor, by: str | None, groups: list[str] | None, area: str,
+                             cover: rollups.Coverage) -> dict[str, dict[str, tuple[float, int]]]:
+    """`stage_medians` where the period starts within the snapshots: the histograms of the two snapshots'
+    difference (some hundred rows: `groups` only, when given), the months and days after them, and the days
+    without roll-ups counted live per bucket, added up and walked here (`histogram_median`)."""
+    figure = f"stage_{by}" if by else "stage_all"
+    bounds, to_bucket = (group_bucket_bounds, group_bucket_sql) if by else (bucket_bounds, bucket_sql)
+    counts = rollups.snapshot_stages(session, figure, area, cover, groups if by else None)
+
+    def add(stage: str, group: str, bucket, n: int) -> None:
+        by_bucket = counts.setdefault(group, {}).setdefault(stage, {})
+        by_bucket[int(bucket)] = by_bucket.get(int(bucket), 0) + int(n)
+    keys = 3 if by else 2
+    for query in rollups.selects(session, figure, area, cover, keys, groups if by else None):
+        for row in session.execute(query):
+            add(row[0], row[1] if by else "", row[keys - 1], row[keys])
+    directory = load_directory(session)
+    for since, until in cover.missing:
+        day = Period(since, until)
+        rows = stage_union(session, day.start, day.end, lambda q: in_scope(q, actor, directory))
+        key = (rows.c.matter if by == "matter" else stage_office_sql(rows)) if by else literal("", String)
+        bucket = to_bucket(session, rows.c.h)
+        query = select(rows.c.stage, key, bucket, func.count())
+        if by and groups is not None:
+            query = query.where(key.in_(groups))
+        for stage, group, b, n in session.execute(query.group_by(rows.c.stage, key, bucket)):
+            add(stage, group, b, n)
+    found: dict[str, dict[str, tuple[float, int]]] = {}
+    for group, stages in counts.items():
+        for stage, by_bucket in stages.items():
+            middle = histogram_median(by_bucket, bounds)
+            if middle is not None:
+                found.setdefault(group, {})[stage] = middle
+    return found
 
 
 def _stage_medians_live(session: Session, actor: Actor, period: Period,
@@ -960,7 +1044,8 @@ def rating_groups(session: Session, actor: Actor, period: Period, by: str | None
                 counts[r.score, r.follow_up_status, None, r.matter_code, ""] += r.count
             else:
                 counts[r.score, r.follow_up_status, r.follow_up_office, "", r.owning_office] += r.count
-    return [Rating(period.start, "", score, "", matter, owning, status, None, None, office, count=count)
+    start = period.start
+    return [Rating(start, "", score, "", matter, owning, status, None, None, office, count=count)
             for (score, status, office, matter, owning), count in counts.items() if count]
 
 
@@ -971,5 +1056,6 @@ def _rating_groups_live(session: Session, actor: Actor, period: Period) -> list[
                      .where(_in(Evaluation.at, period)), actor, load_directory(session))
     query = query.group_by(Evaluation.score, Evaluation.follow_up_status, Evaluation.follow_up_office,
                            Case.matter_code, Case.owning_office)
-    return [Rating(period.start, "", score, "", matter, owning, status, None, None, office, count=count)
+    start = period.start
+    return [Rating(start, "", score, "", matter, owning, status, None, None, office, count=count)
             for score, status, office, matter, owning, count in session.exec(query)]

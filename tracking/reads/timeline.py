@@ -16,6 +16,7 @@ from tracking.model.lookups import checked_case
 from tracking.model.states import (BEFORE_DECISION, EVALUABLE, FINISHED, RATED_STAGES, SCORE_TITLES, STATUS_TEXT,
                                    VISIT_METHODS, CaseStatus, is_overdue)
 from tracking.model.tables import Case, CaseEvent, Evaluation, ResultFile
+from tracking.reads.steps import steps_view
 
 CASE_TEXT = {
     "collected": "窗口已收件，材料待寄出",
@@ -43,7 +44,12 @@ CASE_TEXT = {
     "result_link_reissued": "收件窗口已重新发送电子结果下载链接",
     "result_revoked": "电子结果已被办理部门撤销",
 }
-FILES_RECEIVED_TEXT = "材料扫描件已全部上传，办理部门在线审查"  # issue 16: received from the files, not the paper
+FILES_RECEIVED_TEXT = "材料扫描件已全部上传，办理部门在线审查"
+# 多地联办: each step's moments, said with its place and office ("迁出地 忻州市公安局忻府分局：已开具户口迁移证")
+STEP_TEXT = {"step_started": "{name}环节开始办理", "step_accepted": "已受理{name}", "step_done": "{text}",
+             "step_refused": "{words}，原因：{reason}。原件将退回",
+             "step_supplement_requested": "需要补正材料，请按补正告知到收件窗口提交",
+             "step_supplement_received": "已收到补正材料，继续办理"}  # issue 16: received from the files, not the paper
 OUTCOME_TEXT = {"approved": "准予", "refused": "不予"}  # the decision, once the case has one
 DEEMED_TEXT = "收到材料后5个工作日内未告知补正，依法自收到材料之日起视为受理"
 RESULT_METHOD_TEXT = {"mail": "邮寄送达", "pickup": "到收件窗口领取", "electronic": "网上下载电子结果"}
@@ -104,10 +110,19 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
                 names = "、".join(m["name"] for m in e.data["originals_returned"])
                 text += f"。原件（{names}）退还申请人" + \
                     ("，另行寄回" if case.result_method == "electronic" else "，随办理结果一并送达")
+            if e.type == "decided" and e.data.get("step"):  # the last step of a joint case decides it
+                text = f"{e.data.get('place', '')} {place(e.office_code)}：{e.data['name']}，{text}"
             if e.type == "delivered" and signed_by(e.data):
                 text = f"{text}，{signed_by(e.data)}"
             events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "text": text,
                            "place": place(e.office_code)})
+        elif e.type in STEP_TEXT:
+            data = e.data
+            said = STEP_TEXT[e.type].format(name=data.get("name", ""), text=data.get("text", ""),
+                                            words=data.get("words", "不予办理"), reason=data.get("reason", ""))
+            events.append({"at": e.at, "seq": e.recorded_at, "type": e.type, "step": data.get("step"),
+                           "text": f"{data.get('place', '')} {place(data.get('office'))}：{said}",
+                           "place": place(data.get("office"))})
         elif e.type.startswith("packet_"):
             reason = e.type.removeprefix("packet_")
             events.append({"at": e.at, "seq": e.recorded_at, "type": "exception",
@@ -158,9 +173,23 @@ def track(session: Session, env: Env, number: str, check: str | None) -> dict:
             "next": upcoming(session, env, case, list(packets.values()), place(case.collecting_office))
             + ([{"text": "评价本次服务（好差评）", "expected": None, "yours": True}] if evaluable else []),
             "electronic_result": electronic_result(session, env, case),
+            "steps": steps_view(session, directory, case, public=True),
+            "refusal": _refusal(session, case),
             "evaluation": {"score": evaluation.score, "score_text": SCORE_TITLES[evaluation.score],
                            "at": clock.iso(evaluation.at), "stage_text": RATED_STAGES[evaluation.stage],
                            "follow_up": public_follow_up(evaluation)} if evaluation else None}
+
+
+def _refusal(session: Session, case: Case) -> dict | None:
+    """多地联办: a step's refusal, with the remedies the applicant has against it."""
+    if case.status != CaseStatus.REJECTED.value or not case.step_offices:
+        return None
+    event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.type == "step_refused")
+                         .order_by(CaseEvent.id.desc())).first()
+    if event is None:
+        return None
+    return {"step": event.data.get("name"), "place": event.data.get("place"), "words": event.data.get("words"),
+            "reason": event.data.get("reason"), "remedies": event.data.get("remedies")}
 
 
 def signed_by(data: dict, *, masked: bool = True) -> str | None:

@@ -16,6 +16,7 @@ from tracking.model.deadlines import STAGE_TITLES, STAGES, StageClock, late_stag
 from tracking.model.errors import bad_request, forbidden
 from tracking.model.lookups import in_scope, load_case, load_packet, may_see, piece_count
 from tracking.model.states import RATED_STAGES, SCORE_TITLES, STATUS_TEXT, VISIT_METHODS, CaseStatus, is_overdue
+from tracking.reads.steps import steps_view
 from tracking.model.tables import AccessLog, Case, CaseEvent, Evaluation
 from tracking.reads.carriers import packet_carrier
 from tracking.reads import results
@@ -125,6 +126,7 @@ def case_view(session: Session, env: Env, actor: Actor, case_no: str) -> dict:
                        "received_at": clock.iso(case.supplement_received_at)}
         if case.supplement_requested_at else None,
         "packets": [packet_view(session, p, case.case_no) for p in packets],
+        "steps": steps_view(session, directory, case),
         "deadlines": [st.view() for st in StageClock(session, env.settings).stages(case, packets, clock.beijing_date())],
         "flags": case.flags, "contents_problems": case.contents_problems, "deemed_accepted": case.deemed_accepted,
         "electronic_result": results.staff_view(session, env, case, full) if case.result_method == "electronic"
