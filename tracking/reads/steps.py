@@ -55,17 +55,17 @@ def joint_tables(session: Session, actor, period, names) -> list:
     from tracking.model.lookups import in_scope
     from tracking.reads.statistics import Table
     directory = load_directory(session)
-    registered = in_scope(select(Case.matter_code, func.count()).where(
-        Case.step_offices.is_not(None), Case.intake_date >= period.since, Case.intake_date <= period.until),
-        actor, directory)
+    # driven by the steps (joint cases only), never by a scan of the period's cases
+    joint = in_scope(select(Case.id).where(Case.id.in_(select(CaseStep.case_id).where(CaseStep.seq == 0)),
+                                           Case.intake_date >= period.since, Case.intake_date <= period.until),
+                     actor, directory)
     by_matter = Table("joint_matter", "多地联办收件量（按事项）", ["事项", "事项编码", "收件量"])
     by_matter.rows = sorted(([names.matter(code), code, n] for code, n in session.exec(
-        registered.group_by(Case.matter_code)).all()), key=lambda r: (-r[2], r[1]))
+        select(Case.matter_code, func.count()).where(Case.id.in_(joint)).group_by(Case.matter_code)).all()),
+        key=lambda r: (-r[2], r[1]))
     a, b = aliased(CaseStep), aliased(CaseStep)
-    handed = in_scope(select(a.office_code, b.office_code, func.count()).join(Case, Case.id == a.case_id)
-                      .join(b, (b.case_id == a.case_id) & (b.seq == a.seq + 1))
-                      .where(a.office_code != b.office_code, Case.intake_date >= period.since,
-                             Case.intake_date <= period.until), actor, directory)
+    handed = select(a.office_code, b.office_code, func.count()).join(
+        b, (b.case_id == a.case_id) & (b.seq == a.seq + 1)).where(a.office_code != b.office_code, a.case_id.in_(joint))
     by_pair = Table("joint_pairs", "多地联办环节交接（按单位）", ["交出单位", "接续单位", "办件数"],
                     note="相邻两个环节由不同单位办理的，计一次交接。")
     by_pair.rows = sorted(([names.office(x), names.office(y), n] for x, y, n in session.exec(
