@@ -37,7 +37,7 @@ from tracking.model.inputs import (INVALID_REQUEST, MAX_ADDRESS, MAX_NAME, Comma
                                    StrictFlag, Text, asked, optional, text, unreadable)
 from tracking.model import verification
 from tracking.model.links import LinkError, delivery_token, link_expiry, read_link
-from tracking.model.lookups import as_clerk, as_officer, load_case, load_packet
+from tracking.model.lookups import as_clerk, as_officer, case_steps, load_case, load_packet
 from tracking.model.messages import tell
 from tracking.model.records import case_event, transition
 from tracking.model.states import ENDED_EARLY, CaseAction, CaseStatus
@@ -326,8 +326,7 @@ def refuse_step(session: Session, env: Env, actor: Actor, case_no: str, code: st
                 command: steps.StepRefusal) -> Returned:
     """多地联办: a step's office refuses (不予办理) after the case's acceptance. The case ends with the reason and
     the remedies the matter's kind gives, the other steps stop, and the originals go back."""
-    case = load_case(session, case_no, lock=True)
-    rows, row = steps.refusable(session, case, actor, code)
+    case, rows, row = steps.refusable(session, actor, case_no, code)
     matter = session.get(Matter, case.matter_code)
     now = clock.now()
     case.reason, case.ended_at = command.reason, now
@@ -424,7 +423,7 @@ def withdraw_case(session: Session, env: Env, actor: Actor, case_no: str, comman
     case.reason, case.ended_at = command.reason, clock.now()
     transition(session, case, CaseAction.WITHDRAW, actor, data={"reason": command.reason},
                message="办件已办结或已不予受理，不能撤回。")
-    steps.stop(session, case, steps.case_steps(session, case), None, case.ended_at, command.reason)
+    steps.stop(session, case, case_steps(session, case), None, case.ended_at, command.reason)
     packet = _send_back_originals(session, env, case, everything=True)
     tell(session, case, "withdrawn", office_code=case.owning_office)
     return Returned(case, packet)

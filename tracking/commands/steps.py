@@ -31,7 +31,7 @@ from tracking.files.checks import FileLimits, FileRefused, check_file
 from tracking.model.context import Actor, Env
 from tracking.model.errors import conflict, forbidden, not_found, rule
 from tracking.model.inputs import MAX_NAME, Command, Text, text
-from tracking.model.lookups import load_case
+from tracking.model.lookups import case_steps, load_case
 from tracking.model.messages import tell
 from tracking.model.records import case_event
 from tracking.model.states import OPEN_STEPS, STEP_STATUS_TITLES, UNFINISHED_STEPS, CaseStatus
@@ -89,12 +89,6 @@ def open_steps(session: Session, case: Case, planned: list[Planned]) -> list[Cas
     case.step_offices = list(dict.fromkeys(p.office.code for p in planned))
     case.promised_days = chain_days(tuple(p.step for p in planned))
     return rows
-
-
-def case_steps(session: Session, case: Case) -> list[CaseStep]:
-    if not case.step_offices:
-        return []
-    return list(session.exec(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.seq)))
 
 
 def _due(session: Session, start: date, days: int) -> date:
@@ -413,21 +407,16 @@ def decided(session: Session, row: CaseStep | None, actor: Actor, at: datetime, 
     case.step_due = None
 
 
-def refusable(session: Session, case: Case, actor: Actor, code: str) -> tuple[list[CaseStep], CaseStep]:
+def refusable(session: Session, actor: Actor, case_no: str, code: str) -> tuple[Case, list[CaseStep], CaseStep]:
     """The step an office refuses: its own, open, after the case's acceptance (before it, the first office
     refuses to accept the case: 不予受理)."""
-    case_rows = case_steps(session, case)
-    row = next((r for r in case_rows if r.code == code), None)
-    if row is None:
-        raise not_found("未找到该办件的这一联办环节。")
-    if actor.role != "officer" or actor.office_code != row.office_code:
-        raise forbidden("只有该环节办理单位的办理人员可以进行此操作。")
+    case, case_rows, row = _the_step(session, actor, case_no, code)
     if case.status != CaseStatus.ACCEPTED.value:
         raise conflict(message=f"办件当前状态为“{CaseStatus(case.status).title}”，不能在联办环节不予办理"
                                "（受理前请使用“不予受理”）。", status=case.status)
     if row.status not in (*OPEN_STEPS, "supplement"):
         raise _status_refusal(row, "不予办理")
-    return case_rows, row
+    return case, case_rows, row
 
 
 def stop(session: Session, case: Case, rows: list[CaseStep], refused: CaseStep | None, at: datetime,

@@ -16,7 +16,7 @@ from tracking.model.context import Actor, Env
 from tracking.model.errors import forbidden, not_found, too_many
 from tracking.model.inputs import plain_number, well_formed_number
 from tracking.model.sealing import check_code_hash
-from tracking.model.tables import Case, CaseFile, Evaluation, TrackLock
+from tracking.model.tables import Case, CaseFile, CaseStep, Evaluation, TrackLock
 
 
 def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
@@ -25,6 +25,13 @@ def load_case(session: Session, case_no: str, *, lock: bool = False) -> Case:
     if case is None:
         raise not_found("未找到该办件。")
     return case
+
+
+def case_steps(session: Session, case: Case) -> list[CaseStep]:
+    """多地联办: the case's steps in order (none for a case one office handles)."""
+    if not case.step_offices:
+        return []
+    return list(session.exec(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.seq)))
 
 
 def load_packet(session: Session, tracking_no: str) -> Packet:

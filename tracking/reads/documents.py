@@ -23,10 +23,9 @@ from tracking.model.context import Actor, Env
 from tracking.model.deadlines import promise_words
 from tracking.model.errors import conflict, forbidden
 from tracking.model.identity import mask_address, mask_credit_code, mask_id_number, mask_name, mask_phone
-from tracking.model.lookups import load_case, load_packet, manifest_packets, piece_count
+from tracking.model.lookups import case_steps, load_case, load_packet, manifest_packets, piece_count
 from tracking.model.tables import AccessLog, Case, CaseEvent
 from tracking.reads.carriers import CARRIER_TITLES, packet_carrier
-from tracking.reads.steps import step_rows
 
 NO_LABEL = (PacketStatus.LOST, PacketStatus.DELIVERED, PacketStatus.RECEIVED, PacketStatus.CANCELLED)
 RESULT_WAYS = {"mail": "邮寄到申请人指定地址", "pickup": "到收件窗口领取（凭本回执和身份证件）",
@@ -178,7 +177,7 @@ def receipt_spec(session: Session, env: Env, actor: Actor, case_no: str, names: 
 def _steps(session: Session, case: Case, matter: Matter) -> tuple[StepLine, ...]:
     days = {s["code"]: int(s["promised_days"]) for s in matter.steps or []}
     return tuple(StepLine(row.place, row.name, _office_party(session, row.office_code).name, days.get(row.code, 0))
-                 for row in step_rows(session, case))
+                 for row in case_steps(session, case))
 
 
 def _agent(case: Case) -> str:

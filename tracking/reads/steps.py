@@ -5,21 +5,16 @@ from sqlmodel import Session, func, select
 
 from config import clock
 from routing.reference import directory as load_directory, matters
+from tracking.model.lookups import case_steps
 from tracking.model.states import OPEN_STEPS, STEP_STATUS_TITLES
 from tracking.model.tables import Case, CaseStep
-
-
-def step_rows(session: Session, case: Case) -> list[CaseStep]:
-    if not case.step_offices:
-        return []
-    return list(session.exec(select(CaseStep).where(CaseStep.case_id == case.id).order_by(CaseStep.seq)))
 
 
 def steps_view(session: Session, directory, case: Case, *, public: bool = False) -> list[dict]:
     """Each step with its office and where it stands; staff also get its outputs (files by id, paper by
     tracking number). The public view names offices and dates, never a file."""
     views = []
-    for row in step_rows(session, case):
+    for row in case_steps(session, case):
         office = directory.post(row.office_code)
         view = {"code": row.code, "name": row.name, "place": row.place, "status": row.status,
                 "status_text": STEP_STATUS_TITLES[row.status],
