@@ -99,6 +99,7 @@ def test_an_electronic_result_and_the_evaluation_are_easy_to_use_on_a_phone(
     case = delivered_electronically(staff, frozen)
     page = phone.new_page()
     page.goto(f"{server}/track/{case['case_no']}")
+    expect(page.locator("#check")).to_be_focused()  # typed before the field has the focus, the code is lost
     page.keyboard.type(case["check_code"])
     with page.expect_navigation():
         page.keyboard.press("Enter")
