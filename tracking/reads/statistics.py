@@ -629,6 +629,13 @@ class OverdueBoard:
     total_listed: int                   # items the filters keep
 
 
+def _group_key(column):
+    """An office column as a GROUP BY key that no index can serve. Else SQLite reads a whole office index, for
+    the order of its groups, instead of the overdue cases through the due dates' index: 13 ms against 0.6 ms
+    at 100k cases with 568 overdue. The same result on both databases."""
+    return (column + literal("")).label(column.key)
+
+
 def _stage_office(stage: str):
     return Case.collecting_office if stage == "dispatch" else Case.owning_office
 
@@ -643,15 +650,16 @@ def overdue_board(session: Session, settings: Settings, actor: Actor, as_of: dat
     # summed per office in the database, over the overdue cases' covering index (ix_case_open_stage): a row
     # per office comes back (grouping by both offices and the stages' flags returned about one per case)
     late_at = {name: func.sum(sa_case((getattr(Case, f"open_due_{name}") < as_of, 1), else_=0)) for name in STAGES}
-    for collecting, n in session.execute(late.with_only_columns(Case.collecting_office, late_at["dispatch"])
-                                         .group_by(Case.collecting_office)).all():
+    collecting_office, owning_office = _group_key(Case.collecting_office), _group_key(Case.owning_office)
+    for collecting, n in session.execute(late.with_only_columns(collecting_office, late_at["dispatch"])
+                                         .group_by(collecting_office)).all():
         if n:
             counts[collecting]["dispatch"] += n
     owned = [name for name in STAGES if name != "dispatch"]
     cases = 0  # the overdue cases: each is counted once, under its owning office
     for owning, n, *stage_counts in session.execute(
-            late.with_only_columns(Case.owning_office, func.count(), *(late_at[name] for name in owned))
-            .group_by(Case.owning_office)).all():
+            late.with_only_columns(owning_office, func.count(), *(late_at[name] for name in owned))
+            .group_by(owning_office)).all():
         cases += n
         for name, k in zip(owned, stage_counts):
             if k:
