@@ -682,13 +682,14 @@ class _Batch:
             select(Packet).where(Packet.tracking_no.in_(numbers)).order_by(Packet.id).with_for_update()
             .options(*(() if receipts else (defer(Packet.contents),))))}
         ids = sorted(p.id for p in self.packets.values())
-        self.stored = set(session.exec(select(PacketEvent.event_id)
-                                       .where(PacketEvent.event_id.in_(sorted({s.event_id for s in scans})))))
+        rows = session.connection()  # columns, not objects: read without the ORM's loading
+        self.stored = set(rows.execute(select(PacketEvent.event_id).where(
+            PacketEvent.event_id.in_(sorted({s.event_id for s in scans})))).scalars())
         self.histories: dict[int, list] = {i: [] for i in ids}
-        for row in session.execute(select(PacketEvent.id, PacketEvent.packet_id, PacketEvent.type, PacketEvent.at,
-                                          PacketEvent.actor, PacketEvent.role, PacketEvent.office_code,
-                                          PacketEvent.reason)
-                                   .where(PacketEvent.packet_id.in_(ids)).order_by(PacketEvent.id)):
+        for row in rows.execute(select(PacketEvent.id, PacketEvent.packet_id, PacketEvent.type, PacketEvent.at,
+                                       PacketEvent.actor, PacketEvent.role, PacketEvent.office_code,
+                                       PacketEvent.reason)
+                                .where(PacketEvent.packet_id.in_(ids)).order_by(PacketEvent.id)):
             self.histories[row.packet_id].append(_Held(row.id, *row[2:]))
         case_ids = sorted({p.case_id for p in self.packets.values()})
         # what no scan reads is left unloaded (loaded on first use, should a watcher want it); a case's
@@ -717,7 +718,7 @@ class _Batch:
         # what a promise reads of the cases' other packets, which no scan of the batch changes
         self.others: dict[int, list] = {}
         for start in range(0, len(case_ids), 500):
-            for row in session.execute(select(*PACKET_FIELDS).where(
+            for row in rows.execute(select(*PACKET_FIELDS).where(
                     Packet.case_id.in_(case_ids[start:start + 500]), Packet.id.not_in(ids)).order_by(Packet.id)):
                 self.others.setdefault(row.case_id, []).append(row)
         self.basis = PromiseBasis(session, env.settings)
