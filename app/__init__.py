@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, request
+from flask.ctx import _AppCtxGlobals
 
 from app.http_errors import status_of
 from app.addresses import WebAddresses
+from app.answer_cache import AnswerCache
 from config.database import bind_settings, make_engine, new_session
 from config.settings import Settings
 from labels import fonts
@@ -17,8 +19,20 @@ from tracking.model.errors import Refused
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class _Globals(_AppCtxGlobals):
+    """Flask's `g`, whose `db` (the request's unit of work) opens on first use: a request that reads no row
+    (a kept tracking answer, a refusal at the door) opens none, and has none to commit or close."""
+
+    def __getattr__(self, name: str):
+        if name == "db" and "open_db" in self.__dict__:
+            self.db = self.open_db()
+            return self.db
+        return super().__getattr__(name)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.app_ctx_globals_class = _Globals
     settings = Settings.from_env(instance_path=app.instance_path, overrides=config)
     app.config.update(SECRET_KEY=settings.secret_key, JSON_AS_ASCII=False, TONGBAN=settings,
                       MAX_CONTENT_LENGTH=32 * 1024 * 1024)
@@ -27,7 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     engine = make_engine(settings.database_url)
     bind_settings(engine, settings)  # the stored stage deadlines derive with this app's limits
     fonts.register(settings.font_path or None)  # once per process, before the first document
-    app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings))}
+    app.extensions["tongban"] = {"engine": engine, "env": Env(settings, WebAddresses(settings)),
+                                 "answers": AnswerCache(settings.track_cache_seconds, engine)}
     platforms.configure(settings)  # case reports and ratings go to the platforms configured (if any)
     # a node mirrors its cross-province cases to the peer that holds them too (none without TONGBAN_NODE)
     federated_cases.configure(settings, engine, app.extensions["tongban"]["env"].addresses)
@@ -39,14 +54,16 @@ def create_app(config: dict | None = None) -> Flask:
         # few GETs that change state (a result's first download) say so with app.web.writes
         view = app.view_functions.get(request.endpoint)
         reads = request.method in READING_METHODS and not getattr(view, "writes", False)
-        g.db = new_session(engine, query_only=reads)
+        g.open_db = lambda: new_session(engine, query_only=reads)
 
     @app.after_request
     def _commit(response):
         # the request is the unit of work: what a successful request wrote (an access-log row of a
         # read, say) is kept; a failed one is rolled back when the session closes
-        if response.status_code < 400 and "db" in g:
-            g.db.commit()
+        db = g.get("db")
+        # a session that never began (a kept answer, a page without data) has nothing to end
+        if response.status_code < 400 and db is not None and (db.in_transaction() or db.info.get("later")):
+            db.commit()
         return response
 
     @app.teardown_request

@@ -771,7 +771,9 @@ def manifest_labels_pdf(manifest_no):
 @bp.get("/track/<number>")
 def track(number):
     rate_limited("track")
-    return timeline_answer(timeline.track(g.db, env(), number, request.args.get("check")))
+    check = request.args.get("check")
+    return current_app.extensions["tongban"]["answers"].answer(
+        ("track", number, check), lambda: timeline_answer(timeline.track(g.db, env(), number, check)))
 
 
 @bp.post("/track/<case_no>/evaluation")

@@ -219,7 +219,9 @@ PASSWORD_FIRST = ("account.password", "web.logout", "static")
 
 def _password_first():
     """A password an admin set or the service generated is changed before anything else is opened."""
-    if request.endpoint in PASSWORD_FIRST or not current_user.is_authenticated:
+    # no page session, no one signed in (the service sets no remember-me cookie): the public API and
+    # pages ask nothing of the user store
+    if request.endpoint in PASSWORD_FIRST or "_user_id" not in session or not current_user.is_authenticated:
         return None
     if not current_user.must_change_password:
         return None

@@ -1,5 +1,7 @@
 """Public tracking over HTTP: gunicorn with 2 workers serving the app, against a hello-world Flask app under the
-same gunicorn, both loaded by wrk in the same run.
+same gunicorn, both loaded by wrk in the same run. The app is measured as configured (each worker keeps a
+right code's answer TONGBAN_TRACK_CACHE_SECONDS, app.answer_cache), then with nothing kept, for the record.
+The rate limits count in Redis when a local one answers, as a service with several workers is set up.
 
     measure(bench, cases) -> rows      (bench: a bench.scale.Bench; its database is copied when it is SQLite)
 
@@ -24,6 +26,7 @@ from bench.scale import row, size_label, tracking_sample
 
 TARGET = 0.5
 WRK_ARGS = ["-t2", "-c8", "-d10s", "--latency"]
+REDIS = "redis://127.0.0.1:6379/14"
 
 HELLO = '''from flask import Flask
 
@@ -44,6 +47,17 @@ request = function()
   return wrk.format("GET", paths[i])
 end
 '''
+
+
+def _redis() -> str | None:
+    """A local Redis for the rate limits' counts, when one answers (a database of its own, emptied first)."""
+    try:
+        import redis
+        client = redis.Redis.from_url(REDIS, socket_timeout=2)
+        client.flushdb()
+        return REDIS
+    except Exception:  # noqa: BLE001 - none here: the counts stay in each worker's memory
+        return None
 
 
 def _free_port() -> int:
@@ -120,10 +134,16 @@ def measure(bench, cases: int, sample: int = 200) -> list[dict]:
         (tmp / "hello.py").write_text(HELLO)
         script = tmp / "paths.lua"
         script.write_text(SCRIPT % ", ".join(f'"{p}"' for p in paths))
+        redis = _redis()
+        if redis:  # as a service with several workers is set up (README): the per-client counts in Redis
+            env["TONGBAN_RATE_LIMIT_STORAGE"] = redis
         results = {}
-        for name, spec, cwd in (("hello", "hello:app", tmp), ("ours", "app:create_app()", Path.cwd())):
+        for name, spec, cwd in (("hello", "hello:app", tmp), ("ours", "app:create_app()", Path.cwd()),
+                                ("uncached", "app:create_app()", Path.cwd())):
             port = _free_port()
-            proc = _gunicorn(spec, env, cwd, port)
+            # the service as configured (answers kept TONGBAN_TRACK_CACHE_SECONDS), then never kept
+            proc = _gunicorn(spec, env | ({"TONGBAN_TRACK_CACHE_SECONDS": "0"} if name == "uncached" else {}),
+                             cwd, port)
             try:
                 _wrk(port, script, paths[0])  # warm: every worker has loaded what a look-up needs
                 results[name] = _wrk(port, script, paths[0])
@@ -136,5 +156,9 @@ def measure(bench, cases: int, sample: int = 200) -> list[dict]:
         note += f"; {ours['non_2xx']} answers not 2xx"
     if ours["socket_errors"]:
         note += f"; {ours['socket_errors']}"
+    uncached = results["uncached"]
     return [row(figure, ours["rps"], "req/s", hello["rps"], "req/s hello-world", ratio, f">= {TARGET:g}x",
-                ratio >= TARGET and not ours["non_2xx"], note)]
+                ratio >= TARGET and not ours["non_2xx"], note),
+            row(f"{figure}, answers never kept", uncached["rps"], "req/s", hello["rps"], "req/s hello-world",
+                uncached["rps"] / hello["rps"], note=f"p99 {uncached['p99_ms']:.1f} ms"
+                + (f"; {uncached['non_2xx']} answers not 2xx" if uncached["non_2xx"] else ""))]

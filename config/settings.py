@@ -69,7 +69,9 @@ class Settings:
     delivery_link_days: int = 14
     supplement_due_days: int = 15
     track_rate_per_minute: int = 60
-    # per client address, shared by every worker (Flask-Limiter's storage): evaluations; sign-ins by page or API
+    # a public tracking answer is kept this long in each process (app.answer_cache); 0: never kept
+    track_cache_seconds: float = 30
+    # per client address, shared by every worker (the rate limits' storage): evaluations; sign-ins by page or API
     evaluation_rate_per_minute: int = 10
     sign_in_rate_per_minute: int = 20
     # consecutive wrong passwords that lock an account until an admin unlocks it
@@ -194,6 +196,7 @@ class Settings:
         s.token_hours = int(env.get("TONGBAN_TOKEN_HOURS", s.token_hours))
         s.delivery_link_days = int(env.get("TONGBAN_DELIVERY_LINK_DAYS", s.delivery_link_days))
         s.track_rate_per_minute = int(env.get("TONGBAN_TRACK_RATE_PER_MINUTE", s.track_rate_per_minute))
+        s.track_cache_seconds = float(env.get("TONGBAN_TRACK_CACHE_SECONDS", s.track_cache_seconds))
         s.font_path = env.get("TONGBAN_FONT_PATH", "")
         s.rate_limit_storage = env.get("TONGBAN_RATE_LIMIT_STORAGE", "")
         s.rate_limit_prefix = env.get("TONGBAN_RATE_LIMIT_PREFIX") or s.rate_limit_prefix
