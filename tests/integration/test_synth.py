@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func
@@ -17,7 +17,8 @@ from tests.helpers import intake_command
 from tracking.commands.intake import register_case
 from tracking.model import stage_store
 from tracking.model.context import Actor
-from tracking.model.deadlines import case_deadlines, packets_by_case, StageClock
+from tracking.model.deadlines import (ACTIVE, StageClock, case_deadlines, moves_with_the_day, packets_by_case,
+                                      recompute_due_date)
 from tracking.model.states import FINISHED, CaseStatus
 from tracking.model.tables import Case, CaseEvent
 from tracking.reads.chains import Walked, walk_chains
@@ -126,3 +127,22 @@ def test_intake_goes_on_after_the_synthetic_numbers(made, app, db, frozen):
     assert made_now.case.case_no.startswith(prefix)
     assert int(made_now.case.case_no.rsplit("-", 1)[1]) > int(case.case_no.rsplit("-", 1)[1])
     assert made_now.packet.tracking_no not in synthetic
+
+
+@pytest.mark.parametrize("days", [0, 3, 30])
+def test_a_promise_the_sweep_leaves_alone_is_the_one_the_day_would_give(made, app, days):
+    """The sweep refreshes only the cases `moves_with_the_day` names: every other open case's stored promise
+    is what case_promise gives as of that day (the synthetic promises were worked out as of TODAY)."""
+    _, session = made
+    settings = app.config["TONGBAN"]
+    as_of = TODAY + timedelta(days=days)
+    left = session.exec(select(Case).where(Case.status.in_(ACTIVE), ~moves_with_the_day(as_of))).all()
+    walked = session.exec(select(func.count()).select_from(Case).where(Case.status.in_(ACTIVE),
+                                                                      moves_with_the_day(as_of))).one()
+    assert len(left) > 20 and walked > 5  # both sides of the line are there to check
+    for case in left:
+        stored = (case.due_date, case.due_date_provisional, case.due_date_estimated, case.expected_result_date)
+        promise = recompute_due_date(session, case, settings, as_of=as_of)
+        assert (promise.due_date, promise.provisional, promise.estimated, promise.expected_result) == stored, \
+            (case.case_no, case.status)
+    session.rollback()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import exists
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
 
@@ -306,6 +307,18 @@ def case_promise(case: Case, packets: list[Packet], cal: WorkCalendar, limits: L
             expected = result_transit(leaves)
             provisional |= prov
     return Promise(due, provisional, estimated, expected)
+
+
+def moves_with_the_day(today: date):
+    """A SQL condition on Case: the cases whose promise `case_promise` may move as `today` moves on, its only
+    branches that read the day. An outstanding supplement (counted by the working day), materials late on
+    their way (or never sent), a decided result not yet sent or late on its way. Any other promise moves only
+    with an event, whose use case recomputes it then, so the sweep refreshes these alone."""
+    late = Packet.arrived_at.is_(None) & (Packet.expected_arrival < today) & (Packet.case_id == Case.id)
+    return (((Case.accepted_at.is_(None) & Case.received_at.is_not(None) & Case.supplement_requested_at.is_not(None)
+              & Case.supplement_received_at.is_(None))
+             | (Case.accepted_at.is_(None) & Case.received_at.is_(None) & exists().where(late))
+             | (Case.decided_at.is_not(None) & Case.result_method.is_distinct_from("electronic"))))
 
 
 def promise_words(case: Case) -> str:
