@@ -22,8 +22,8 @@ from mailing.tables import Packet
 from routing.calendars import work_calendar
 from routing.reference import matters
 from routing.tables import Matter
-from tracking.model.deadlines import (ACTIVE, CASE_FIELDS, ENDED, PACKET_FIELDS, STAGES, STEP_FIELDS, Limits, Stage,
-                                      case_deadlines)
+from tracking.model.deadlines import (ACTIVE, CASE_FIELDS, ENDED, STAGES, STEP_FIELDS, Limits, Stage, case_deadlines,
+                                      packets_by_case)
 from tracking.model.tables import Case
 
 COLUMNS = tuple(f"open_due_{stage}" for stage in STAGES) + ("open_stage", "open_stage_due", "open_stage_office")
@@ -82,16 +82,6 @@ class Deriver:
 def _case_fields(session) -> tuple:
     """The columns the stages read: without a joint case's own while the migration that stored them runs."""
     return CASE_FIELDS if session.info.get(_MIGRATING) else (*CASE_FIELDS, *STEP_FIELDS)
-
-
-def _packets(session, case_ids: list[int]) -> dict[int, list]:
-    found: dict[int, list] = {i: [] for i in case_ids}
-    for start in range(0, len(case_ids), 500):
-        rows = session.execute(select(*PACKET_FIELDS).where(Packet.case_id.in_(case_ids[start:start + 500]))
-                               .order_by(Packet.id))
-        for row in rows:
-            found[row.case_id].append(row)
-    return found
 
 
 # -- kept by every transaction ----------------------------------------------------------------------
@@ -156,7 +146,7 @@ def derive(session, case_ids: list[int], settings=None) -> int:
             select(*_case_fields(session), *(getattr(Case, c) for c in COLUMNS))
             .where(Case.id.in_([i for i in chunk if i not in loaded]))).all()] if len(loaded) < len(chunk) \
             else list(loaded.values())
-        packets = _packets(session, chunk)
+        packets = packets_by_case(session, chunk)
         for row in rows:
             loaded_case = loaded.get(row.id)
             case = loaded_case if loaded_case is not None else row
@@ -201,7 +191,7 @@ def check(session, settings=None, *, batch: int = 2000) -> list[tuple[str, dict,
                                .where(Case.id > after).order_by(Case.id).limit(batch)).all()
         if not rows:
             return wrong
-        packets = _packets(session, [r.id for r in rows])
+        packets = packets_by_case(session, [r.id for r in rows])
         for row in rows:
             derived = deriver.values(row, packets[row.id])
             stored = {c: getattr(row, c) for c in COLUMNS}
