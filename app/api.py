@@ -74,6 +74,8 @@ def _edge():
               request.headers.get("Idempotency-Key", ""), request.headers.get("X-Request-Id", "")]
     if any(isinstance(value, str) and unreadable(value) for value in values):
         raise bad_request("请求参数含有无法识别的字符。")
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return  # no body (a GET): nothing to read
     raw = request.get_data()
     if not raw:
         return
