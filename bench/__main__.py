@@ -143,10 +143,14 @@ def main(argv: list[str] | None = None) -> None:
                     if kind == "sqlite":
                         run.add(run.attempt("scans (sqlite)", scans.measure) or [])
                     elif pg is not None:
-                        # its own scratch database: the scans bench makes its own tables and rows
-                        with (nullcontext(pg) if args.database_url else scale.local_postgres(
-                                f"tongban_bench_scans_{os.getpid()}")) as scans_url:
-                            run.add(run.attempt("scans (postgresql)", scans.measure, database_url=scans_url) or [])
+                        # its own scratch database: the scans bench registers cases of its own (one hall, keys
+                        # of its own), which must not join the cases the pages and look-ups are measured on
+                        with scale.local_postgres(f"tongban_bench_scans_{os.getpid()}") as scans_url:
+                            if scans_url is None:
+                                run.add([scale.row("scans (postgresql)", 0, "", note="skipped: no scratch database "
+                                                   "(the local server's createdb) beside --database-url")])
+                            else:
+                                run.add(run.attempt("scans (postgresql)", scans.measure, database_url=scans_url) or [])
         for kind in kinds:
             if kind == "postgresql" and pg is None:
                 continue
