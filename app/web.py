@@ -235,8 +235,15 @@ def _not_cached(response):
     """Pages carry personal data, check codes, one-time passwords: no browser or proxy keeps them.
     Static files and documents that set their own policy are left alone."""
     if request.blueprint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+        _set_default(response, "Cache-Control", "no-store")
     return response
+
+
+def _set_default(response, name: str, value: str) -> None:
+    """As `headers.setdefault`, without the KeyError werkzeug raises and catches inside it for a header
+    that is not there yet (the usual case: a few microseconds a header on every answer)."""
+    if not any(key.lower() == name.lower() for key, _ in response.headers):
+        response.headers[name] = value
 
 
 # Pages run only the scripts and styles under /static (no inline script, no on… handler, no style
@@ -258,10 +265,10 @@ def _security_headers(response):
         policy, framing = API_POLICY, "DENY"
     else:
         policy, framing = DOCUMENT_POLICY, "SAMEORIGIN"
-    response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Frame-Options", framing)
+    _set_default(response, "Content-Security-Policy", policy)
+    _set_default(response, "X-Frame-Options", framing)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault("Referrer-Policy", "same-origin")  # public tracking sets a stricter one
+    _set_default(response, "Referrer-Policy", "same-origin")  # public tracking sets a stricter one
     return response
 
 
@@ -317,6 +324,13 @@ class _CookieSessions(SecureCookieSessionInterface):
         if app.secret_key and self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        """An empty session left empty sets no cookie and adds no `Vary: Cookie` (Flask adds it once the
+        session is looked at, as every request's sign-in check does): the answer did not depend on a
+        cookie, and nothing but static files is kept by a cache anyway (_not_cached)."""
+        if session or session.modified:
+            super().save_session(app, session, response)
 
 
 def init_app(app) -> None:

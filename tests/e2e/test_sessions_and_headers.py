@@ -230,6 +230,20 @@ def test_the_api_and_documents_carry_the_headers_and_documents_may_be_framed_by_
     assert_common(r)
 
 
+def test_an_answer_without_a_session_sets_no_cookie_and_does_not_vary_on_one(staff, pages, app):
+    """A public look-up brings no cookie and gets none back, nor `Vary: Cookie` (its answer does not depend
+    on one); a signed-in page still says it varies on the cookie and keeps its session."""
+    case = collect(staff)
+    r = app.test_client().get(f"/api/v1/track/{case['case_no']}?check={case['check_code']}")
+    assert r.status_code == 200 and r.get_json()["case_no"] == case["case_no"]
+    assert "Set-Cookie" not in r.headers and "Cookie" not in r.headers.get("Vary", "")
+    assert r.headers["Cache-Control"] == "no-store"
+    r = app.test_client().get("/login")  # the sign-in form keeps its CSRF token in a new session
+    assert any(c.startswith("session=") for c in r.headers.getlist("Set-Cookie")) and "Cookie" in r.headers["Vary"]
+    pages.login("clerk")
+    r = pages.get("/window", as_="clerk")
+    assert r.status_code == 200 and "Cookie" in r.headers["Vary"]
+
 def test_the_session_cookie_is_http_only_same_site_and_secure_behind_https(staff, tmp_path, database_url):
     from app import create_app
     for public_url, secure in (("http://127.0.0.1:5000", False), ("https://tongban.example.gov.cn", True)):

@@ -15,11 +15,11 @@ from pydantic import (AfterValidator, BeforeValidator, Field, PlainValidator, Va
                       field_validator, model_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import insert
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from config import clock
+from config.database import insert_rows
 from mailing import s10
 from mailing.chain import event_hash, link
 from mailing.packets import reroute, reschedule, served_kind
@@ -807,10 +807,9 @@ class _Batch:
     def write(self) -> None:
         """The batch's custody events and notifications, an executemany each, then everything else."""
         bulk = self.session.info[BULK]
-        if self.events:
-            self.session.execute(insert(PacketEvent.__table__), self.events)
+        self.session.flush()  # the packets' and cases' changes first, as the unit of work would
+        insert_rows(self.session, PacketEvent.__table__, self.events)  # a duplicate event id fails here
         bulk.write(self.session)
-        self.session.flush()  # a duplicate event id meets the unique constraint by now, inside the savepoint
         stage_store.derived(self.session, self.derived)
         bulk.inserted(self.session, PacketEvent, self.events)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from config import clock
+from config.database import insert_rows
 from mailing.chain import event_hash, link
 from mailing.states import InvalidTransition
 from routing.tables import Office
@@ -127,11 +127,9 @@ class Bulk:
         self.offices: dict[str, tuple[str | None, str | None]] = {}
 
     def write(self, session: Session) -> None:
-        """Inserts what was collected; the caller flushes the rest and then calls `inserted`."""
-        if self.case_events:
-            session.execute(insert(CaseEvent.__table__), self.case_events)
-        if self.notifications:
-            session.execute(insert(Notification.__table__), self.notifications)
+        """Inserts what was collected, after the caller flushed the rest; then the caller calls `inserted`."""
+        insert_rows(session, CaseEvent.__table__, self.case_events)
+        insert_rows(session, Notification.__table__, self.notifications)
 
     def inserted(self, session: Session, model, rows: list[dict]) -> None:
         """Lists event rows written past the unit of work (INSERTED_EVENTS), its own case events included,
