@@ -70,11 +70,13 @@ def _edge():
     """What no view should ever see: a NUL in a query or path parameter or a header kept with the
     request (PostgreSQL refuses it in text), and JSON nested past MAX_DEPTH, refused here before anything
     else reads the body (an idempotency digest too). A body past MAX_CONTENT_LENGTH is answered 413."""
-    values = [*request.args.keys(), *request.args.values(), *(request.view_args or {}).values(),
-              request.headers.get("Idempotency-Key", ""), request.headers.get("X-Request-Id", "")]
-    if any(isinstance(value, str) and unreadable(value) for value in values):
+    req = request._get_current_object()  # once: each use of the proxy looks the request up again
+    headers = req.headers
+    values = [*req.args.keys(), *req.args.values(), *(req.view_args or {}).values(),
+              headers.get("Idempotency-Key", ""), headers.get("X-Request-Id", "")]
+    if unreadable("\n".join(value for value in values if isinstance(value, str))):
         raise bad_request("请求参数含有无法识别的字符。")
-    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+    if not req.content_length and "chunked" not in headers.get("Transfer-Encoding", ""):
         return  # no body (a GET): nothing to read
     raw = request.get_data()
     if not raw:

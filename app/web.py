@@ -231,21 +231,6 @@ def _password_first():
     return redirect(url_for("account.password"))
 
 
-def _not_cached(response):
-    """Pages carry personal data, check codes, one-time passwords: no browser or proxy keeps them.
-    Static files and documents that set their own policy are left alone."""
-    if request.blueprint != "static":
-        _set_default(response, "Cache-Control", "no-store")
-    return response
-
-
-def _set_default(response, name: str, value: str) -> None:
-    """As `headers.setdefault`, without the KeyError werkzeug raises and catches inside it for a header
-    that is not there yet (the usual case: a few microseconds a header on every answer)."""
-    if not any(key.lower() == name.lower() for key, _ in response.headers):
-        response.headers[name] = value
-
-
 # Pages run only the scripts and styles under /static (no inline script, no on… handler, no style
 # attribute): injected markup runs nothing. Pages frame nothing but the service's own documents and are
 # framed by nobody.
@@ -258,17 +243,30 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCUMENT_POLICY = "frame-ancestors 'self'"
 
 
-def _security_headers(response):
+def _answer_headers(response):
+    """What every answer carries: the security policy of its kind (below), and, but for static files,
+    Cache-Control: no-store (pages carry personal data, check codes, one-time passwords: no browser or proxy
+    keeps them). A header the view set itself is kept (documents their own cache policy, public tracking a
+    stricter Referrer-Policy). Added to the list, not set: werkzeug's set and setdefault scan the list and
+    raise and catch a KeyError for a header not there yet, a few microseconds each on every answer."""
     if response.mimetype == "text/html":
         policy, framing = PAGE_POLICY, "DENY"
     elif response.mimetype == "application/json":
         policy, framing = API_POLICY, "DENY"
     else:
         policy, framing = DOCUMENT_POLICY, "SAMEORIGIN"
-    _set_default(response, "Content-Security-Policy", policy)
-    _set_default(response, "X-Frame-Options", framing)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    _set_default(response, "Referrer-Policy", "same-origin")  # public tracking sets a stricter one
+    headers = response.headers
+    present = {key.lower() for key, _ in headers}
+    wanted = [("Content-Security-Policy", policy), ("X-Frame-Options", framing), ("Referrer-Policy", "same-origin")]
+    if request.blueprint != "static":
+        wanted.append(("Cache-Control", "no-store"))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "x-content-type-options" in present:
+        headers["X-Content-Type-Options"] = "nosniff"
+    else:
+        headers.add("X-Content-Type-Options", "nosniff")
     return response
 
 
@@ -328,7 +326,7 @@ class _CookieSessions(SecureCookieSessionInterface):
     def save_session(self, app, session, response):
         """An empty session left empty sets no cookie and adds no `Vary: Cookie` (Flask adds it once the
         session is looked at, as every request's sign-in check does): the answer did not depend on a
-        cookie, and nothing but static files is kept by a cache anyway (_not_cached)."""
+        cookie, and nothing but static files is kept by a cache anyway (_answer_headers)."""
         if session or session.modified:
             super().save_session(app, session, response)
 
@@ -347,8 +345,7 @@ def init_app(app) -> None:
     csrf.init_app(app)
     app.before_request(_check_session)
     app.before_request(_password_first)
-    app.after_request(_not_cached)
-    app.after_request(_security_headers)
+    app.after_request(_answer_headers)
     app.add_template_filter(_when, "when")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_status_text, "status_text")
