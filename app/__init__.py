@@ -40,10 +40,9 @@ class _Tongban(Flask):
     def ensure_sync(self, func):
         known = self.__dict__.setdefault("_sync_of", {})
         try:
+            if func not in known:
+                known[func] = super().ensure_sync(func)
             return known[func]
-        except KeyError:
-            made = known[func] = super().ensure_sync(func)
-            return made
         except TypeError:  # an unhashable callable: asked each time
             return super().ensure_sync(func)
 

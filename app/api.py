@@ -78,7 +78,7 @@ def _edge():
         raise bad_request("请求参数含有无法识别的字符。")
     if not req.content_length and "chunked" not in headers.get("Transfer-Encoding", ""):
         return  # no body (a GET): nothing to read
-    raw = request.get_data()
+    raw = req.get_data()
     if not raw:
         return
     try:
@@ -89,7 +89,7 @@ def _edge():
         return  # not JSON: refused by `body` where a body is read
     if not _nested_within_limit(data):
         raise bad_request(_TOO_DEEP, "body")
-    if request.is_json:
+    if req.is_json:
         g.json_body = data
 
 

@@ -216,8 +216,9 @@ _INSERT_PLANS: dict = {}
 
 def _insert_plan(dialect, table, keys: tuple[str, ...]):
     """(SQL, a bind processor per key, the values of the columns left out with a constant default), or None
-    when a left-out column's default is made by a function or on the server side is not plain."""
-    plan_key = (dialect.name, table.name, keys)
+    when a left-out column's default is made by a function. A column left out with no default of its own
+    gets the database's (a server default, or NULL), as from a Core insert."""
+    plan_key = (type(dialect), table, keys)  # the dialect's class: its paramstyle and its bind processors
     if plan_key not in _INSERT_PLANS:
         left_out = [c for c in table.columns if c.key not in keys]
         if any(c.default is not None and not c.default.is_scalar for c in left_out):

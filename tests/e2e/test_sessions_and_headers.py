@@ -244,6 +244,7 @@ def test_an_answer_without_a_session_sets_no_cookie_and_does_not_vary_on_one(sta
     r = pages.get("/window", as_="clerk")
     assert r.status_code == 200 and "Cookie" in r.headers["Vary"]
 
+
 def test_the_session_cookie_is_http_only_same_site_and_secure_behind_https(staff, tmp_path, database_url):
     from app import create_app
     for public_url, secure in (("http://127.0.0.1:5000", False), ("https://tongban.example.gov.cn", True)):

@@ -805,7 +805,8 @@ class _Batch:
         return sorted([*self.by_case.get(case_id, ()), *self.others.get(case_id, ())], key=lambda p: p.id)
 
     def write(self) -> None:
-        """The batch's custody events and notifications, an executemany each, then everything else."""
+        """The batch's changed packets and cases (the unit of work's flush), then its custody events, case events
+        and notifications, an executemany each."""
         bulk = self.session.info[BULK]
         self.session.flush()  # the packets' and cases' changes first, as the unit of work would
         insert_rows(self.session, PacketEvent.__table__, self.events)  # a duplicate event id fails here
